@@ -1,0 +1,43 @@
+# One command runs the app (make run), one runs the tests (make test).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEV_ENV := TRACKER_ENV=development FLASK_APP=wsgi
+
+.PHONY: install run test test-sqlite test-postgresql lint format clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The whole app on this machine: SQLite in instance/, demo data when empty, SMS printed here.
+run: $(STAMP)
+	$(DEV_ENV) $(BIN)/flask db upgrade
+	$(DEV_ENV) $(BIN)/flask tracker demo
+	$(DEV_ENV) $(BIN)/flask run --debug --host 127.0.0.1 --port 5000
+
+# SQLite first; then the database tests again on PostgreSQL (skipped, with the reason, if none answers).
+test: test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
+
+test-postgresql: $(STAMP)
+	$(BIN)/pytest --db=postgresql $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis *.egg-info

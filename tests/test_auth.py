@@ -1,0 +1,194 @@
+"""Logging in and out, CSRF, role homes, and clinic scoping on the web."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import AuthActions, csrf_token_from
+from factories import PASSWORD, Factory
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tracker.extensions import db
+from tracker.models import AuditEvent, User
+
+
+def test_login_by_email_lands_on_the_clinic_home(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
+    clinician = factory.user(role="clinician", email="dr.lee@example.org")
+    response = auth.login("DR.Lee@example.org ")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert client.get("/").headers["Location"] == "/clinic/"
+    page = client.get("/clinic/")
+    assert page.status_code == 200
+    assert "Patients of" in page.get_data(as_text=True)
+    assert clinician.email == "dr.lee@example.org"
+
+
+def test_login_by_phone_in_any_spelling_lands_on_the_patient_home(
+    client: FlaskClient, auth: AuthActions, factory: Factory
+) -> None:
+    factory.patient(display_name="Robin Q.", phone="+13125550777")
+    assert auth.login("(312) 555-0777").status_code == 302
+    assert client.get("/").headers["Location"] == "/me"
+    assert "Hello, Robin Q." in client.get("/me").get_data(as_text=True)
+
+
+def test_admin_lands_on_the_admin_home(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
+    factory.user(role="admin", email="boss@example.org")
+    auth.login("boss@example.org")
+    assert client.get("/").headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("dr.lee@example.org", "wrong password!"), ("nobody@example.org", PASSWORD), ("+13125550999", PASSWORD)],
+)
+def test_bad_credentials_get_the_same_answer(auth: AuthActions, factory: Factory, username: str, password: str) -> None:
+    factory.user(email="dr.lee@example.org")
+    response = auth.login(username, password)
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+
+
+def test_deactivated_user_cannot_log_in(auth: AuthActions, factory: Factory) -> None:
+    factory.user(email="gone@example.org", active=False)
+    assert auth.login("gone@example.org").status_code == 401
+
+
+def test_empty_form_shows_errors_beside_fields(client: FlaskClient) -> None:
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    page = client.post("/login", data={"username": "", "password": "", "csrf_token": token})
+    html = page.get_data(as_text=True)
+    assert 'id="username-error">Enter your email or mobile number.' in html
+    assert 'id="password-error">Enter your password.' in html
+
+
+def test_form_without_csrf_token_is_refused(client: FlaskClient, factory: Factory) -> None:
+    factory.user(email="dr.lee@example.org")
+    response = client.post("/login", data={"username": "dr.lee@example.org", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "Nothing was saved" in response.get_data(as_text=True)
+    assert client.get("/clinic/").status_code == 302  # still logged out
+
+
+def test_logout_ends_the_session(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
+    factory.user(email="dr.lee@example.org")
+    auth.login("dr.lee@example.org")
+    assert client.get("/clinic/").status_code == 200
+    assert auth.logout().status_code == 302
+    assert client.get("/clinic/").headers["Location"].startswith("/login")
+
+
+def test_logout_needs_its_csrf_token(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
+    factory.user(email="dr.lee@example.org")
+    auth.login("dr.lee@example.org")
+    assert client.post("/logout").status_code == 400
+    assert client.get("/clinic/").status_code == 200
+
+
+def test_rotating_the_login_id_revokes_sessions(
+    app: Flask, client: FlaskClient, auth: AuthActions, factory: Factory
+) -> None:
+    user = factory.user(email="dr.lee@example.org")
+    auth.login("dr.lee@example.org")
+    with app.app_context():
+        db.session.get(User, user.id).revoke_sessions()  # type: ignore[union-attr]
+        db.session.commit()
+    assert client.get("/clinic/").status_code == 302
+
+
+def test_next_parameter_stays_on_this_site(client: FlaskClient, factory: Factory) -> None:
+    factory.user(email="dr.lee@example.org")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    data = {"username": "dr.lee@example.org", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/login?next=https://evil.example.com/", data=data)
+    assert response.headers["Location"] == "/"
+
+
+def test_login_is_rate_limited(client: FlaskClient, factory: Factory) -> None:
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    statuses = [
+        client.post("/login", data={"username": "x@example.org", "password": "nope", "csrf_token": token}).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+
+
+def test_session_cookie_is_httponly_and_lax(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
+    factory.user(email="dr.lee@example.org")
+    response = auth.login("dr.lee@example.org")
+    [cookie] = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("path", ["/", "/me", "/clinic/", "/admin/", "/admin/staff"])
+def test_pages_need_login(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "status"),
+    [
+        ("patient", "/clinic/", 403),
+        ("patient", "/admin/staff", 403),
+        ("clinician", "/admin/staff", 403),
+        ("clinician", "/me", 403),
+        ("admin", "/clinic/", 200),
+        ("admin", "/admin/staff", 200),
+    ],
+)
+def test_roles_see_only_their_pages(
+    client: FlaskClient, auth: AuthActions, factory: Factory, role: str, path: str, status: int
+) -> None:
+    if role == "patient":
+        factory.patient(phone="+13125550778")
+        auth.login("+13125550778")
+    else:
+        factory.user(role=role, email="who@example.org")
+        auth.login("who@example.org")
+    assert client.get(path).status_code == status
+
+
+def test_clinician_sees_only_their_clinics_patients(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    clinic_a, clinic_b = factory.clinic("A"), factory.clinic("B")
+    mine = factory.patient(clinic_b, display_name="Mine Patient")
+    theirs = factory.patient(clinic_a, display_name="Their Patient")
+    reader = factory.user(clinic_b, email="b@example.org")
+    auth.login("b@example.org")
+
+    listing = client.get("/clinic/").get_data(as_text=True)
+    assert "Mine Patient" in listing and "Their Patient" not in listing
+    assert client.get(f"/clinic/patients/{theirs.id}").status_code == 404
+    assert client.get("/clinic/patients/not-an-id").status_code == 404
+    assert client.get(f"/clinic/patients/{mine.id}").status_code == 200
+
+    events = fetch(sa.select(AuditEvent).where(AuditEvent.action == "patient.read"))
+    assert [(e.actor_id, e.patient_id, e.clinic_id) for e in events] == [(reader.id, mine.id, clinic_b.id)]
+    assert events[0].ip == "127.0.0.1"
+
+
+def test_patient_list_query_count_does_not_grow_with_patients(
+    client: FlaskClient, auth: AuthActions, factory: Factory, count_queries: Callable[..., Any]
+) -> None:
+    clinic = factory.clinic()
+    factory.user(clinic, email="doc@example.org")
+    auth.login("doc@example.org")
+    factory.patient(clinic)
+    with count_queries() as few:
+        assert client.get("/clinic/").status_code == 200
+    for _ in range(5):
+        factory.patient(clinic)
+    with count_queries() as many:
+        assert client.get("/clinic/").status_code == 200
+    assert few.count > 0
+    assert many.count == few.count

@@ -1,0 +1,96 @@
+"""Operator commands, run through Flask's CLI runner against the test database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from tracker.instruments import PHQ9
+from tracker.models import AuditEvent, BoosterRequest, CheckIn, Clinic, Infusion, Patient, User
+
+
+def test_create_clinic_prints_its_id_last(
+    app: Flask, connection: sa.Connection, fetch: Callable[..., list[Any]]
+) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["tracker", "create-clinic", "North Clinic", "--timezone", "America/Denver"]
+    )
+    assert result.exit_code == 0, result.output
+    clinic_id = result.output.strip().splitlines()[-1]
+    [clinic] = fetch(sa.select(Clinic).where(Clinic.name == "North Clinic"))
+    assert str(clinic.id) == clinic_id
+    assert clinic.timezone == "America/Denver"
+
+
+def test_create_clinic_refuses_an_unknown_time_zone(app: Flask, connection: sa.Connection) -> None:
+    result = app.test_cli_runner().invoke(args=["tracker", "create-clinic", "X", "--timezone", "Mars/Olympus"])
+    assert result.exit_code != 0
+    assert "Unknown time zone 'Mars/Olympus'" in result.output
+
+
+def test_create_user_reads_the_password_from_stdin(
+    app: Flask, connection: sa.Connection, fetch: Callable[..., list[Any]]
+) -> None:
+    runner = app.test_cli_runner()
+    clinic_id = runner.invoke(args=["tracker", "create-clinic", "C", "--timezone", "UTC"]).output.split()[-1]
+    result = runner.invoke(
+        args=["tracker", "create-user", "--clinic", clinic_id, "--role", "admin", "--email", "Ops@Example.org"],
+        input="a long enough secret\n",
+    )
+    assert result.exit_code == 0, result.output
+    [user] = fetch(sa.select(User).where(User.email == "ops@example.org"))
+    assert user.role == "admin" and str(user.clinic_id) == clinic_id
+    assert user.check_password("a long enough secret")
+    assert "a long enough secret" not in result.output
+
+
+def test_create_user_refuses_a_weak_password_and_an_unknown_clinic(app: Flask, connection: sa.Connection) -> None:
+    runner = app.test_cli_runner()
+    clinic_id = runner.invoke(args=["tracker", "create-clinic", "C", "--timezone", "UTC"]).output.split()[-1]
+    weak = runner.invoke(
+        args=["tracker", "create-user", "--clinic", clinic_id, "--role", "clinician", "--email", "a@example.org"],
+        input="short\n",
+    )
+    assert weak.exit_code != 0 and "at least 10 characters" in weak.output
+    unknown = runner.invoke(
+        args=["tracker", "create-user", "--clinic", "nope", "--role", "clinician", "--email", "a@example.org"],
+        input="a long enough secret\n",
+    )
+    assert (unknown.exit_code != 0 and "Not found" in unknown.output) or "No clinic" in unknown.output
+
+
+def test_demo_fills_an_empty_database_with_every_kind_of_course(
+    app: Flask, connection: sa.Connection, fetch: Callable[..., list[Any]]
+) -> None:
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["tracker", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "clinician@lakeside.example" in result.output and "demo-password-2026" in result.output
+
+    patients = fetch(sa.select(Patient))
+    assert 28 <= len(patients) <= 35
+    assert {p.phase for p in patients} >= {"screening", "induction", "as_needed", "maintenance"}
+    checkins = fetch(sa.select(CheckIn))
+    for row in checkins:  # every stored score is what the instrument says
+        score = PHQ9.score(row.answers)
+        assert (row.total, row.severity, row.diagnosis, row.item9_positive) == (
+            score.total,
+            score.severity,
+            score.diagnosis,
+            score.item9_positive,
+        )
+    assert any(row.item9_positive for row in checkins)
+    span = max(r.taken_at for r in checkins) - min(r.taken_at for r in checkins)
+    assert span.days >= 300
+    boosters = fetch(sa.select(Infusion).where(Infusion.kind == "booster", Infusion.status == "given"))
+    assert len(boosters) >= 5
+    statuses = {r.status for r in fetch(sa.select(BoosterRequest))}
+    assert {"completed", "open"} <= statuses
+
+    again = runner.invoke(args=["tracker", "demo"])
+    assert "already has data" in again.output
+    assert len(fetch(sa.select(Patient))) == len(patients)
+    assert fetch(sa.select(AuditEvent)) == []

@@ -1,0 +1,86 @@
+"""Operator commands: `flask --app wsgi tracker …` or the installed `tracker` command (API.md)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup, FlaskGroup
+
+from tracker.extensions import db
+from tracker.models import Clinic
+from tracker.services import accounts, scope
+from tracker.services.errors import NotFound, ServiceError
+
+tracker_cli = AppGroup("tracker", help="Operate tracker: clinics, accounts, demo data.")
+
+
+def _fail(error: ServiceError) -> None:
+    db.session.rollback()
+    raise click.ClickException(error.detail)
+
+
+def read_password() -> str:
+    """From the terminal with confirmation, or one line of standard input; never an argument."""
+    if sys.stdin.isatty():
+        return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@tracker_cli.command("create-clinic")
+@click.argument("name")
+@click.option("--timezone", "timezone", required=True, help="IANA time zone, e.g. America/Chicago")
+def create_clinic(name: str, timezone: str) -> None:
+    """Create a clinic; its id is printed alone on the last line."""
+    try:
+        clinic = accounts.create_clinic(name, timezone)
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created clinic {clinic.name} ({clinic.timezone}).")
+    click.echo(str(clinic.id))
+
+
+@tracker_cli.command("create-user")
+@click.option("--clinic", "clinic_id", required=True, help="the clinic's id")
+@click.option("--role", type=click.Choice(["clinician", "admin"]), required=True)
+@click.option("--email", required=True)
+def create_user(clinic_id: str, role: str, email: str) -> None:
+    """Create a clinician or admin; the password is read from the terminal or standard input."""
+    try:
+        clinic = db.session.get(Clinic, scope.parse_id(clinic_id))
+        if clinic is None:
+            raise NotFound(f"No clinic with id {clinic_id}.")
+        user = accounts.create_staff(clinic, role, email, read_password())
+    except ServiceError as error:
+        _fail(error)
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+    click.echo(str(user.id))
+
+
+@tracker_cli.command("demo")
+@click.option("--seed", default=7, show_default=True, help="random seed, for the same demo every time")
+def demo(seed: int) -> None:
+    """Fill an empty database with a demo clinic, its staff and patients with a year of history."""
+    from tracker.demo import build_demo
+
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)):
+        click.echo("The database already has data; the demo fills only an empty one.")
+        return
+    logins = build_demo(seed=seed)
+    db.session.commit()
+    click.echo("Demo data created. Logins (password for all: see below):")
+    for role, username in logins.usernames:
+        click.echo(f"  {role:<10} {username}")
+    click.echo(f"  password   {logins.password}")
+
+
+def main() -> None:
+    """The `tracker` console script: the same commands, plus Flask's (db, run, shell)."""
+    from tracker import create_app
+
+    group = FlaskGroup(create_app=lambda: create_app(), commands=tracker_cli.commands, help=tracker_cli.help)
+    group.main(prog_name="tracker")

@@ -1,0 +1,37 @@
+"""The data model, a module per aggregate; importing this registers every table."""
+
+from tracker.models.access import ApiToken, CheckinLink, Invitation
+from tracker.models.alert import Alert
+from tracker.models.audit import AuditEvent
+from tracker.models.base import Base
+from tracker.models.booster import BoosterEvidence, BoosterRequest
+from tracker.models.checkin import CheckIn
+from tracker.models.clinic import Clinic
+from tracker.models.idempotency import IdempotencyRecord
+from tracker.models.infusion import Infusion
+from tracker.models.messaging import InboundMessage, OutboundMessage, SmsConversation
+from tracker.models.patient import Patient, PhaseChange
+from tracker.models.scheduler import SchedulerHeartbeat
+from tracker.models.user import User
+
+__all__ = [
+    "Alert",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "BoosterEvidence",
+    "BoosterRequest",
+    "CheckIn",
+    "CheckinLink",
+    "Clinic",
+    "IdempotencyRecord",
+    "InboundMessage",
+    "Infusion",
+    "Invitation",
+    "OutboundMessage",
+    "Patient",
+    "PhaseChange",
+    "SchedulerHeartbeat",
+    "SmsConversation",
+    "User",
+]

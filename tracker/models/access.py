@@ -1,0 +1,65 @@
+"""Secrets that grant access: API bearer tokens, invitations, one-time check-in links.
+
+Each is stored only as a SHA-256 hash: a leaked database yields no usable token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.clock import system_now
+from tracker.models.base import Base, id_column
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+
+    id: Mapped[uuid.UUID] = id_column()
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=system_now)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+class Invitation(Base):
+    """A one-time link (72 h) with which an enrolled patient sets a password."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[uuid.UUID] = id_column()
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=system_now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class CheckinLink(Base):
+    """A single-use link in a reminder that opens one check-in without a password."""
+
+    __tablename__ = "checkin_link"
+
+    id: Mapped[uuid.UUID] = id_column()
+    patient_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("patient.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=system_now)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    checkin_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("checkin.id", ondelete="SET NULL"))

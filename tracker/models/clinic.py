@@ -1,0 +1,61 @@
+"""A clinic: its time zone, relapse thresholds (CLINICAL.md §5), reminder defaults and contacts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.clock import system_now
+from tracker.models.base import Base, between, id_column, one_of
+
+POST_INDUCTION_PHASES = ("maintenance", "as_needed")
+
+
+class Clinic(Base):
+    __tablename__ = "clinic"
+    __table_args__ = (
+        # CLINICAL.md §5: each threshold is a clinic setting; keep them sane.
+        between("signal_min_total", 1, 27, nullable=False),
+        between("signal_min_rise", 1, 27, nullable=False),
+        between("urgent_min_total", 1, 27, nullable=False),
+        between("confirm_min_days", 1, 60, nullable=False),
+        sa.CheckConstraint("confirm_max_days >= confirm_min_days AND confirm_max_days <= 90", name="confirm_window"),
+        between("induction_infusion_count", 1, 20, nullable=False),
+        one_of("post_induction_phase", POST_INDUCTION_PHASES),
+        between("reminder_weekday", 0, 6, nullable=False),
+        between("safety_ack_minutes", 5, 24 * 60, nullable=False),
+        between("missed_checkin_grace_days", 0, 14, nullable=False),
+        between("missed_checkin_alert_days", 1, 120, nullable=False),
+    )
+
+    id: Mapped[uuid.UUID] = id_column()
+    name: Mapped[str] = mapped_column(sa.String(200))
+    timezone: Mapped[str] = mapped_column(sa.String(64))
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # told to patients who text HELP
+    oncall_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    backup_phone: Mapped[str | None] = mapped_column(sa.String(20))
+    safety_ack_minutes: Mapped[int] = mapped_column(default=30)
+
+    signal_min_total: Mapped[int] = mapped_column(default=10)
+    signal_min_rise: Mapped[int] = mapped_column(default=5)
+    confirm_min_days: Mapped[int] = mapped_column(default=5)
+    confirm_max_days: Mapped[int] = mapped_column(default=15)
+    urgent_min_total: Mapped[int] = mapped_column(default=20)
+
+    induction_infusion_count: Mapped[int] = mapped_column(default=6)
+    post_induction_phase: Mapped[str] = mapped_column(sa.String(20), default="as_needed")
+
+    reminder_weekday: Mapped[int] = mapped_column(default=0)  # Monday = 0, as Python's weekday()
+    reminder_local_time: Mapped[time] = mapped_column(default=time(10, 0))
+    quiet_start: Mapped[time] = mapped_column(default=time(21, 0))
+    quiet_end: Mapped[time] = mapped_column(default=time(8, 0))
+    missed_checkin_grace_days: Mapped[int] = mapped_column(default=2)
+    missed_checkin_alert_days: Mapped[int] = mapped_column(default=21)
+
+    created_at: Mapped[datetime] = mapped_column(default=system_now)
+
+    def __repr__(self) -> str:
+        return f"<Clinic {self.name!r}>"

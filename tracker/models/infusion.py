@@ -1,0 +1,63 @@
+"""An infusion, scheduled or given, with the safety checks recorded around it (CLINICAL.md §1)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tracker.clock import system_now
+from tracker.models.base import Base, between, id_column, one_of
+
+INFUSION_KINDS = ("induction", "maintenance", "booster")
+INFUSION_STATUSES = ("scheduled", "given", "cancelled")
+
+
+class Infusion(Base):
+    __tablename__ = "infusion"
+    __table_args__ = (
+        one_of("kind", INFUSION_KINDS),
+        one_of("status", INFUSION_STATUSES),
+        # Hard limits only: the usual ranges (0.1–0.75 mg/kg, 120 min observed) are warnings, not refusals.
+        between("dose_mg_per_kg", "0.01", "2.0"),
+        between("weight_kg", 20, 350),
+        between("total_mg", "0.1", "700"),
+        between("duration_min", 1, 240),
+        between("observed_min", 0, 1440),
+        between("bp_before_systolic", 50, 260),
+        between("bp_before_diastolic", 30, 160),
+        between("bp_after_systolic", 50, 260),
+        between("bp_after_diastolic", 30, 160),
+        sa.CheckConstraint("status != 'given' OR given_at IS NOT NULL", name="given_has_time"),
+        sa.CheckConstraint("status != 'scheduled' OR scheduled_for IS NOT NULL", name="scheduled_has_time"),
+        sa.Index("ix_infusion_patient_given", "patient_id", "given_at"),
+        sa.Index("ix_infusion_status_scheduled", "status", "scheduled_for"),
+    )
+
+    id: Mapped[uuid.UUID] = id_column()
+    patient_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("patient.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default="scheduled")
+    scheduled_for: Mapped[datetime | None]
+    given_at: Mapped[datetime | None]
+    dose_mg_per_kg: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 3))
+    weight_kg: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 1))
+    total_mg: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 1))
+    duration_min: Mapped[int | None]
+    bp_before_systolic: Mapped[int | None]
+    bp_before_diastolic: Mapped[int | None]
+    bp_after_systolic: Mapped[int | None]
+    bp_after_diastolic: Mapped[int | None]
+    observed_min: Mapped[int | None]
+    ride_home_confirmed: Mapped[bool | None]
+    notes: Mapped[str | None] = mapped_column(sa.Text)  # clinical notes: never shown to the patient
+    # The booster request this infusion answers (CLINICAL.md §5: giving it completes the request).
+    booster_request_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("booster_request.id", ondelete="SET NULL"), index=True
+    )
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=system_now)
+    updated_at: Mapped[datetime] = mapped_column(default=system_now, onupdate=system_now)

@@ -1,0 +1,1 @@
+"""Outgoing and incoming SMS: senders, outbox, inbound webhook, SMS check-in."""

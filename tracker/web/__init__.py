@@ -1,0 +1,58 @@
+"""The HTML side: login, patients' pages, the clinic's pages, and what they share."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from tracker.services.errors import ServiceError
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def register_web(app: Flask) -> None:
+    from tracker.web.admin import bp as admin_bp
+    from tracker.web.auth import bp as auth_bp
+    from tracker.web.clinic import bp as clinic_bp
+    from tracker.web.health import bp as health_bp
+    from tracker.web.home import bp as home_bp
+
+    for blueprint in (auth_bp, home_bp, clinic_bp, admin_bp, health_bp):
+        app.register_blueprint(blueprint)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint and not request.endpoint.startswith("static"):
+            # Pages show health data: never keep them in a shared cache or the back-button cache.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[str, int]:
+        message = "This form had expired or was not sent from our page. Nothing was saved: please try again."
+        return render_template("error.html", title="Please try again", message=message), 400
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> tuple[str, int]:
+        return render_template("error.html", title=error.title, message=error.detail), error.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+        if error.code is None or error.code < 400:
+            return error
+        messages = {
+            404: "There is nothing here, or it is not yours to see.",
+            403: "You do not have access to this page.",
+            429: "Too many attempts. Please wait a minute and try again.",
+            413: "That was too much to send at once.",
+        }
+        message = messages.get(error.code, error.description or "Something went wrong.")
+        return render_template("error.html", title=error.name, message=message), error.code
