@@ -15,11 +15,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP)
 
-# The whole app on this machine: SQLite in instance/, demo data when empty, SMS printed here.
+# The whole app on this machine: SQLite in instance/, demo data when empty, the scheduled jobs in a
+# thread of the server (started once), SMS printed here.
 run: $(STAMP)
 	$(DEV_ENV) $(BIN)/flask db upgrade
 	$(DEV_ENV) $(BIN)/flask tracker demo
-	$(DEV_ENV) $(BIN)/flask run --debug --host 127.0.0.1 --port 5000
+	$(DEV_ENV) TRACKER_INPROCESS_SCHEDULER=1 $(BIN)/flask run --debug --host 127.0.0.1 --port 5000
 
 # SQLite first; then the database tests again on PostgreSQL (skipped, with the reason, if none answers).
 test: test-sqlite test-postgresql

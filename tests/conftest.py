@@ -28,6 +28,7 @@ from tracker.clock import FrozenClock
 from tracker.config import normalize_database_url
 from tracker.extensions import db, limiter
 
+pytest_plugins = ["browser"]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/tracker_test"
 # A fixed "now" for tests: a Saturday in November, outside daylight saving in the US.
 TEST_NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
@@ -239,3 +240,19 @@ def count_queries(connection: sa.Connection) -> Callable[[], Any]:
             sa.event.remove(connection, "before_cursor_execute", before)
 
     return counting
+
+
+@pytest.fixture
+def bearer(app: Flask, connection: sa.Connection) -> Callable[[Any], dict[str, str]]:
+    """`bearer(user_or_patient)`: headers with a fresh API token for that account."""
+    from tracker.models import User
+    from tracker.services import tokens
+
+    def make(user: Any) -> dict[str, str]:
+        with app.app_context():
+            user_id = getattr(user, "user_id", None) or user.id  # a Patient stands for its account
+            issued = tokens.issue(db.session.get(User, user_id))  # type: ignore[arg-type]
+            db.session.commit()
+            return {"Authorization": f"Bearer {issued.secret}"}
+
+    return make

@@ -68,6 +68,13 @@ class Factory:
             s.add(user)
         return user
 
+    def staff_for(self, patient: Patient, role: str = "clinician") -> User:
+        """A staff member of the patient's own clinic."""
+        with self.session() as s:
+            clinic = s.get(Clinic, patient.clinic_id)
+        assert clinic is not None
+        return self.user(clinic, role=role)
+
     def patient(
         self,
         clinic: Clinic | None = None,

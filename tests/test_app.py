@@ -106,3 +106,22 @@ def test_pages_carry_security_headers(client: FlaskClient) -> None:
     assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"SMS_RATE_PER_SECOND": "0"}, "SMS_RATE_PER_SECOND must be a positive number"),
+        ({"SMS_RATE_PER_SECOND": "fast"}, "SMS_RATE_PER_SECOND must be a positive number"),
+        ({"SMS_MAX_ATTEMPTS": "2.5"}, "SMS_MAX_ATTEMPTS must be a whole number"),
+    ],
+)
+def test_bad_sms_pacing_names_the_setting(tmp_path, change: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config({**GOOD_PRODUCTION, **change}, tmp_path)
+    assert named in str(caught.value)
+
+
+def test_sms_pacing_defaults(tmp_path) -> None:
+    config = load_config(GOOD_PRODUCTION, tmp_path)
+    assert (config["SMS_RATE_PER_SECOND"], config["SMS_MAX_ATTEMPTS"]) == (1.0, 6)

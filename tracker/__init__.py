@@ -34,7 +34,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from tracker.cli import tracker_cli
 
     app.cli.add_command(tracker_cli)
+    _maybe_start_scheduler(app)
     return app
+
+
+def _maybe_start_scheduler(app: Flask) -> None:
+    """`make run` alone: the jobs run in a thread of the dev server, started once.
+
+    `make run` serves with the reloader, whose watching parent also builds the app; only the
+    child that serves (WERKZEUG_RUN_MAIN=true) starts the jobs. Production runs `tracker scheduler`
+    as its own process instead.
+    """
+    import os
+
+    if os.environ.get("TRACKER_INPROCESS_SCHEDULER") != "1" or app.testing:
+        return
+    if os.environ.get("WERKZEUG_RUN_MAIN") != "true":
+        return
+    from tracker.jobs.scheduler import start_in_background
+
+    start_in_background(app)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -59,9 +78,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from tracker.api import init_api
+    from tracker.sms.webhooks import bp as sms_bp
     from tracker.web import register_web
 
     register_web(app)
+    init_api(app)
+    app.register_blueprint(sms_bp)  # Twilio's webhooks and the dev outbox page
 
 
 def _configure_logging(app: Flask) -> None:

@@ -78,6 +78,36 @@ def demo(seed: int) -> None:
     click.echo(f"  password   {logins.password}")
 
 
+@tracker_cli.command("run-job")
+@click.argument("name")
+def run_job(name: str) -> None:
+    """Run one scheduled job once, now, and print what it did."""
+    from tracker import clock
+    from tracker.jobs.registry import load_jobs
+
+    jobs = load_jobs()
+    if name not in jobs:
+        raise click.ClickException(f"No job {name!r}. Jobs: {', '.join(sorted(jobs))}.")
+    result = jobs[name].run(db.session, clock.now())
+    db.session.commit()
+    click.echo(f"{name}: {result}")
+
+
+@tracker_cli.command("scheduler")
+def scheduler() -> None:
+    """Run the scheduler in the foreground (the production process)."""
+    from flask import current_app
+
+    from tracker.jobs.scheduler import build_scheduler
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo("Scheduler running; stop with Ctrl-C.")
+    try:
+        build_scheduler(app, blocking=True).start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped.")
+
+
 def main() -> None:
     """The `tracker` console script: the same commands, plus Flask's (db, run, shell)."""
     from tracker import create_app

@@ -56,6 +56,18 @@ def _url_problem(name: str, value: str, *, require_https: bool) -> str | None:
     return None
 
 
+def _positive_number(env: Mapping[str, str], name: str, default: str, problems: list[str]) -> float | None:
+    raw = env.get(name, "").strip() or default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        problems.append(f"{name} must be a positive number (got {raw!r})")
+        return None
+    return value
+
+
 def load_config(
     environ: Mapping[str, str] | None = None,
     instance_path: str | Path = "instance",
@@ -124,6 +136,11 @@ def load_config(
     if base and (problem := _url_problem("TWILIO_API_BASE_URL", base, require_https=False)):
         problems.append(problem)
 
+    sms_rate = _positive_number(env, "SMS_RATE_PER_SECOND", "1", problems)
+    sms_attempts = _positive_number(env, "SMS_MAX_ATTEMPTS", "6", problems)
+    if sms_attempts is not None and (sms_attempts != int(sms_attempts) or sms_attempts > 20):
+        problems.append("SMS_MAX_ATTEMPTS must be a whole number from 1 to 20")
+
     ratelimit_uri = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
     if urlsplit(ratelimit_uri).scheme not in ("memory", "redis", "rediss"):
         problems.append(f"RATELIMIT_STORAGE_URI must be memory:// or a redis:// URL (got {ratelimit_uri!r})")
@@ -141,6 +158,8 @@ def load_config(
         "SMS_BACKEND": sms_backend,
         **twilio,
         "TWILIO_TIMEOUT_SECONDS": 10.0,
+        "SMS_RATE_PER_SECOND": sms_rate,
+        "SMS_MAX_ATTEMPTS": int(sms_attempts or 6),
         "RATELIMIT_STORAGE_URI": ratelimit_uri,
         "RATELIMIT_HEADERS_ENABLED": True,
         # Cookies: never readable by scripts, not sent on cross-site posts,

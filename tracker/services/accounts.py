@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Clinic, User
+from tracker.services import tokens
 from tracker.services.errors import Conflict, FieldProblem, Invalid
 
 MIN_PASSWORD_LENGTH = 10
@@ -131,12 +132,14 @@ def create_staff(clinic: Clinic, role: str, email: str, password: str) -> User:
 
 def deactivate(user: User) -> None:
     """No more logins, and every open session and API token ends now."""
-    from tracker.models import ApiToken
-
     user.active = False
     user.revoke_sessions()
-    db.session.execute(
-        sa.update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=clock.now())
-    )
+    tokens.revoke_all(user)
+
+
+def change_password(user: User, password: str) -> None:
+    """A new password ends every session and API token the old one opened."""
+    if problem := password_problem(password):
+        raise Invalid.one("password", problem)
+    user.set_password(password)
+    tokens.revoke_all(user)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from tracker import ROOT
+from tracker import ROOT, clock
 from tracker.extensions import db
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ class Readiness:
     migrations_current: bool
     schema_revision: str | None
     expected_revision: str | None
+    scheduler_beat_at: datetime | None = None
+    scheduler_stale: bool = True
 
     @property
     def ready(self) -> bool:
@@ -34,6 +37,9 @@ class Readiness:
             "migrations": "current" if self.migrations_current else "behind",
             "schema_revision": self.schema_revision,
             "expected_revision": self.expected_revision,
+            # Reported, not required: the pages serve without the scheduler, but nobody is watching.
+            "scheduler": "stale" if self.scheduler_stale else "ok",
+            "scheduler_beat_at": self.scheduler_beat_at.isoformat() if self.scheduler_beat_at else None,
         }
 
 
@@ -52,4 +58,7 @@ def readiness() -> Readiness:
         log.warning("readiness check failed: %s", type(error).__name__)
         db.session.rollback()
         return Readiness(False, False, None, expected)
-    return Readiness(True, current == expected, current, expected)
+    from tracker.jobs.heartbeat import is_stale, latest_beat
+
+    beat_at = latest_beat(db.session)
+    return Readiness(True, current == expected, current, expected, beat_at, is_stale(db.session, clock.now()))

@@ -1,13 +1,15 @@
-"""Reading patients: a patient's own record, and the clinic's list of them."""
+"""A patient's own record and the settings they (or their clinic) may change."""
 
 from __future__ import annotations
+
+from datetime import time
 
 import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.models import Patient, User
-from tracker.services import scope
-from tracker.services.errors import NotFound
+from tracker.services import accounts
+from tracker.services.errors import FieldProblem, Invalid, NotFound
 
 
 def patient_of(user: User) -> Patient:
@@ -18,7 +20,34 @@ def patient_of(user: User) -> Patient:
     return patient
 
 
-def list_for_staff(staff: User, limit: int = 200) -> list[Patient]:
-    """The staff member's clinic's patients, by name (the dashboard issue adds filters and sorting)."""
-    query = scope.staff_patients(staff).order_by(Patient.display_name, Patient.id).limit(limit)
-    return list(db.session.scalars(query))
+def update_settings(
+    patient: Patient,
+    *,
+    timezone: str | None = None,
+    reminders_enabled: bool | None = None,
+    reminder_local_time: time | None = None,
+    reminder_weekday: int | None = None,
+    display_name: str | None = None,
+) -> Patient:
+    """Change what a patient (or their clinic) may change; refuse bad values, field by field."""
+    problems = []
+    if timezone is not None and not accounts.valid_timezone(timezone):
+        problems.append(FieldProblem("timezone", "Use a time zone name such as America/Chicago."))
+    if reminder_weekday is not None and not 0 <= reminder_weekday <= 6:
+        problems.append(FieldProblem("reminders.weekday", "Use 0 (Monday) to 6 (Sunday)."))
+    if display_name is not None and not 0 < len(display_name.strip()) <= 120:
+        problems.append(FieldProblem("display_name", "Enter a name of 1 to 120 characters."))
+    if problems:
+        raise Invalid(problems)
+    if timezone is not None:
+        patient.timezone = timezone
+    if reminders_enabled is not None:
+        patient.reminders_enabled = reminders_enabled
+    if reminder_local_time is not None:
+        patient.reminder_local_time = reminder_local_time
+    if reminder_weekday is not None:
+        patient.reminder_weekday = reminder_weekday
+    if display_name is not None:
+        patient.display_name = display_name.strip()
+    db.session.flush()
+    return patient

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask, Response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tracker.api.problems import is_api_request, problem_from_http, problem_from_service
 from tracker.services.errors import ServiceError
 
 CONTENT_SECURITY_POLICY = (
@@ -17,11 +19,13 @@ CONTENT_SECURITY_POLICY = (
 def register_web(app: Flask) -> None:
     from tracker.web.admin import bp as admin_bp
     from tracker.web.auth import bp as auth_bp
+    from tracker.web.checkin_link import bp as checkin_link_bp
     from tracker.web.clinic import bp as clinic_bp
     from tracker.web.health import bp as health_bp
     from tracker.web.home import bp as home_bp
+    from tracker.web.patient import bp as patient_bp
 
-    for blueprint in (auth_bp, home_bp, clinic_bp, admin_bp, health_bp):
+    for blueprint in (auth_bp, home_bp, patient_bp, clinic_bp, admin_bp, health_bp, checkin_link_bp):
         app.register_blueprint(blueprint)
 
     @app.after_request
@@ -36,18 +40,25 @@ def register_web(app: Flask) -> None:
         return response
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> ResponseReturnValue:
+        if is_api_request():
+            return problem_from_http(error)
         message = "This form had expired or was not sent from our page. Nothing was saved: please try again."
         return render_template("error.html", title="Please try again", message=message), 400
 
+    # The API answers in problem+json, the pages in HTML: one handler per error kind decides which.
     @app.errorhandler(ServiceError)
-    def service_error(error: ServiceError) -> tuple[str, int]:
+    def service_error(error: ServiceError) -> ResponseReturnValue:
+        if is_api_request():
+            return problem_from_service(error)
         return render_template("error.html", title=error.title, message=error.detail), error.status
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:
             return error
+        if is_api_request():
+            return problem_from_http(error)
         messages = {
             404: "There is nothing here, or it is not yours to see.",
             403: "You do not have access to this page.",

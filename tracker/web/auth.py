@@ -12,8 +12,9 @@ from werkzeug.wrappers import Response
 
 from tracker.extensions import db, limiter
 from tracker.models import User
-from tracker.services import accounts
-from tracker.web.forms import LoginForm, LogoutForm
+from tracker.services import accounts, enrolment
+from tracker.services.errors import Invalid
+from tracker.web.forms import LoginForm, LogoutForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__)
 
@@ -59,3 +60,23 @@ def logout() -> Response:
         logout_user()
         flash("You are logged out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/invite/<secret>", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def invitation(secret: str) -> ResponseReturnValue:
+    """The link in the invitation SMS: the patient sets a password and is logged in."""
+    enrolment.find_invitation(secret)  # unknown (404) or used/expired (410) before any form is shown
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = enrolment.activate(secret, form.password.data or "")
+        except Invalid as error:
+            form.password.errors = [p.message for p in error.problems]
+        else:
+            db.session.commit()
+            login_user(user)
+            flash("Your password is set. Welcome.")
+            return redirect(url_for("home.index"))
+    status = 422 if form.errors else 200
+    return render_template("auth/invitation.html", form=form), status

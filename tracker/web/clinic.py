@@ -9,9 +9,9 @@ from typing import Any
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
+from tracker import clock
 from tracker.extensions import db
-from tracker.services import audit, scope
-from tracker.services import patients as patient_service
+from tracker.services import audit, patient_list, scope
 
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
 
@@ -30,8 +30,8 @@ def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.route("/")
 @staff_required
 def home() -> str:
-    patients = patient_service.list_for_staff(current_user)
-    return render_template("clinic/home.html", patients=patients)
+    rows, _more = patient_list.summaries(current_user, limit=200)
+    return render_template("clinic/home.html", rows=rows, now=clock.now())
 
 
 @bp.route("/patients/<patient_id>")

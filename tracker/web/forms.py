@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
@@ -18,6 +18,20 @@ class LoginForm(FlaskForm):
         "Password",
         validators=[DataRequired("Enter your password."), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
+    )
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Choose a password",
+        validators=[DataRequired("Choose a password."), Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+        description="At least 10 characters. A short sentence is easy to remember.",
+    )
+    confirm = PasswordField(
+        "Type it again",
+        validators=[DataRequired("Type the password again."), EqualTo("password", "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
     )
 
 

@@ -1,0 +1,97 @@
+"""Bearer-token authentication for the API, and the /auth endpoints (API.md, Authentication)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import g, request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import Forbidden, Unauthorized
+
+from tracker.api.idempotency import idempotent
+from tracker.api.schemas import InvitationAcceptSchema, TokenRequestSchema, TokenSchema
+from tracker.extensions import db, limiter
+from tracker.models import ApiToken, User
+from tracker.services import accounts, enrolment, tokens
+
+bp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="Logging in with bearer tokens")
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def api_user() -> User:
+    user: User = g.api_user
+    return user
+
+
+def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A live bearer token of one of these roles (any role if none given); cookies never count."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+            found = tokens.verify(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+            if found is None:
+                raise Unauthorized("A valid bearer token is required: log in again.")
+            g.api_token, g.api_user = found
+            if db.session.dirty:  # last_used_at moved: keep it even if the view changes nothing
+                db.session.commit()
+            if roles and g.api_user.role not in roles:
+                raise Forbidden("This account may not do this.")
+            return view(*args, **kwargs)
+
+        # flask-smorest reads the document of a view from `_apidoc`.
+        apidoc = wrapped.__dict__.setdefault("_apidoc", {})
+        apidoc.setdefault("manual_doc", {})["security"] = BEARER
+        return wrapped
+
+    return decorator
+
+
+def _token_body(issued: tokens.IssuedToken) -> dict[str, Any]:
+    return {
+        "access_token": issued.secret,
+        "token_type": "Bearer",
+        "expires_at": issued.token.expires_at,
+        "role": issued.user.role,
+    }
+
+
+@bp.route("/token", methods=["POST"])
+@limiter.limit("10 per minute; 100 per hour")
+@bp.arguments(TokenRequestSchema)
+@bp.response(201, TokenSchema)
+def create_token(body: dict[str, str]) -> dict[str, Any]:
+    """Log in: an email or E.164 phone and a password give a bearer token (401 for any mismatch)."""
+    user = accounts.authenticate(body["username"], body["password"])
+    if user is None:
+        raise Unauthorized("That username and password do not match an account.")
+    issued = tokens.issue(user)
+    db.session.commit()
+    return _token_body(issued)
+
+
+@bp.route("/token", methods=["DELETE"])
+@token_required()
+@bp.response(204)
+def delete_token() -> None:
+    """Log out: this token stops working at once."""
+    token: ApiToken = g.api_token
+    tokens.revoke(token)
+    db.session.commit()
+
+
+@bp.route("/invitation", methods=["POST"])
+@limiter.limit("10 per minute")
+@bp.arguments(InvitationAcceptSchema)
+@bp.response(201, TokenSchema)
+def accept_invitation(body: dict[str, str]) -> dict[str, Any]:
+    """Set a password with the one-time invitation and log in (410 when used or expired)."""
+    issued = enrolment.accept_invitation(body["token"], body["password"])
+    db.session.commit()
+    return _token_body(issued)
+
+
+__all__ = ["api_user", "bp", "idempotent", "token_required"]

@@ -1,0 +1,109 @@
+"""The clinic's side of the API: enrolment and check-ins taken in clinic (API.md, Clinician)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+
+from tracker import clock
+from tracker.api import serializers
+from tracker.api.auth import api_user, token_required
+from tracker.api.idempotency import idempotent
+from tracker.api.pagination import decode_offset, encode_offset, newest_first
+from tracker.api.schemas import (
+    CheckInPageSchema,
+    CheckInSchema,
+    ClinicCheckInCreateSchema,
+    PageArgsSchema,
+    PatientCreateSchema,
+    PatientListArgsSchema,
+    PatientSchema,
+    PatientSummaryPageSchema,
+)
+from tracker.extensions import db
+from tracker.models import CheckIn
+from tracker.models.user import STAFF_ROLES
+from tracker.services import audit, checkins, enrolment, patient_list, scope
+
+bp = Blueprint("api_clinic", __name__, url_prefix="/api/v1/clinic", description="Clinic staff, own clinic only")
+
+
+@bp.route("/patients", methods=["POST"])
+@token_required(*STAFF_ROLES)
+@idempotent
+@bp.arguments(PatientCreateSchema)
+@bp.response(201, PatientSchema)
+def enrol(body: dict[str, Any]) -> dict[str, Any]:
+    """Enrol a patient; their SMS invitation with a one-time link (72 h) is queued."""
+    staff = api_user()
+    result = enrolment.enrol_patient(
+        staff, body["display_name"], body["phone"], body["timezone"], body.get("email"), body["phase"]
+    )
+    audit.record(staff, "patient.enrol", patient=result.patient, target_type="patient", target_id=result.patient.id)
+    return serializers.patient(result.patient)
+
+
+@bp.route("/patients", methods=["GET"])
+@token_required(*STAFF_ROLES)
+@bp.arguments(PatientListArgsSchema, location="query")
+@bp.response(200, PatientSummaryPageSchema)
+def list_patients(args: dict[str, Any]) -> dict[str, Any]:
+    """The clinic's patients with their latest score, change from baseline and what is open."""
+    staff = api_user()
+    offset = decode_offset(args["cursor"])
+    page, more = patient_list.summaries(
+        staff,
+        phase=args["phase"],
+        q=args["q"],
+        needs_attention=args["needs_attention"],
+        sort=args["sort"],
+        descending=args["order"] == "desc",
+        limit=args["limit"],
+        offset=offset,
+    )
+    audit.record(staff, "patients.list", detail={"count": len(page)})
+    db.session.commit()
+    now = clock.now()
+    return {
+        "items": [serializers.patient_summary(s, now) for s in page],
+        "next_cursor": encode_offset(offset + len(page)) if more else None,
+    }
+
+
+@bp.route("/patients/<patient_id>/checkins", methods=["GET"])
+@token_required(*STAFF_ROLES)
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, CheckInPageSchema)
+def list_checkins(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    staff = api_user()
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    audit.record(staff, "checkins.read", patient=patient, target_type="patient", target_id=patient.id)
+    query = sa.select(CheckIn).where(CheckIn.patient_id == patient.id)
+    page = newest_first(query, CheckIn.taken_at, CheckIn.id, args["limit"], args["cursor"])
+    body = {"items": [serializers.checkin(c) for c in page.items], "next_cursor": page.next_cursor}
+    db.session.commit()  # the audit event
+    return body
+
+
+@bp.route("/patients/<patient_id>/checkins", methods=["POST"])
+@token_required(*STAFF_ROLES)
+@idempotent
+@bp.arguments(ClinicCheckInCreateSchema)
+@bp.response(201, CheckInSchema)
+def create_checkin(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """A check-in taken in clinic, at `taken_at` (not in the future); source `clinic`."""
+    staff = api_user()
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    result = checkins.submit(
+        patient,
+        body["instrument"],
+        body["answers"],
+        body["difficulty"],
+        "clinic",
+        taken_at=body["taken_at"],
+        entered_by=staff,
+    )
+    audit.record(staff, "checkin.create", patient=patient, target_type="checkin", target_id=result.checkin.id)
+    return serializers.checkin(result.checkin)

@@ -1,0 +1,74 @@
+"""Cursor pagination: `?limit=&cursor=`, answered with `{"items", "next_cursor"}` (API.md)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.services.errors import Invalid
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def encode_cursor(moment: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([moment.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The position a cursor stands for; anything else is a 422 naming `cursor`."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        parsed = datetime.fromisoformat(moment)
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed, uuid.UUID(row_id)
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
+        raise Invalid.one("cursor", "not a cursor this API gave out") from None
+
+
+def newest_first(query: sa.Select[Any], time_column: Any, id_column: Any, limit: int, cursor: str | None) -> Page:
+    """One page of a query, newest first, keyed on (time, id) so rows never repeat or go missing."""
+    if cursor:
+        moment, row_id = decode_cursor(cursor)
+        query = query.where(sa.or_(time_column < moment, sa.and_(time_column == moment, id_column < row_id)))
+    rows: Sequence[Any] = db.session.scalars(
+        query.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)
+    ).all()
+    items = list(rows[:limit])
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(getattr(last, time_column.key), getattr(last, id_column.key))
+    return Page(items, next_cursor)
+
+
+def encode_offset(offset: int) -> str:
+    """For lists sorted by computed values, where a keyset cursor has no single column to key on."""
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        offset = json.loads(base64.urlsafe_b64decode(padded.encode()))["o"]
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise ValueError("offset")
+        return offset
+    except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError):
+        raise Invalid.one("cursor", "not a cursor this API gave out") from None

@@ -1,0 +1,195 @@
+"""The `reminders` job: every 5 minutes, queue the check-in reminders that are due (tracker/reminders.py decides).
+
+Safe in any number of scheduler processes: each reminder carries the dedupe key of its patient and local day,
+and the outbox's unique index lets only one through. The insert runs in a SAVEPOINT, so a key another process
+got to first is skipped, not an error. Each reminder carries a one-time check-in link (72 h) and "or reply
+CHECKIN". Logs name patients by id, never by phone or body.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from tracker import reminders
+from tracker.jobs.registry import DbSession, JobResult, job
+from tracker.models import CheckIn, Clinic, Infusion, OutboundMessage, Patient
+from tracker.services import checkin_links
+from tracker.services.outbox import queue_sms
+from tracker.sms import messages
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# Every local "today" on Earth lies within UTC-12..UTC+14 of now, and the rule looks back at most to the start
+# of yesterday's slot: two days either way holds everything it can use.
+HORIZON = timedelta(days=2)
+BODIES = {
+    reminders.INDUCTION_MORNING: messages.REMINDER_INDUCTION_MORNING,
+    reminders.WEEKLY: messages.REMINDER_WEEKLY,
+    reminders.CONFIRMING: messages.REMINDER_CONFIRMING,
+}
+# Outbox purposes: "reminder_<kind>". The SMS check-in treats a reply to any "reminder…" text as a start.
+PURPOSES = {kind: f"reminder_{kind}" for kind in reminders.KINDS}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One eligible patient, read as plain values so the per-patient commits expire nothing we still need."""
+
+    state: reminders.PatientState
+    clinic: reminders.ClinicDefaults
+    patient_id: uuid.UUID
+    clinic_id: uuid.UUID
+    phone: str
+    clinic_name: str
+
+
+def eligible(session: DbSession, after: uuid.UUID | None, limit: int) -> list[sa.Row[Any]]:
+    """The next batch of patients who may get reminders: in a reminder phase, enabled, not opted out."""
+    query = (
+        sa.select(
+            Patient.id,
+            Patient.phase,
+            Patient.timezone,
+            Patient.phone,
+            Patient.reminder_weekday,
+            Patient.reminder_local_time,
+            Patient.confirm_checkin_due_at,
+            Clinic.id.label("clinic_id"),
+            Clinic.name.label("clinic_name"),
+            Clinic.timezone.label("clinic_timezone"),
+            Clinic.reminder_weekday.label("clinic_weekday"),
+            Clinic.reminder_local_time.label("clinic_time"),
+            Clinic.quiet_start,
+            Clinic.quiet_end,
+        )
+        .join(Clinic, Clinic.id == Patient.clinic_id)
+        .where(
+            Patient.phase.in_(reminders.REMINDER_PHASES),
+            Patient.reminders_enabled.is_(True),
+            Patient.sms_opted_out.is_(False),
+        )
+        .order_by(Patient.id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(Patient.id > after)
+    return list(session.execute(query))
+
+
+def scheduled_infusions(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, list[datetime]]:
+    rows = session.execute(
+        sa.select(Infusion.patient_id, Infusion.scheduled_for).where(
+            Infusion.patient_id.in_(ids),
+            Infusion.status == "scheduled",
+            Infusion.scheduled_for.between(now - HORIZON, now + HORIZON),
+        )
+    )
+    found: dict[uuid.UUID, list[datetime]] = {}
+    for patient_id, at in rows:
+        found.setdefault(patient_id, []).append(at)
+    return found
+
+
+def last_reminders(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, datetime]:
+    """When each patient's latest reminder was queued (any status: a cancelled one still used up its day)."""
+    rows = session.execute(
+        sa.select(OutboundMessage.patient_id, sa.func.max(OutboundMessage.created_at))
+        .where(
+            OutboundMessage.patient_id.in_(ids),
+            OutboundMessage.purpose.in_(PURPOSES.values()),
+            OutboundMessage.created_at > now - HORIZON,
+        )
+        .group_by(OutboundMessage.patient_id)
+    )
+    return {patient_id: at for patient_id, at in rows if patient_id is not None}
+
+
+def last_checkins(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, datetime]:
+    rows = session.execute(
+        sa.select(CheckIn.patient_id, sa.func.max(CheckIn.taken_at))
+        .where(CheckIn.patient_id.in_(ids), CheckIn.taken_at > now - HORIZON)
+        .group_by(CheckIn.patient_id)
+    )
+    return dict(rows.tuples().all())
+
+
+def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -> list[Candidate]:
+    """The batch with what the rule needs: three queries for the whole batch, none per patient."""
+    ids = [row.id for row in rows]
+    infusions = scheduled_infusions(session, ids, now)
+    sent = last_reminders(session, ids, now)
+    checked_in = last_checkins(session, ids, now)
+    found = []
+    for row in rows:
+        state = reminders.PatientState(
+            patient_id=str(row.id),
+            phase=row.phase,
+            timezone=row.timezone,
+            reminder_weekday=row.reminder_weekday,
+            reminder_local_time=row.reminder_local_time,
+            scheduled_infusions=tuple(infusions.get(row.id, ())),
+            confirm_checkin_due_at=row.confirm_checkin_due_at,
+            last_reminder_at=sent.get(row.id),
+            last_checkin_at=checked_in.get(row.id),
+        )
+        clinic = reminders.ClinicDefaults(
+            timezone=row.clinic_timezone,
+            reminder_weekday=row.clinic_weekday,
+            reminder_local_time=row.clinic_time,
+            quiet_start=row.quiet_start,
+            quiet_end=row.quiet_end,
+        )
+        found.append(Candidate(state, clinic, row.id, row.clinic_id, row.phone, row.clinic_name))
+    return found
+
+
+def queue_reminder(session: DbSession, candidate: Candidate, reminder: reminders.Reminder, now: datetime) -> bool:
+    """Create the link and queue the text in a SAVEPOINT; False when another process queued this day's first."""
+    try:
+        with session.begin_nested():
+            issued = checkin_links.create(candidate.patient_id, now)
+            queue_sms(
+                candidate.phone,
+                BODIES[reminder.kind].format(clinic=candidate.clinic_name, url=issued.url),
+                PURPOSES[reminder.kind],
+                patient_id=candidate.patient_id,
+                clinic_id=candidate.clinic_id,
+                dedupe_key=reminder.dedupe_key,
+            )
+            session.flush()
+    except IntegrityError:
+        # The unique dedupe key: the link went with the SAVEPOINT, and the rest of the run goes on.
+        log.info("reminder for patient %s already queued by another run", candidate.patient_id)
+        return False
+    return True
+
+
+@job("reminders", every=timedelta(minutes=5))
+def send_reminders(session: DbSession, now: datetime) -> JobResult:
+    """Queue the check-in reminders due now (induction mornings, weekly, confirming), one a day at most."""
+    result = JobResult()
+    after: uuid.UUID | None = None
+    while rows := eligible(session, after, BATCH_SIZE):
+        after = rows[-1].id
+        for candidate in candidates(session, rows, now):
+            result.add("checked")
+            reminder = reminders.due_reminder(candidate.state, candidate.clinic, now)
+            if reminder is None:
+                continue
+            if queue_reminder(session, candidate, reminder, now):
+                session.commit()  # per patient: one failure later in the run loses nothing queued before it
+                result.add(f"queued_{reminder.kind}")
+                log.info("reminder %s queued for patient %s", reminder.kind, candidate.patient_id)
+            else:
+                result.add("duplicates")
+        session.commit()  # end the batch's read transaction before the next one
+    return result

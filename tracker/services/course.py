@@ -1,0 +1,451 @@
+"""A patient's course: phases and their history, infusions scheduled and given, and outcomes.
+
+Infusions carry the safety checks of CLINICAL.md §1: a value past a hard limit is refused,
+one outside the usual range comes back as a warning for the clinician to see.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, NamedTuple, TypedDict, Unpack
+
+import sqlalchemy as sa
+
+from tracker import clock
+from tracker.extensions import db
+from tracker.models import BoosterRequest, CheckIn, Clinic, Infusion, Patient, PhaseChange, User
+from tracker.models.infusion import INFUSION_KINDS, INFUSION_STATUSES
+from tracker.models.patient import PHASES
+from tracker.outcomes import Outcome, outcome
+from tracker.relapse import CheckInPoint, InfusionPoint
+from tracker.services import audit, boosters, scope
+from tracker.services.errors import Conflict, FieldProblem, Invalid, NotFound
+
+DEFAULT_DOSE_MG_PER_KG = Decimal("0.5")  # CLINICAL.md §1: typically 0.5 mg/kg
+DEFAULT_DURATION_MIN = 40  # CLINICAL.md §1: over 40 minutes
+USUAL_DOSE = (Decimal("0.1"), Decimal("0.75"))  # CLINICAL.md §1: Andrade 2017, 0.1–0.75 mg/kg
+USUAL_MIN_OBSERVED = 120  # CLINICAL.md §1: observed for at least 2 hours
+# Hard limits (the model's check constraints): outside them a value is refused.
+DOSE_LIMITS = (Decimal("0.01"), Decimal("2.0"))
+WEIGHT_LIMITS = (Decimal("20"), Decimal("350"))
+INT_LIMITS = {"duration_min": (1, 240), "observed_min": (0, 1440)}
+SYSTOLIC_LIMITS = (50, 260)
+DIASTOLIC_LIMITS = (30, 160)
+PHASE_REASON_MAX = 500  # PhaseChange.reason
+# Status moves of an infusion, (from, to); editing a given infusion's details is given -> given.
+INFUSION_TRANSITIONS = frozenset(
+    {("scheduled", "scheduled"), ("scheduled", "given"), ("scheduled", "cancelled"), ("given", "given")}
+)
+_BP_TEXT = re.compile(r"^\s*(\d{2,3})\s*/\s*(\d{2,3})\s*$")
+
+
+class BloodPressure(NamedTuple):
+    systolic: int
+    diastolic: int
+
+
+BloodPressureInput = BloodPressure | tuple[int, int] | str | Mapping[str, int] | None
+
+
+class InfusionFields(TypedDict, total=False):
+    """What a clinician may set on an infusion besides its kind and status (API.md infusions)."""
+
+    scheduled_for: datetime | None
+    given_at: datetime | None
+    dose_mg_per_kg: Decimal | float | str | None
+    weight_kg: Decimal | float | str | None
+    duration_min: int | None
+    bp_before: BloodPressureInput
+    bp_after: BloodPressureInput
+    observed_min: int | None
+    ride_home_confirmed: bool | None
+    notes: str | None
+
+
+EDITABLE = frozenset({"kind", "status", *InfusionFields.__optional_keys__})
+
+
+@dataclass(frozen=True)
+class InfusionResult:
+    infusion: Infusion
+    warnings: list[FieldProblem] = field(default_factory=list)  # outside the usual range: shown, not refused
+    phase_change: PhaseChange | None = None  # the move out of induction, when this infusion ended it
+    completed_request: BoosterRequest | None = None  # the booster request this infusion completed
+
+
+@dataclass(frozen=True)
+class PatientInfusion:
+    """An infusion as its patient sees it: everything but the clinical notes."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    scheduled_for: datetime | None
+    given_at: datetime | None
+    dose_mg_per_kg: Decimal | None
+    weight_kg: Decimal | None
+    total_mg: Decimal | None
+    duration_min: int | None
+    bp_before: BloodPressure | None
+    bp_after: BloodPressure | None
+    observed_min: int | None
+    ride_home_confirmed: bool | None
+    booster_request_id: uuid.UUID | None
+
+
+def _require_staff_of(patient: Patient, by: User | None) -> None:
+    """Staff of the patient's clinic, or the system (None); anyone else is refused."""
+    if by is None:
+        return
+    scope.require_staff(by)
+    if by.clinic_id != patient.clinic_id:
+        raise NotFound("No such patient.")
+
+
+def change_phase(patient: Patient, to_phase: str, by: User | None, reason: str | None = None) -> PhaseChange | None:
+    """Move a patient to another phase, kept in the history with who, when and why.
+
+    Moving to the phase they are in already changes nothing and returns None (a repeated PATCH is harmless).
+    """
+    if to_phase not in PHASES:
+        raise Invalid.one("phase", f"use one of {', '.join(PHASES)}")
+    _require_staff_of(patient, by)
+    text = (reason or "").strip() or None
+    if text is not None and len(text) > PHASE_REASON_MAX:
+        raise Invalid.one("reason", f"at most {PHASE_REASON_MAX} characters")
+    if to_phase == patient.phase:
+        return None
+    now = clock.now()
+    row = PhaseChange(
+        patient_id=patient.id,
+        from_phase=patient.phase,
+        to_phase=to_phase,
+        changed_by_id=by.id if by is not None else None,
+        changed_at=now,
+        reason=text,
+    )
+    detail = {"from": patient.phase, "to": to_phase}
+    patient.phase = to_phase
+    patient.changed_at = now  # CLINICAL.md §5: the phase decides whether the relapse rule applies
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        by, "patient.phase_change", patient=patient, target_type="patient", target_id=patient.id, detail=detail
+    )
+    return row
+
+
+def _decimal(name: str, value: Any, places: str, limits: tuple[Decimal, Decimal], problems: list[FieldProblem]) -> Any:
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise InvalidOperation
+        number = Decimal(str(value)).quantize(Decimal(places), ROUND_HALF_UP)
+    except InvalidOperation:
+        problems.append(FieldProblem(name, "must be a number"))
+        return None
+    if not limits[0] <= number <= limits[1]:
+        problems.append(FieldProblem(name, f"must be {limits[0]}–{limits[1]}"))
+    return number
+
+
+def _whole(name: str, value: Any, limits: tuple[int, int], problems: list[FieldProblem]) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.append(FieldProblem(name, "must be a whole number"))
+        return None
+    if not limits[0] <= value <= limits[1]:
+        problems.append(FieldProblem(name, f"must be {limits[0]}–{limits[1]}"))
+    return value
+
+
+def _moment(name: str, value: Any, problems: list[FieldProblem]) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        problems.append(FieldProblem(name, "must be a date and time with its time zone offset"))
+        return None
+    return value
+
+
+def _blood_pressure(name: str, value: Any, problems: list[FieldProblem]) -> BloodPressure | None:
+    """A reading as "120/80", (120, 80) or {"systolic": 120, "diastolic": 80}."""
+    if value is None:
+        return None
+    parts: Any = value
+    if isinstance(value, str):
+        match = _BP_TEXT.match(value)
+        parts = (int(match[1]), int(match[2])) if match else None
+    elif isinstance(value, Mapping):
+        parts = (value.get("systolic"), value.get("diastolic"))
+    if not isinstance(parts, tuple | list) or len(parts) != 2 or not all(type(p) is int for p in parts):
+        problems.append(FieldProblem(name, "give systolic/diastolic in mmHg, e.g. 120/80"))
+        return None
+    reading = BloodPressure(parts[0], parts[1])
+    low_s, high_s = SYSTOLIC_LIMITS
+    low_d, high_d = DIASTOLIC_LIMITS
+    if not (low_s <= reading.systolic <= high_s and low_d <= reading.diastolic <= high_d):
+        problems.append(FieldProblem(name, f"systolic must be {low_s}–{high_s}, diastolic {low_d}–{high_d}"))
+    elif reading.systolic <= reading.diastolic:
+        problems.append(FieldProblem(name, "systolic must be above diastolic"))
+    return reading
+
+
+def _clean(
+    raw: Mapping[str, Any], now: datetime, touched: Collection[str]
+) -> tuple[dict[str, Any], list[FieldProblem], list[FieldProblem]]:
+    """The infusion's column values from its fields, with the refusals and the warnings.
+
+    Warnings concern only the fields being set now, so editing notes does not repeat them.
+    """
+    problems: list[FieldProblem] = []
+    warnings: list[FieldProblem] = []
+    kind, status = raw.get("kind"), raw.get("status")
+    if kind not in INFUSION_KINDS:
+        problems.append(FieldProblem("kind", f"use one of {', '.join(INFUSION_KINDS)}"))
+    if status not in INFUSION_STATUSES:
+        problems.append(FieldProblem("status", "use scheduled or given"))
+    scheduled_for = _moment("scheduled_for", raw.get("scheduled_for"), problems)
+    given_at = _moment("given_at", raw.get("given_at"), problems)
+    if status == "scheduled" and scheduled_for is None and "scheduled_for" not in {p.field for p in problems}:
+        problems.append(FieldProblem("scheduled_for", "required for a scheduled infusion"))
+    if status == "scheduled" and given_at is not None:
+        problems.append(FieldProblem("given_at", "only for an infusion that was given"))
+    if given_at is not None and given_at > now:
+        problems.append(FieldProblem("given_at", "must not be in the future"))
+    dose = _decimal("dose_mg_per_kg", raw.get("dose_mg_per_kg"), "0.001", DOSE_LIMITS, problems)
+    weight = _decimal("weight_kg", raw.get("weight_kg"), "0.1", WEIGHT_LIMITS, problems)
+    duration = _whole("duration_min", raw.get("duration_min"), INT_LIMITS["duration_min"], problems)
+    observed = _whole("observed_min", raw.get("observed_min"), INT_LIMITS["observed_min"], problems)
+    before = _blood_pressure("bp_before", raw.get("bp_before"), problems)
+    after = _blood_pressure("bp_after", raw.get("bp_after"), problems)
+    ride_home = raw.get("ride_home_confirmed")
+    if ride_home is not None and not isinstance(ride_home, bool):
+        problems.append(FieldProblem("ride_home_confirmed", "must be true or false"))
+    notes = raw.get("notes")
+    if notes is not None and not isinstance(notes, str):
+        problems.append(FieldProblem("notes", "must be text"))
+    notes = notes.strip() or None if isinstance(notes, str) else None
+    in_limits = dose is not None and DOSE_LIMITS[0] <= dose <= DOSE_LIMITS[1]
+    if "dose_mg_per_kg" in touched and in_limits and not USUAL_DOSE[0] <= dose <= USUAL_DOSE[1]:
+        # CLINICAL.md §1: the usual range is 0.1–0.75 mg/kg; outside it the clinician confirms.
+        warnings.append(FieldProblem("dose_mg_per_kg", "outside the usual 0.1–0.75 mg/kg"))
+    if "observed_min" in touched and observed is not None and 0 <= observed < USUAL_MIN_OBSERVED:
+        # CLINICAL.md §1: observation for at least 2 hours after each infusion.
+        warnings.append(FieldProblem("observed_min", "under the usual 120 minutes of observation"))
+    total = None
+    if dose is not None and weight is not None:
+        total = (dose * weight).quantize(Decimal("0.1"), ROUND_HALF_UP)
+    values = {
+        "kind": kind,
+        "status": status,
+        "scheduled_for": scheduled_for,
+        "given_at": given_at,
+        "dose_mg_per_kg": dose,
+        "weight_kg": weight,
+        "total_mg": total,
+        "duration_min": duration,
+        "bp_before_systolic": before.systolic if before else None,
+        "bp_before_diastolic": before.diastolic if before else None,
+        "bp_after_systolic": after.systolic if after else None,
+        "bp_after_diastolic": after.diastolic if after else None,
+        "observed_min": observed,
+        "ride_home_confirmed": ride_home,
+        "notes": notes,
+    }
+    return values, problems, warnings
+
+
+def _linked_request(patient: Patient, request_id: Any, problems: list[FieldProblem]) -> BoosterRequest | None:
+    """The open booster request of this patient that an infusion is for; a problem otherwise."""
+    try:
+        parsed = request_id if isinstance(request_id, uuid.UUID) else uuid.UUID(str(request_id))
+    except ValueError:
+        parsed = None
+    request = db.session.get(BoosterRequest, parsed) if parsed is not None else None
+    if request is None or request.patient_id != patient.id or not request.is_open:
+        problems.append(FieldProblem("booster_request_id", "not an open booster request of this patient"))
+        return None
+    return request
+
+
+def record_infusion(
+    patient: Patient,
+    *,
+    kind: str,
+    status: str,
+    by: User | None,
+    booster_request_id: uuid.UUID | str | None = None,
+    **fields: Unpack[InfusionFields],
+) -> InfusionResult:
+    """Record an infusion scheduled or given (given_at defaults to now); nothing is stored when refused.
+
+    Giving one may complete the open booster request and end induction (see `_after_given`).
+    """
+    _require_staff_of(patient, by)
+    now = clock.now()
+    raw: dict[str, Any] = {"kind": kind, "status": status, **fields}
+    if status == "given" and raw.get("given_at") is None:
+        raw["given_at"] = now
+    if raw.get("dose_mg_per_kg") is None:
+        raw["dose_mg_per_kg"] = DEFAULT_DOSE_MG_PER_KG
+    if raw.get("duration_min") is None:
+        raw["duration_min"] = DEFAULT_DURATION_MIN
+    values, problems, warnings = _clean(raw, now, touched=raw.keys())
+    if status == "cancelled":
+        problems.append(FieldProblem("status", "use scheduled or given"))
+    request = _linked_request(patient, booster_request_id, problems) if booster_request_id is not None else None
+    if problems:
+        raise Invalid(problems)
+    infusion = Infusion(
+        patient_id=patient.id,
+        booster_request_id=request.id if request is not None else None,
+        created_by_id=by.id if by is not None else None,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    db.session.add(infusion)
+    patient.changed_at = now  # CLINICAL.md §5: a given infusion opens a new window
+    db.session.flush()
+    detail = {"kind": kind, "status": status, "warnings": [w.field for w in warnings]}
+    audit.record(by, "infusion.record", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
+    if status != "given":
+        return InfusionResult(infusion, warnings)
+    return _after_given(patient, infusion, by, warnings, newly_given=True)
+
+
+def _reading(systolic: int | None, diastolic: int | None) -> BloodPressure | None:
+    return BloodPressure(systolic, diastolic) if systolic is not None and diastolic is not None else None
+
+
+def _current_fields(infusion: Infusion) -> dict[str, Any]:
+    current = {name: getattr(infusion, name) for name in EDITABLE if name not in ("bp_before", "bp_after")}
+    current["bp_before"] = _reading(infusion.bp_before_systolic, infusion.bp_before_diastolic)
+    current["bp_after"] = _reading(infusion.bp_after_systolic, infusion.bp_after_diastolic)
+    return current
+
+
+def update_infusion(infusion: Infusion, changes: Mapping[str, Any], by: User | None) -> InfusionResult:
+    """Record a scheduled infusion as given, reschedule or cancel it, or correct a given one's details."""
+    patient = db.session.get(Patient, infusion.patient_id)
+    assert patient is not None  # an infusion always has a patient (foreign key)
+    _require_staff_of(patient, by)
+    if unknown := sorted(set(changes) - EDITABLE):
+        raise Invalid([FieldProblem(name, "not a field that can be changed") for name in unknown])
+    old_status, new_status = infusion.status, changes.get("status", infusion.status)
+    if new_status not in INFUSION_STATUSES:
+        raise Invalid.one("status", "use scheduled, given or cancelled")
+    if (old_status, new_status) not in INFUSION_TRANSITIONS:
+        raise Conflict(f"An infusion that is {old_status} cannot become {new_status}.")
+    linked = db.session.get(BoosterRequest, infusion.booster_request_id) if infusion.booster_request_id else None
+    if new_status == "cancelled" and linked is not None and linked.is_open:
+        raise Conflict("This infusion books a booster request: cancel the request, and the infusion goes with it.")
+    now = clock.now()
+    raw = {**_current_fields(infusion), **changes}
+    if new_status == "given" and raw.get("given_at") is None:
+        raw["given_at"] = now
+    values, problems, warnings = _clean(raw, now, touched=set(changes))
+    if problems:
+        raise Invalid(problems)
+    values["status"] = new_status
+    rescheduled = new_status == "scheduled" and values["scheduled_for"] != infusion.scheduled_for
+    for name, value in values.items():
+        setattr(infusion, name, value)
+    infusion.updated_at = now
+    patient.changed_at = now  # CLINICAL.md §5: the window follows the infusions given
+    db.session.flush()
+    detail = {"fields": sorted(changes), "status": new_status, "warnings": [w.field for w in warnings]}
+    audit.record(by, "infusion.update", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
+    if rescheduled and linked is not None and linked.is_open:
+        boosters.notify_booked(patient, infusion)  # the patient was told the old date
+    if new_status != "given":
+        return InfusionResult(infusion, warnings)
+    return _after_given(patient, infusion, by, warnings, newly_given=old_status != "given")
+
+
+def _after_given(
+    patient: Patient, infusion: Infusion, by: User | None, warnings: list[FieldProblem], newly_given: bool
+) -> InfusionResult:
+    """What giving an infusion sets off: the open booster request completed, induction ended."""
+    completed = None
+    request = boosters.open_request_for(patient.id) if newly_given else None
+    assert infusion.given_at is not None  # a given infusion has its time (check constraint)
+    # CLINICAL.md §5: any infusion given while a request is open completes it; one given before it was raised
+    # (entered late) did not meet its need.
+    if request is not None and (infusion.booster_request_id == request.id or infusion.given_at >= request.raised_at):
+        completed = boosters.complete(request, infusion, by)
+    phase_change = _end_induction(patient) if infusion.kind == "induction" else None
+    return InfusionResult(infusion, warnings, phase_change, completed)
+
+
+def _end_induction(patient: Patient) -> PhaseChange | None:
+    """Move the patient on once the clinic's count of induction infusions has been given."""
+    if patient.phase != "induction":
+        return None
+    clinic = db.session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # a patient always has a clinic (foreign key)
+    # A second series (back to induction from a later phase) counts afresh.
+    restarted = db.session.scalar(
+        sa.select(sa.func.max(PhaseChange.changed_at)).where(
+            PhaseChange.patient_id == patient.id,
+            PhaseChange.to_phase == "induction",
+            PhaseChange.from_phase.in_(("maintenance", "as_needed", "discharged")),
+        )
+    )
+    query = sa.select(sa.func.count(Infusion.id)).where(
+        Infusion.patient_id == patient.id, Infusion.kind == "induction", Infusion.status == "given"
+    )
+    if restarted is not None:
+        query = query.where(Infusion.given_at > restarted)
+    given = db.session.scalar(query) or 0
+    # CLINICAL.md §1: induction is typically 6 infusions; the clinic sets its own count.
+    if given < clinic.induction_infusion_count:
+        return None
+    reason = f"Induction series complete: {given} of {clinic.induction_infusion_count} induction infusions given."
+    return change_phase(patient, clinic.post_induction_phase, None, reason=reason)
+
+
+def patient_outcome(patient: Patient) -> Outcome:
+    """CLINICAL.md §4: baseline, change, response, remission and the §5 reference low, from the PHQ-9s."""
+    checkins = db.session.execute(
+        sa.select(CheckIn.id, CheckIn.taken_at, CheckIn.total).where(
+            CheckIn.patient_id == patient.id, CheckIn.instrument == "phq9"
+        )
+    ).all()
+    given = db.session.execute(
+        sa.select(Infusion.id, Infusion.given_at, Infusion.kind).where(
+            Infusion.patient_id == patient.id, Infusion.status == "given", Infusion.given_at.is_not(None)
+        )
+    ).all()
+    infusions = [InfusionPoint(str(row.id), row.given_at) for row in given]
+    first_induction = min((row.given_at for row in given if row.kind == "induction"), default=None)
+    points = [CheckInPoint(str(row.id), row.taken_at, row.total) for row in checkins]
+    return outcome(points, infusions, first_induction)
+
+
+def infusions_of(patient: Patient) -> list[Infusion]:
+    """A patient's infusions, the latest (given or booked) first."""
+    when = sa.func.coalesce(Infusion.given_at, Infusion.scheduled_for)
+    query = sa.select(Infusion).where(Infusion.patient_id == patient.id)
+    return list(db.session.scalars(query.order_by(when.desc(), Infusion.created_at.desc(), Infusion.id)))
+
+
+def infusions_for_patient_view(patient: Patient) -> list[PatientInfusion]:
+    """The patient's own infusions, past and booked, without the clinical notes (API.md GET /infusions)."""
+    plain = [f.name for f in fields(PatientInfusion) if f.name not in ("bp_before", "bp_after")]
+    return [
+        PatientInfusion(
+            **{name: getattr(row, name) for name in plain},
+            bp_before=_reading(row.bp_before_systolic, row.bp_before_diastolic),
+            bp_after=_reading(row.bp_after_systolic, row.bp_after_diastolic),
+        )
+        for row in infusions_of(patient)
+    ]

@@ -1,0 +1,357 @@
+"""The dispatcher: drains the outbox through the configured sender, never faster than the carrier allows.
+
+Rows are claimed in the database (ARCHITECTURE.md), so any number of scheduler processes can run it:
+PostgreSQL locks candidates with ``FOR UPDATE SKIP LOCKED``; SQLite claims each row with a conditional
+UPDATE and a rowcount check. A claim sets ``status='sending'`` and a lease; a dispatcher that dies
+mid-run leaves its rows to be claimed again once the lease has expired. ``attempts`` grows by one per
+claim, so it doubles as the claim's token: a result is written only while the row still carries it.
+
+Statuses only move forward: queued -> sending -> sent -> delivered / undelivered / failed; cancelled
+only from queued or sending. Logs name message ids, never numbers or bodies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import sqlalchemy as sa
+from flask import current_app
+
+from tracker import clock
+from tracker.jobs.registry import DbSession, JobResult, job
+from tracker.models import OutboundMessage, Patient
+from tracker.services.alerts import open_attention_alert
+from tracker.sms.senders import InvalidNumberError, OptedOutError, Sender, SendError, make_sender
+
+log = logging.getLogger(__name__)
+
+JOB_EVERY = timedelta(seconds=5)
+STATUS_CALLBACK_PATH = "/sms/status"  # served by tracker/sms/webhooks.py
+# Defaults for settings the app config may lack (load_config checks the first two at start-up).
+DEFAULTS: dict[str, float] = {
+    "SMS_RATE_PER_SECOND": 1.0,
+    "SMS_MAX_ATTEMPTS": 6,
+    "SMS_RETRY_BASE_SECONDS": 30.0,
+    "SMS_RETRY_MAX_SECONDS": 30 * 60.0,
+}
+JITTER = 0.2  # +-20 %, so rows that failed together do not all come back in the same second
+M = OutboundMessage
+
+
+@dataclass(frozen=True)
+class Settings:
+    rate: float  # messages per second, per sender
+    max_attempts: int
+    retry_base: float
+    retry_max: float
+    timeout: float  # the sender's HTTP timeout, to size the lease
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        def number(name: str) -> float:
+            raw: Any = config.get(name)
+            if raw in (None, ""):
+                raw = DEFAULTS[name]
+            try:
+                value = float(raw)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be a number (got {raw!r})") from None
+            if not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name} must be positive (got {raw!r})")
+            return value
+
+        return cls(
+            rate=number("SMS_RATE_PER_SECOND"),
+            max_attempts=max(1, int(number("SMS_MAX_ATTEMPTS"))),
+            retry_base=number("SMS_RETRY_BASE_SECONDS"),
+            retry_max=number("SMS_RETRY_MAX_SECONDS"),
+            timeout=_seconds(config.get("TWILIO_TIMEOUT_SECONDS")),
+        )
+
+    @property
+    def batch(self) -> int:
+        """Rows per run: what the rate allows until the next run, so claimed rows never wait out their lease."""
+        return max(1, math.floor(self.rate * JOB_EVERY.total_seconds()))
+
+    def lease(self, claimed: int) -> timedelta:
+        """Long enough to pace and time out every claimed send, with a margin."""
+        return timedelta(seconds=30 + claimed * (1 / self.rate + self.timeout + 1))
+
+    def backoff(self, attempts: int, jitter: Callable[[float, float], float]) -> timedelta:
+        """30 s x 2^(attempts-1), capped, +-20 %."""
+        base = min(self.retry_max, self.retry_base * 2 ** max(0, attempts - 1))
+        return timedelta(seconds=base * jitter(1 - JITTER, 1 + JITTER))
+
+
+def _seconds(raw: Any, default: float = 10.0) -> float:
+    """The sender's timeout, only to size the lease (make_sender refuses a bad one)."""
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        return default
+    return value if math.isfinite(value) and value > 0 else default
+
+
+class Pacer:
+    """Spaces sends at least 1/rate seconds apart; the clock and sleep are injectable so tests never sleep."""
+
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.interval = 1 / rate
+        self.monotonic = monotonic
+        self.sleep = sleep
+        self._last: float | None = None
+
+    def wait(self) -> None:
+        if self._last is not None:
+            delay = self._last + self.interval - self.monotonic()
+            if delay > 0:
+                self.sleep(delay)
+        self._last = self.monotonic()
+
+
+# One pacer per rate for this process, so back-to-back runs keep the pace too.
+_pacers: dict[float, Pacer] = {}
+
+
+def process_pacer(rate: float) -> Pacer:
+    return _pacers.setdefault(rate, Pacer(rate))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A row this run owns: ``attempt`` is the row's attempts after the claim, the proof it is still ours."""
+
+    id: uuid.UUID
+    attempt: int
+    to_phone: str
+    body: str
+    purpose: str
+    critical: bool
+    patient_id: uuid.UUID | None
+    lease_until: datetime
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    expired_lease = sa.or_(M.lease_until.is_(None), M.lease_until < now)
+    return sa.or_(
+        sa.and_(M.status == "queued", M.next_attempt_at <= now),
+        sa.and_(M.status == "sending", expired_lease),
+    )
+
+
+def _rowcount(result: sa.Result[Any]) -> int:
+    return cast(sa.CursorResult[Any], result).rowcount
+
+
+def claim_due(session: DbSession, now: datetime, limit: int, lease: timedelta) -> list[Claim]:
+    """Claim up to ``limit`` due rows (critical first, then oldest due). The caller commits the claim."""
+    query = (
+        sa.select(M.id, M.status, M.attempts, M.to_phone, M.body, M.purpose, M.critical, M.patient_id)
+        .where(_due(now))
+        .order_by(M.critical.desc(), M.next_attempt_at, M.created_at, M.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another dispatcher holds are skipped, not waited for.
+        candidates = session.execute(query.with_for_update(skip_locked=True)).all()
+    else:
+        candidates = session.execute(query).all()
+        # End the read: SQLite cannot turn a read snapshot that another writer overtook into a write.
+        session.commit()
+    claims: list[Claim] = []
+    for row in candidates:
+        claimed = session.execute(
+            sa.update(M)
+            .where(M.id == row.id, M.status == row.status, M.attempts == row.attempts, _due(now))
+            .values(status="sending", lease_until=now + lease, attempts=row.attempts + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if _rowcount(claimed) == 1:  # 0: another dispatcher claimed it between our read and this write
+            claims.append(
+                Claim(
+                    row.id,
+                    row.attempts + 1,
+                    row.to_phone,
+                    row.body,
+                    row.purpose,
+                    row.critical,
+                    row.patient_id,
+                    now + lease,
+                )
+            )
+    return claims
+
+
+def _finish(session: DbSession, claim: Claim, status: str, **values: Any) -> bool:
+    """Move a claimed row on, only if it is still this run's claim."""
+    result = session.execute(
+        sa.update(M)
+        .where(M.id == claim.id, M.status == "sending", M.attempts == claim.attempt)
+        .values(status=status, lease_until=None, updated_at=clock.now(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(result) != 1:
+        log.warning("sms %s: claim lost before recording %s (another dispatcher took it over)", claim.id, status)
+        return False
+    return True
+
+
+def _patient_at(session: DbSession, phone: str) -> Patient | None:
+    return session.scalar(sa.select(Patient).where(Patient.phone == phone))
+
+
+def raise_undelivered(
+    session: DbSession,
+    message_id: uuid.UUID,
+    to_phone: str,
+    patient_id: uuid.UUID | None,
+    critical: bool,
+    why: str,
+    *,
+    invalid_number: bool = False,
+) -> None:
+    """Tell the clinic about a text that will not arrive: every critical one, and any to a patient's bad number."""
+    patient = session.get(Patient, patient_id) if patient_id else None
+    if critical and patient is not None:
+        who = "the patient" if patient.phone == to_phone else "a clinic contact"
+        open_attention_alert(
+            patient,
+            f"An urgent text message to {who} was not delivered ({why}). Please reach them another way.",
+            dedupe_key=f"sms-undelivered:{message_id}",
+        )
+    elif critical:
+        log.error("critical sms %s not delivered and names no patient to alert on", message_id)
+    owner = _patient_at(session, to_phone)
+    if owner is not None and invalid_number:
+        # Once per patient and number: a fixed number gets a fresh alert if it fails again.
+        digest = hashlib.sha256(to_phone.encode()).hexdigest()[:16]
+        open_attention_alert(
+            owner,
+            f"Text messages to this patient's phone number cannot be delivered ({why}). Please check the number.",
+            dedupe_key=f"sms-invalid-number:{owner.id}:{digest}",
+        )
+
+
+def _deliver(
+    session: DbSession,
+    claim: Claim,
+    sender: Sender,
+    pacer: Pacer,
+    settings: Settings,
+    status_callback: str | None,
+    jitter: Callable[[float, float], float],
+) -> str:
+    """Send one claimed row and record the outcome; returns the outcome's name for the job's counts."""
+    recipient = _patient_at(session, claim.to_phone)
+    if recipient is not None and recipient.sms_opted_out:
+        # Consent is checked at send time: the patient may have texted STOP after this was queued.
+        if _finish(session, claim, "cancelled", error_message="recipient opted out before it was sent"):
+            raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, "opted out")
+        return "cancelled"
+    if claim.attempt > settings.max_attempts:
+        # Only a row reclaimed again and again after dispatcher crashes gets here.
+        if _finish(session, claim, "failed", error_message=f"gave up after {claim.attempt - 1} attempts"):
+            raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, "gave up")
+        return "failed"
+    session.commit()  # no transaction stays open across the HTTP call
+    pacer.wait()
+    if clock.now() >= claim.lease_until:
+        # This run stalled past its lease: another dispatcher may own the row now, so it is left to them.
+        log.warning("sms %s: lease expired before sending; left to be claimed again", claim.id)
+        return "lease_expired"
+    try:
+        sent = sender.send(claim.to_phone, claim.body, status_callback)
+    except OptedOutError as error:
+        session.execute(
+            sa.update(Patient)
+            .where(Patient.phone == claim.to_phone, Patient.sms_opted_out.is_(False))
+            .values(sms_opted_out=True, sms_opted_out_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        if _finish(session, claim, "failed", error_code=error.code, error_message=str(error)[:500]):
+            raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, "opted out")
+        log.info("sms %s: recipient has opted out (Twilio %s)", claim.id, error.code)
+        return "opted_out"
+    except InvalidNumberError as error:
+        if _finish(session, claim, "failed", error_code=error.code, error_message=str(error)[:500]):
+            why = f"invalid number, Twilio error {error.code}"
+            raise_undelivered(
+                session, claim.id, claim.to_phone, claim.patient_id, claim.critical, why, invalid_number=True
+            )
+        log.warning("sms %s: invalid number (Twilio %s)", claim.id, error.code)
+        return "invalid_number"
+    except SendError as error:
+        detail = {"error_code": error.code, "error_message": str(error)[:500]}
+        if error.retryable and claim.attempt < settings.max_attempts:
+            retry_at = clock.now() + settings.backoff(claim.attempt, jitter)
+            _finish(session, claim, "queued", next_attempt_at=retry_at, **detail)
+            log.info("sms %s: attempt %d failed (%s); retrying", claim.id, claim.attempt, type(error).__name__)
+            return "retried"
+        if _finish(session, claim, "failed", **detail):
+            why = f"Twilio error {error.code}" if error.code else "Twilio did not accept it"
+            raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, why)
+        log.error("sms %s failed after %d attempts: %s", claim.id, claim.attempt, type(error).__name__)
+        return "failed"
+    _finish(session, claim, "sent", twilio_sid=sent.sid, sent_at=clock.now(), error_code=None, error_message=None)
+    log.info("sms %s sent (%s, attempt %d)", claim.id, claim.purpose, claim.attempt)
+    return "sent"
+
+
+def dispatch(
+    session: DbSession,
+    now: datetime,
+    *,
+    sender: Sender | None = None,
+    pacer: Pacer | None = None,
+    jitter: Callable[[float, float], float] = random.uniform,
+) -> JobResult:
+    """Claim due outbox rows and send them; each row's outcome is committed on its own."""
+    config = current_app.config
+    settings = Settings.from_config(config)
+    own_sender = sender is None
+    # Built before claiming, so a bad configuration fails the run without touching a row.
+    active = sender if sender is not None else make_sender(config)
+    pacer = pacer or process_pacer(settings.rate)
+    status_callback = None
+    if str(config.get("SMS_BACKEND", "console")).lower() == "twilio":
+        status_callback = f"{config['PUBLIC_BASE_URL']}{STATUS_CALLBACK_PATH}"
+    result = JobResult()
+    try:
+        claims = claim_due(session, now, settings.batch, settings.lease(settings.batch))
+        session.commit()
+        if claims:
+            result.add("claimed", len(claims))
+        for claim in claims:
+            try:
+                result.add(_deliver(session, claim, active, pacer, settings, status_callback, jitter))
+                session.commit()
+            except Exception:
+                # One row's trouble never costs the others: this one waits out its lease and is tried again.
+                session.rollback()
+                log.exception("sms %s: unexpected error while dispatching", claim.id)
+                result.add("errors")
+    finally:
+        close = getattr(active, "close", None)
+        if own_sender and callable(close):
+            close()
+    return result
+
+
+@job("dispatch-sms", every=JOB_EVERY)
+def dispatch_sms(session: DbSession, now: datetime) -> JobResult:
+    """Send queued text messages through the configured sender, at its rate."""
+    return dispatch(session, now)

@@ -1,0 +1,250 @@
+"""The patient's own pages: the PHQ-9 check-in, its result, the crisis page and the history."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from functools import wraps
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import IntegrityError
+from werkzeug.wrappers import Response
+from wtforms import HiddenField, RadioField
+from wtforms.fields.choices import SelectChoice
+
+from tracker.extensions import db
+from tracker.instruments import INSTRUMENTS, PHQ9
+from tracker.models import CheckIn, Patient
+from tracker.safety import CrisisResource
+from tracker.services import checkin_queries, checkins
+from tracker.services.errors import Invalid
+from tracker.services.patients import patient_of
+
+bp = Blueprint("patient", __name__, url_prefix="/me")
+
+# Plain words for the severity codes (CLINICAL.md §2 bands); unknown codes fall back to the code itself.
+SEVERITY_WORDS = {
+    "none-minimal": "no or minimal symptoms",
+    "mild": "mild symptoms",
+    "moderate": "moderate symptoms",
+    "moderately-severe": "moderately severe symptoms",
+    "severe": "severe symptoms",
+}
+# 988 takes texts everywhere in the US; texting 911 is not available everywhere, so 911 is a call only.
+TEXTABLE_NUMBERS = frozenset({"988"})
+# Web check-in ids are derived from the patient and the form's one-time key, so a resent form finds its
+# first check-in, and no key one patient sends can ever name another patient's check-in.
+WEB_CHECKIN_NAMESPACE = uuid.UUID("0b6f1c4e-3f55-4d7e-9a8e-6c1d2f7a9b30")
+ANSWER_FIELD = re.compile(r"answers\[(\d+)\]")
+
+
+def patient_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user.role != "patient":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _answer(raw: object) -> int | None:
+    """The form sends strings; anything that is not a whole number is left for the service to refuse."""
+    try:
+        return int(str(raw))
+    except ValueError:
+        return None
+
+
+class CheckInForm(FlaskForm):
+    """PHQ-9 answers as radio groups; parsing only: checkins.submit() decides what is valid."""
+
+    key = HiddenField(default=lambda: str(uuid.uuid4()))
+    difficulty = RadioField(
+        PHQ9.difficulty_item.text if PHQ9.difficulty_item else "",
+        choices=[SelectChoice(o.value, o.text) for o in PHQ9.difficulty_options],
+        coerce=_answer,
+        validate_choice=False,
+    )
+
+
+for _item in PHQ9.items:
+    setattr(
+        CheckInForm,
+        f"item{_item.number}",
+        RadioField(
+            _item.text,
+            choices=[SelectChoice(o.value, o.text) for o in PHQ9.options],
+            coerce=_answer,
+            validate_choice=False,
+        ),
+    )
+
+
+def _zone(patient: Patient) -> tzinfo:
+    try:
+        return ZoneInfo(patient.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC  # a bad zone must not hide the page; UTC is labelled as such
+
+
+def _page(template: str, patient: Patient, status: int = 200, **context: Any) -> tuple[str, int]:
+    """Render with the patient's time zone and the shared wording helpers."""
+    zone = _zone(patient)
+
+    def local_time(moment: datetime) -> str:
+        at = moment.astimezone(zone)
+        return f"{at:%b} {at.day}, {at.year}, {at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'} {at:%Z}"
+
+    def local_day(moment: datetime) -> str:
+        at = moment.astimezone(zone)
+        return f"{at:%b} {at.day}"
+
+    def short_day(moment: datetime) -> str:
+        at = moment.astimezone(zone)
+        return f"{at.month}/{at.day}"
+
+    def severity_words(code: str) -> str:
+        return SEVERITY_WORDS.get(code, code.replace("-", " "))
+
+    def max_total(checkin: CheckIn) -> int:
+        return INSTRUMENTS[checkin.instrument].max_total
+
+    helpers = {
+        "local_time": local_time,
+        "local_day": local_day,
+        "short_day": short_day,
+        "severity_words": severity_words,
+        "max_total": max_total,
+    }
+    return render_template(template, patient=patient, **helpers, **context), status
+
+
+def render_form(
+    patient: Patient, form: CheckInForm, status: int = 200, problems: list[str] | None = None, **context: Any
+) -> tuple[str, int]:
+    """The check-in form; shared with the one-time link page (tracker/web/checkin_link.py), which adds context."""
+    questions = [(item, form[f"item{item.number}"]) for item in PHQ9.items]
+    return _page(
+        "patient/checkin.html",
+        patient,
+        status,
+        form=form,
+        instrument=PHQ9,
+        questions=questions,
+        problems=problems or [],
+        **context,
+    )
+
+
+def show_problems(form: CheckInForm, error: Invalid) -> list[str]:
+    """Put each of the service's problems beside its question; return any that belong to no question."""
+    others = []
+    for problem in error.problems:
+        match = ANSWER_FIELD.fullmatch(problem.field)
+        if match and f"item{int(match[1]) + 1}" in form:
+            form[f"item{int(match[1]) + 1}"].errors.append("Please choose an answer to this question.")
+        elif problem.field == "difficulty":
+            form.difficulty.errors.append("Please choose one of these answers, or skip this question.")
+        else:
+            others.append(problem.message)
+    return others
+
+
+def _after_submit(checkin: CheckIn) -> Response:
+    if checkins.safety_for(checkin) is not None:
+        return redirect(url_for("patient.safety", checkin_id=checkin.id), code=303)
+    return redirect(url_for("patient.result", checkin_id=checkin.id), code=303)
+
+
+def _checkin_id(patient: Patient, key: object) -> uuid.UUID | None:
+    try:
+        token = uuid.UUID(str(key))
+    except ValueError:
+        return None  # no usable key: the check-in gets a random id, as from any other source
+    return uuid.uuid5(WEB_CHECKIN_NAMESPACE, f"{patient.id}:{token}")
+
+
+@bp.route("/checkin", methods=["GET", "POST"])
+@patient_required
+def checkin() -> ResponseReturnValue:
+    me = patient_of(current_user)
+    form = CheckInForm()
+    if not form.validate_on_submit():  # with no validators of its own, only the CSRF token can fail
+        return render_form(me, form, 400 if form.is_submitted() else 200)
+    checkin_id = _checkin_id(me, form.key.data)
+    if checkin_id is not None and (earlier := checkin_queries.find_own(me, checkin_id)) is not None:
+        return _after_submit(earlier)  # the same form sent again (a retry on a bad network): nothing doubles
+    # Unanswered questions arrive as None; submit() refuses them, one problem per question.
+    answers = [form[f"item{item.number}"].data for item in PHQ9.items]
+    try:
+        result = checkins.submit(me, PHQ9.name, answers, form.difficulty.data, "web", checkin_id=checkin_id)
+    except Invalid as error:
+        problems = show_problems(form, error)
+        return render_form(me, form, 422, problems)
+    except IntegrityError:
+        # The same form sent twice at once: the other request stored it first.
+        db.session.rollback()
+        earlier = checkin_queries.find_own(me, checkin_id) if checkin_id else None
+        if earlier is None:
+            raise
+        return _after_submit(earlier)
+    db.session.commit()
+    return _after_submit(result.checkin)
+
+
+@bp.route("/checkins/<checkin_id>")
+@patient_required
+def result(checkin_id: str) -> ResponseReturnValue:
+    return result_page(patient_of(current_user), checkin_id)
+
+
+def result_page(patient: Patient, checkin_id: str | uuid.UUID) -> tuple[str, int]:
+    """A check-in's result; shared with the one-time link page."""
+    summary = checkin_queries.summary(patient, checkin_id)
+    instrument = INSTRUMENTS[summary.checkin.instrument]
+    return _page(
+        "patient/result.html",
+        patient,
+        summary=summary,
+        checkin=summary.checkin,
+        instrument=instrument,
+        meaningful_change=checkin_queries.MEANINGFUL_CHANGE,
+    )
+
+
+@bp.route("/checkins/<checkin_id>/safety")
+@patient_required
+def safety(checkin_id: str) -> ResponseReturnValue:
+    me = patient_of(current_user)
+    return safety_page(me, checkin_queries.own_checkin(me, checkin_id))
+
+
+def safety_page(patient: Patient, checkin: CheckIn) -> tuple[str, int]:
+    """The crisis page of a check-in with a positive item 9; shared with the one-time link page."""
+    response = checkins.safety_for(checkin)
+    if response is None:
+        abort(404)  # the crisis page belongs only to check-ins with a positive item 9 (CLINICAL.md §3)
+
+    def can_text(resource: CrisisResource) -> bool:
+        return resource.phone in TEXTABLE_NUMBERS
+
+    return _page(
+        "patient/safety.html", patient, checkin=checkin, safety=response, can_text=can_text, clinic=patient.clinic
+    )
+
+
+@bp.route("/history")
+@patient_required
+def history() -> ResponseReturnValue:
+    me = patient_of(current_user)
+    page = checkin_queries.history(me, request.args.get("page", 1, type=int))
+    return _page("patient/history.html", me, page=page)
