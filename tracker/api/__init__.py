@@ -48,14 +48,14 @@ def problem_media_types(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def init_api(app: Flask) -> None:
-    from tracker.api import auth, clinic, patient
+    from tracker.api import auth, boosters, clinic, course, patient
 
     app.config.setdefault("API_TITLE", "tracker")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     api.init_app(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (auth.bp, patient.bp, clinic.bp):
+    for blueprint in (auth.bp, patient.bp, clinic.bp, course.bp, boosters.bp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, never cookies: nothing for CSRF to ride on
 

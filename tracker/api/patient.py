@@ -12,6 +12,8 @@ from tracker.api.auth import api_user, token_required
 from tracker.api.idempotency import idempotent
 from tracker.api.pagination import newest_first
 from tracker.api.schemas import (
+    BoosterRequestPageSchema,
+    BoosterRequestSchema,
     CheckInCreateSchema,
     CheckInPageSchema,
     CheckInSchema,
@@ -19,11 +21,13 @@ from tracker.api.schemas import (
     MePatchSchema,
     MeSchema,
     PageArgsSchema,
+    PatientInfusionPageSchema,
+    ReasonSchema,
 )
 from tracker.extensions import db
 from tracker.instruments import PHQ9
 from tracker.models import CheckIn, Patient
-from tracker.services import checkins, patients, scope
+from tracker.services import boosters, checkins, course, patients, scope
 from tracker.services.errors import NotFound
 
 bp = Blueprint("api_patient", __name__, url_prefix="/api/v1", description="The patient's own record")
@@ -95,3 +99,34 @@ def get_checkin(checkin_id: str) -> dict[str, Any]:
     if row is None or row.patient_id != current_patient().id:
         raise NotFound("No such check-in.")
     return serializers.checkin(row)
+
+
+@bp.route("/booster-requests", methods=["GET"])
+@token_required("patient")
+@bp.response(200, BoosterRequestPageSchema)
+def list_booster_requests() -> dict[str, Any]:
+    """The caller's booster requests, newest first."""
+    rows = boosters.requests_for_patient(current_patient())
+    infusion_ids = boosters.infusion_ids_for(rows)
+    return {"items": [serializers.booster_request(r, infusion_ids.get(r.id)) for r in rows], "next_cursor": None}
+
+
+@bp.route("/booster-requests", methods=["POST"])
+@token_required("patient")
+@idempotent
+@bp.arguments(ReasonSchema)
+@bp.response(201, BoosterRequestSchema)
+def raise_booster_request(body: dict[str, Any]) -> dict[str, Any]:
+    """Ask the clinic for a booster; 409 while one is already open. The clinic is alerted."""
+    patient = current_patient()
+    request = boosters.raise_request(patient, "patient", api_user(), body["reason"])
+    return serializers.booster_request(request, None)
+
+
+@bp.route("/infusions", methods=["GET"])
+@token_required("patient")
+@bp.response(200, PatientInfusionPageSchema)
+def list_infusions() -> dict[str, Any]:
+    """The caller's infusions, past and booked, without clinical notes."""
+    rows = course.infusions_for_patient_view(current_patient())
+    return {"items": [serializers.patient_infusion(r) for r in rows], "next_cursor": None}

@@ -6,7 +6,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from tracker.models.alert import ALERT_KINDS, ALERT_STATUSES, RISK_LEVELS
+from tracker.models.booster import RAISED_BY, REQUEST_STATUSES, URGENCIES
 from tracker.models.checkin import DIAGNOSES, SEVERITIES, SOURCES
+from tracker.models.infusion import INFUSION_KINDS, INFUSION_STATUSES
 from tracker.models.patient import PHASES
 
 
@@ -232,3 +235,219 @@ class PatientSummarySchema(Schema):
 class PatientSummaryPageSchema(Schema):
     items = fields.List(fields.Nested(PatientSummarySchema), required=True)
     next_cursor = fields.String(allow_none=True, required=True)
+
+
+# The course: infusions, booster requests, alerts, the patient's record, the clinic's settings
+
+BP_PATTERN = r"^\d{2,3}/\d{2,3}$"
+
+
+class WarningSchema(Schema):
+    field = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class PatientInfusionSchema(Schema):
+    """An infusion as its patient sees it: no clinical notes."""
+
+    id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(INFUSION_KINDS))
+    status = fields.String(required=True, validate=validate.OneOf(INFUSION_STATUSES))
+    scheduled_for = fields.AwareDateTime(allow_none=True, required=True)
+    given_at = fields.AwareDateTime(allow_none=True, required=True)
+    dose_mg_per_kg = fields.Float(allow_none=True, required=True)
+    weight_kg = fields.Float(allow_none=True, required=True)
+    total_mg = fields.Float(allow_none=True, required=True)
+    duration_min = fields.Integer(allow_none=True, required=True)
+    bp_before = fields.String(allow_none=True, required=True, metadata={"example": "120/80"})
+    bp_after = fields.String(allow_none=True, required=True)
+    observed_min = fields.Integer(allow_none=True, required=True)
+    ride_home_confirmed = fields.Boolean(allow_none=True, required=True)
+    booster_request_id = fields.String(allow_none=True, required=True)
+
+
+class InfusionSchema(PatientInfusionSchema):
+    notes = fields.String(allow_none=True, required=True)
+    warnings = fields.List(fields.Nested(WarningSchema), required=True)
+
+
+class InfusionPageSchema(Schema):
+    items = fields.List(fields.Nested(InfusionSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class PatientInfusionPageSchema(Schema):
+    items = fields.List(fields.Nested(PatientInfusionSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class InfusionChangeSchema(Strict):
+    scheduled_for = fields.AwareDateTime(allow_none=True)
+    given_at = fields.AwareDateTime(allow_none=True)
+    dose_mg_per_kg = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=0))
+    weight_kg = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=0))
+    duration_min = StrictInteger(allow_none=True)
+    bp_before = fields.String(
+        allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
+    )
+    bp_after = fields.String(
+        allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
+    )
+    observed_min = StrictInteger(allow_none=True)
+    ride_home_confirmed = fields.Boolean(allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    status = fields.String(validate=validate.OneOf(INFUSION_STATUSES))
+    kind = fields.String(validate=validate.OneOf(INFUSION_KINDS))
+
+
+class InfusionCreateSchema(InfusionChangeSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(INFUSION_KINDS))
+    status = fields.String(required=True, validate=validate.OneOf(["scheduled", "given"]))
+    booster_request_id = fields.String(allow_none=True, validate=validate.Length(max=64))
+
+
+class BoosterRequestSchema(Schema):
+    id = fields.String(required=True)
+    patient_id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(REQUEST_STATUSES))
+    urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
+    raised_by = fields.String(required=True, validate=validate.OneOf(RAISED_BY))
+    raised_at = fields.AwareDateTime(required=True)
+    evidence = fields.List(fields.String(), required=True)
+    decided_by = fields.String(allow_none=True, required=True)
+    decided_at = fields.AwareDateTime(allow_none=True, required=True)
+    reason = fields.String(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True)
+    patient_reason = fields.String(allow_none=True, required=True)
+    infusion_id = fields.String(allow_none=True, required=True)
+
+
+class BoosterRequestPageSchema(Schema):
+    items = fields.List(fields.Nested(BoosterRequestSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class BoosterRequestListArgsSchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(REQUEST_STATUSES))
+    patient_id = fields.String(load_default=None, validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class ReasonSchema(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class DecisionReasonSchema(Strict):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class ApproveSchema(Strict):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class ScheduleSchema(Strict):
+    scheduled_for = fields.AwareDateTime(required=True)
+
+
+class ScheduleResultSchema(Schema):
+    request = fields.Nested(BoosterRequestSchema, required=True)
+    infusion = fields.Nested(InfusionSchema, required=True)
+
+
+class AlertSchema(Schema):
+    id = fields.String(required=True)
+    patient_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ALERT_KINDS))
+    reason = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ALERT_STATUSES))
+    raised_at = fields.AwareDateTime(required=True)
+    deadline = fields.AwareDateTime(allow_none=True, required=True)
+    escalated_at = fields.AwareDateTime(allow_none=True, required=True)
+    acknowledged_by = fields.String(allow_none=True, required=True)
+    acknowledged_at = fields.AwareDateTime(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True)
+    risk_level = fields.String(allow_none=True, required=True, validate=validate.OneOf(RISK_LEVELS))
+
+
+class AlertPageSchema(Schema):
+    items = fields.List(fields.Nested(AlertSchema), required=True)
+    next_cursor = fields.String(allow_none=True, required=True)
+
+
+class AlertListArgsSchema(Strict):
+    status = fields.String(load_default=None, validate=validate.OneOf(ALERT_STATUSES))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class AcknowledgeSchema(Strict):
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS))
+
+
+class OutcomeSchema(Schema):
+    baseline = fields.Integer(allow_none=True, required=True)
+    current = fields.Integer(allow_none=True, required=True)
+    change = fields.Integer(allow_none=True, required=True)
+    response = fields.Boolean(allow_none=True, required=True)
+    remission = fields.Boolean(allow_none=True, required=True)
+    reference_low = fields.Integer(allow_none=True, required=True)
+
+
+class PatientDetailSchema(PatientSchema):
+    outcome = fields.Nested(OutcomeSchema, required=True)
+    open_booster_request = fields.Nested(BoosterRequestSchema, allow_none=True, required=True)
+    open_alerts = fields.Integer(required=True)
+
+
+class PatientPatchSchema(Strict):
+    phase = fields.String(validate=validate.OneOf(PHASES))
+    phase_reason = fields.String(validate=validate.Length(max=500))
+    display_name = fields.String(validate=validate.Length(min=1, max=120))
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    reminders = fields.Nested(RemindersPatchSchema)
+
+
+class ClinicSettingsSchema(Schema):
+    name = fields.String(required=True)
+    timezone = fields.String(required=True)
+    phone = fields.String(allow_none=True, required=True)
+    oncall_phone = fields.String(allow_none=True, required=True)
+    backup_phone = fields.String(allow_none=True, required=True)
+    signal_min_total = fields.Integer(required=True)
+    signal_min_rise = fields.Integer(required=True)
+    confirm_min_days = fields.Integer(required=True)
+    confirm_max_days = fields.Integer(required=True)
+    urgent_min_total = fields.Integer(required=True)
+    induction_infusion_count = fields.Integer(required=True)
+    post_induction_phase = fields.String(required=True)
+    safety_ack_minutes = fields.Integer(required=True)
+    missed_checkin_grace_days = fields.Integer(required=True)
+    missed_checkin_alert_days = fields.Integer(required=True)
+    reminder_weekday = fields.Integer(required=True)
+    reminder_local_time = fields.String(required=True)
+    quiet_start = fields.String(required=True)
+    quiet_end = fields.String(required=True)
+
+
+class ClinicSettingsPatchSchema(Strict):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    oncall_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    backup_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    signal_min_total = StrictInteger()
+    signal_min_rise = StrictInteger()
+    confirm_min_days = StrictInteger()
+    confirm_max_days = StrictInteger()
+    urgent_min_total = StrictInteger()
+    induction_infusion_count = StrictInteger()
+    post_induction_phase = fields.String()
+    safety_ack_minutes = StrictInteger()
+    missed_checkin_grace_days = StrictInteger()
+    missed_checkin_alert_days = StrictInteger()
+    reminder_weekday = StrictInteger()
+    reminder_local_time = fields.Time(format="%H:%M")
+    quiet_start = fields.Time(format="%H:%M")
+    quiet_end = fields.Time(format="%H:%M")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tracker.instruments import Instrument
-from tracker.models import CheckIn, Clinic, Patient
+from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, Infusion, Patient
+from tracker.outcomes import Outcome
 from tracker.services.checkins import safety_for
+from tracker.services.course import PatientInfusion
+from tracker.services.errors import FieldProblem
 from tracker.services.patient_list import PatientSummary
 
 
@@ -105,4 +110,99 @@ def patient_summary(summary: PatientSummary, now: datetime) -> dict[str, Any]:
         "days_since_last_checkin": summary.days_since_last(now),
         "open_alerts": summary.open_alerts,
         "open_booster_request": request,
+    }
+
+
+def _bp(systolic: int | None, diastolic: int | None) -> str | None:
+    return f"{systolic}/{diastolic}" if systolic is not None and diastolic is not None else None
+
+
+def _number(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def patient_infusion(row: PatientInfusion) -> dict[str, Any]:
+    """The patient's view: the service already left the clinical notes out."""
+    return {
+        "id": str(row.id),
+        "kind": row.kind,
+        "status": row.status,
+        "scheduled_for": row.scheduled_for,
+        "given_at": row.given_at,
+        "dose_mg_per_kg": _number(row.dose_mg_per_kg),
+        "weight_kg": _number(row.weight_kg),
+        "total_mg": _number(row.total_mg),
+        "duration_min": row.duration_min,
+        "bp_before": _bp(*row.bp_before) if row.bp_before else None,
+        "bp_after": _bp(*row.bp_after) if row.bp_after else None,
+        "observed_min": row.observed_min,
+        "ride_home_confirmed": row.ride_home_confirmed,
+        "booster_request_id": str(row.booster_request_id) if row.booster_request_id else None,
+    }
+
+
+def infusion(row: Infusion, warnings: list[FieldProblem] | None = None) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "kind": row.kind,
+        "status": row.status,
+        "scheduled_for": row.scheduled_for,
+        "given_at": row.given_at,
+        "dose_mg_per_kg": _number(row.dose_mg_per_kg),
+        "weight_kg": _number(row.weight_kg),
+        "total_mg": _number(row.total_mg),
+        "duration_min": row.duration_min,
+        "bp_before": _bp(row.bp_before_systolic, row.bp_before_diastolic),
+        "bp_after": _bp(row.bp_after_systolic, row.bp_after_diastolic),
+        "observed_min": row.observed_min,
+        "ride_home_confirmed": row.ride_home_confirmed,
+        "booster_request_id": str(row.booster_request_id) if row.booster_request_id else None,
+        "notes": row.notes,
+        "warnings": [{"field": w.field, "message": w.message} for w in warnings or []],
+    }
+
+
+def booster_request(row: BoosterRequest, infusion_id: uuid.UUID | None) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "patient_id": str(row.patient_id),
+        "status": row.status,
+        "urgency": row.urgency,
+        "raised_by": row.raised_by,
+        "raised_at": row.raised_at,
+        "evidence": [str(e.checkin_id) for e in row.evidence],
+        "decided_by": str(row.decided_by_id) if row.decided_by_id else None,
+        "decided_at": row.decided_at,
+        "reason": row.reason,
+        "note": row.note,
+        "patient_reason": row.patient_reason,
+        "infusion_id": str(infusion_id) if infusion_id else None,
+    }
+
+
+def alert(row: Alert) -> dict[str, Any]:
+    return {
+        "id": str(row.id),
+        "patient_id": str(row.patient_id),
+        "kind": row.kind,
+        "reason": row.reason,
+        "status": row.status,
+        "raised_at": row.raised_at,
+        "deadline": row.deadline,
+        "escalated_at": row.escalated_at,
+        "acknowledged_by": str(row.acknowledged_by_id) if row.acknowledged_by_id else None,
+        "acknowledged_at": row.acknowledged_at,
+        "note": row.note,
+        "risk_level": row.risk_level,
+    }
+
+
+def outcome(result: Outcome) -> dict[str, Any]:
+    return {
+        "baseline": result.baseline,
+        "current": result.current,
+        "change": result.change,
+        "response": result.response,
+        "remission": result.remission,
+        "reference_low": result.reference_low,
     }

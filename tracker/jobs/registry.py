@@ -69,4 +69,7 @@ JOB_MODULES: list[str] = [
     "tracker.sms.dispatcher",
     "tracker.sms.conversation",
     "tracker.jobs.reminders",
+    "tracker.jobs.relapse_scan",
+    "tracker.jobs.missed_checkins",
+    "tracker.jobs.escalations",
 ]

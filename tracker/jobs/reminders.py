@@ -3,7 +3,8 @@
 Safe in any number of scheduler processes: each reminder carries the dedupe key of its patient and local day,
 and the outbox's unique index lets only one through. The insert runs in a SAVEPOINT, so a key another process
 got to first is skipped, not an error. Each reminder carries a one-time check-in link (72 h) and "or reply
-CHECKIN". Logs name patients by id, never by phone or body.
+CHECKIN". Logs name patients by id, never by phone or body. The outbox and link services write through
+db.session, so `session` is the app's scoped session, as the scheduler and `run-job` pass it.
 """
 
 from __future__ import annotations

@@ -416,3 +416,16 @@ def infusion_for(request: BoosterRequest) -> Infusion | None:
         .order_by(sa.case((Infusion.status == "cancelled", 1), else_=0), Infusion.created_at.desc())
         .limit(1)
     )
+
+
+def infusion_ids_for(requests: Sequence[BoosterRequest]) -> dict[uuid.UUID, uuid.UUID]:
+    """`infusion_for` for a whole page of requests in one query (a live infusion before a cancelled one)."""
+    if not requests:
+        return {}
+    rows = db.session.execute(
+        sa.select(Infusion.booster_request_id, Infusion.id)
+        .where(Infusion.booster_request_id.in_([r.id for r in requests]))
+        .order_by(sa.case((Infusion.status == "cancelled", 0), else_=1), Infusion.created_at)
+    ).all()
+    # Later rows win: the ordering puts the live, newest infusion of each request last.
+    return {request_id: infusion_id for request_id, infusion_id in rows if request_id is not None}

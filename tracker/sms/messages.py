@@ -52,6 +52,12 @@ SMS_UNKNOWN_SENDER = "This number does not accept messages from you."
 REMINDER_WEEKLY = "{clinic}: time for your weekly check-in. Tap {url} or reply CHECKIN."
 REMINDER_INDUCTION_MORNING = "{clinic}: please check in before your visit today. Tap {url} or reply CHECKIN."
 REMINDER_CONFIRMING = "{clinic}: time for your check-in. Tap {url} or reply CHECKIN."
+# A weekly check-in overdue past the clinic's grace days (tracker/jobs/missed_checkins.py): once per gap.
+MISSED_CHECKIN_NUDGE = "{clinic}: we have not had your check-in for a while. Tap {url} or reply CHECKIN."
+
+# To the clinic's on-call contact when the relapse scan raises an urgent booster request or makes one urgent
+# (tracker/jobs/relapse_scan.py, CLINICAL.md §5): which patient, and why, only on the dashboard.
+BOOSTER_URGENT_ONCALL = "tracker: a patient may need an urgent booster review. Open the dashboard: {url}"
 
 ALL_TEMPLATES = {
     "safety_oncall": SAFETY_ONCALL,
@@ -72,4 +78,6 @@ ALL_TEMPLATES = {
     "reminder_weekly": REMINDER_WEEKLY,
     "reminder_induction_morning": REMINDER_INDUCTION_MORNING,
     "reminder_confirming": REMINDER_CONFIRMING,
+    "reminder_missed_checkin": MISSED_CHECKIN_NUDGE,
+    "booster_urgent_oncall": BOOSTER_URGENT_ONCALL,
 }

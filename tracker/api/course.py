@@ -1,0 +1,139 @@
+"""A patient's course for clinic staff: the record, phase, infusions (API.md, Clinician)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+
+from tracker.api import serializers
+from tracker.api.auth import api_user, token_required
+from tracker.api.idempotency import idempotent
+from tracker.api.pagination import newest_first
+from tracker.api.schemas import (
+    InfusionChangeSchema,
+    InfusionCreateSchema,
+    InfusionPageSchema,
+    InfusionSchema,
+    PageArgsSchema,
+    PatientDetailSchema,
+    PatientPatchSchema,
+)
+from tracker.extensions import db
+from tracker.models import Alert, Infusion, Patient, User
+from tracker.models.user import STAFF_ROLES
+from tracker.services import audit, boosters, course, patients, scope
+from tracker.services.errors import NotFound
+
+bp = Blueprint("api_course", __name__, url_prefix="/api/v1/clinic", description="A patient's course, own clinic only")
+
+
+def patient_detail(staff: User, patient: Patient) -> dict[str, Any]:
+    request = boosters.open_request_for(patient.id)
+    infusion_ids = boosters.infusion_ids_for([request] if request else [])
+    open_alerts = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Alert).where(Alert.patient_id == patient.id, Alert.status == "open")
+    )
+    return {
+        **serializers.patient(patient),
+        "outcome": serializers.outcome(course.patient_outcome(patient)),
+        "open_booster_request": serializers.booster_request(request, infusion_ids.get(request.id)) if request else None,
+        "open_alerts": open_alerts or 0,
+    }
+
+
+@bp.route("/patients/<patient_id>", methods=["GET"])
+@token_required(*STAFF_ROLES)
+@bp.response(200, PatientDetailSchema)
+def get_patient(patient_id: str) -> dict[str, Any]:
+    """The patient's record: baseline, change, response and remission (CLINICAL.md §4), settings, what is open."""
+    staff = api_user()
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id)
+    body = patient_detail(staff, patient)
+    db.session.commit()
+    return body
+
+
+@bp.route("/patients/<patient_id>", methods=["PATCH"])
+@token_required(*STAFF_ROLES)
+@bp.arguments(PatientPatchSchema)
+@bp.response(200, PatientDetailSchema)
+def patch_patient(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    staff = api_user()
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    reminders = body.get("reminders", {})
+    patients.update_settings(
+        patient,
+        timezone=body.get("timezone"),
+        display_name=body.get("display_name"),
+        reminders_enabled=reminders.get("enabled"),
+        reminder_local_time=reminders.get("local_time"),
+    )
+    if "phase" in body:
+        course.change_phase(patient, body["phase"], staff, body.get("phase_reason"))
+    changed = sorted(k for k in body if k != "phase_reason")
+    audit.record(
+        staff,
+        "patient.update",
+        patient=patient,
+        target_type="patient",
+        target_id=patient.id,
+        detail={"fields": changed},
+    )
+    result = patient_detail(staff, patient)
+    db.session.commit()
+    return result
+
+
+@bp.route("/patients/<patient_id>/infusions", methods=["GET"])
+@token_required(*STAFF_ROLES)
+@bp.arguments(PageArgsSchema, location="query")
+@bp.response(200, InfusionPageSchema)
+def list_infusions(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """The patient's infusions, latest first (booked ones by their date)."""
+    staff = api_user()
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    audit.record(staff, "infusions.read", patient=patient, target_type="patient", target_id=patient.id)
+    query = sa.select(Infusion).where(Infusion.patient_id == patient.id)
+    page = newest_first(query, Infusion.created_at, Infusion.id, args["limit"], args["cursor"])
+    db.session.commit()
+    return {"items": [serializers.infusion(i) for i in page.items], "next_cursor": page.next_cursor}
+
+
+@bp.route("/patients/<patient_id>/infusions", methods=["POST"])
+@token_required(*STAFF_ROLES)
+@idempotent
+@bp.arguments(InfusionCreateSchema)
+@bp.response(201, InfusionSchema)
+def create_infusion(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
+    """Record an infusion scheduled or given; values outside the usual ranges come back as warnings."""
+    staff = api_user()
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    fields = dict(body)
+    result = course.record_infusion(
+        patient,
+        kind=fields.pop("kind"),
+        status=fields.pop("status"),
+        by=staff,
+        booster_request_id=fields.pop("booster_request_id", None),
+        **fields,
+    )
+    return serializers.infusion(result.infusion, result.warnings)
+
+
+@bp.route("/infusions/<infusion_id>", methods=["PATCH"])
+@token_required(*STAFF_ROLES)
+@bp.arguments(InfusionChangeSchema)
+@bp.response(200, InfusionSchema)
+def patch_infusion(body: dict[str, Any], infusion_id: str) -> dict[str, Any]:
+    """Record a booked infusion as given, move or cancel it, or correct a given one's details."""
+    staff = api_user()
+    row = db.session.get(Infusion, scope.parse_id(infusion_id))
+    if row is None:
+        raise NotFound("No such infusion.")
+    scope.get_patient_for_staff(staff, row.patient_id)  # 404 for another clinic's infusion
+    result = course.update_infusion(row, body, staff)
+    db.session.commit()
+    return serializers.infusion(result.infusion, result.warnings)
