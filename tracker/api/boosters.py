@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from tracker.api import serializers
 from tracker.api.auth import api_user, token_required
 from tracker.api.idempotency import idempotent
-from tracker.api.pagination import decode_offset, encode_offset
+from tracker.api.pagination import offset_page
 from tracker.api.schemas import (
     AcknowledgeSchema,
     AlertListArgsSchema,
@@ -62,17 +62,13 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
     status: Any = OPEN_STATUSES if args["status"] == "open" else args["status"]
     if args["patient_id"]:
         scope.get_patient_for_staff(staff, args["patient_id"])
-    offset = decode_offset(args["cursor"])
     query = boosters.requests_query(staff, status, args["patient_id"]).options(selectinload(BoosterRequest.evidence))
-    rows = list(db.session.scalars(query.limit(args["limit"] + 1).offset(offset)))
-    page = rows[: args["limit"]]
-    infusion_ids = boosters.infusion_ids_for(page)
+    page = offset_page(query, args["limit"], args["cursor"])
+    infusion_ids = boosters.infusion_ids_for(page.items)
     audit.record(staff, "booster.list", detail={"status": args["status"], "patient_id": args["patient_id"]})
     db.session.commit()
-    return {
-        "items": [serializers.booster_request(r, infusion_ids.get(r.id)) for r in page],
-        "next_cursor": encode_offset(offset + len(page)) if len(rows) > len(page) else None,
-    }
+    items = [serializers.booster_request(r, infusion_ids.get(r.id)) for r in page.items]
+    return {"items": items, "next_cursor": page.next_cursor}
 
 
 def _decided(request: BoosterRequest) -> dict[str, Any]:
@@ -127,15 +123,10 @@ def schedule(body: dict[str, Any], request_id: str) -> dict[str, Any]:
 def list_alerts(args: dict[str, Any]) -> dict[str, Any]:
     """Open before acknowledged, safety first, the longest-waiting first."""
     staff = api_user()
-    offset = decode_offset(args["cursor"])
-    rows = list(db.session.scalars(alerts.alerts_query(staff, args["status"]).limit(args["limit"] + 1).offset(offset)))
-    page = rows[: args["limit"]]
+    page = offset_page(alerts.alerts_query(staff, args["status"]), args["limit"], args["cursor"])
     audit.record(staff, "alert.list", detail={"status": args["status"]})
     db.session.commit()
-    return {
-        "items": [serializers.alert(a) for a in page],
-        "next_cursor": encode_offset(offset + len(page)) if len(rows) > len(page) else None,
-    }
+    return {"items": [serializers.alert(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
 @bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])

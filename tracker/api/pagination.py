@@ -72,3 +72,11 @@ def decode_offset(cursor: str | None) -> int:
         return offset
     except (ValueError, TypeError, KeyError, json.JSONDecodeError, UnicodeDecodeError):
         raise Invalid.one("cursor", "not a cursor this API gave out") from None
+
+
+def offset_page(query: sa.Select[Any], limit: int, cursor: str | None) -> Page:
+    """One page of an already ordered query, for orders no single column keys (urgent first, then oldest)."""
+    offset = decode_offset(cursor)
+    rows = list(db.session.scalars(query.limit(limit + 1).offset(offset)))
+    items = rows[:limit]
+    return Page(items, encode_offset(offset + len(items)) if len(rows) > limit else None)
