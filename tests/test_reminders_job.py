@@ -299,3 +299,18 @@ def test_two_schedulers_at_once_queue_one_reminder(app: Flask, monkeypatch: pyte
             db.session.execute(sa.delete(User).where(User.id == ids[1]))
             db.session.execute(sa.delete(Clinic).where(Clinic.id == ids[0]))
             db.session.commit()
+
+
+def test_a_missed_check_in_nudge_earlier_that_day_uses_up_the_days_reminder(
+    ctx: None, factory: Factory, clock: FrozenClock
+) -> None:
+    """At most one reminder-like text a day: the missed-check-in nudge counts too."""
+    patient = factory.patient(factory.clinic(), phase="maintenance")
+    clock.set(MONDAY_10_CHICAGO - timedelta(hours=1))
+    queue_sms(patient.phone, messages.MISSED_CHECKIN_NUDGE, "reminder_missed_checkin", patient_id=patient.id)
+    db.session.flush()
+
+    result = run(clock, MONDAY_10_CHICAGO)
+
+    assert result.counts.get("queued_weekly", 0) == 0
+    assert [m.purpose for m in outbox(patient)] == ["reminder_missed_checkin"]

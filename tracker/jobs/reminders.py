@@ -25,6 +25,7 @@ from tracker.models import CheckIn, Clinic, Infusion, OutboundMessage, Patient
 from tracker.services import checkin_links
 from tracker.services.outbox import queue_sms
 from tracker.sms import messages
+from tracker.sms.conversation import REMINDER_PURPOSE_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +102,15 @@ def scheduled_infusions(session: DbSession, ids: Sequence[uuid.UUID], now: datet
 
 
 def last_reminders(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, datetime]:
-    """When each patient's latest reminder was queued (any status: a cancelled one still used up its day)."""
+    """When each patient's latest reminder was queued (any status: a cancelled one still used up its day).
+
+    Every "reminder…" text counts, the missed-check-in nudge too: at most one such text a day.
+    """
     rows = session.execute(
         sa.select(OutboundMessage.patient_id, sa.func.max(OutboundMessage.created_at))
         .where(
             OutboundMessage.patient_id.in_(ids),
-            OutboundMessage.purpose.in_(PURPOSES.values()),
+            OutboundMessage.purpose.startswith(REMINDER_PURPOSE_PREFIX),
             OutboundMessage.created_at > now - HORIZON,
         )
         .group_by(OutboundMessage.patient_id)
