@@ -1,7 +1,8 @@
-"""The admin's staff page: adding a clinician, deactivating one, and what others cannot do."""
+"""The admin's staff page: inviting a clinician, deactivating one, and what others cannot do."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,25 +15,86 @@ from tracker.models import AuditEvent, User
 
 
 def _staff_form(client: FlaskClient, **data: str) -> Any:
+    data.setdefault("role", "clinician")
     token = csrf_token_from(client.get("/admin/staff").get_data(as_text=True))
     return client.post("/admin/staff", data={"csrf_token": token, **data})
 
 
-def test_admin_adds_a_clinician_who_can_log_in(
-    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+INVITE_LINK = re.compile(r'id="invitation-link" type="text" readonly value="http://[^"]+/invite/([^"]+)"')
+
+
+def _invite_link(html: str) -> str:
+    match = INVITE_LINK.search(html)
+    assert match, "the page shows no invitation link"
+    return match.group(1)
+
+
+def _set_password(client: FlaskClient, secret: str, password: str) -> Any:
+    token = csrf_token_from(client.get(f"/invite/{secret}").get_data(as_text=True))
+    return client.post(f"/invite/{secret}", data={"password": password, "confirm": password, "csrf_token": token})
+
+
+def test_admin_invites_a_clinician_who_sets_a_password_through_the_link(
+    app: Any, client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
 ) -> None:
     clinic = factory.clinic()
     factory.user(clinic, role="admin", email="admin@example.org")
     auth.login("admin@example.org")
-    response = _staff_form(client, email="New.Doc@Example.org", role="clinician", password="a fine passphrase")
-    assert response.status_code == 302
-    assert "new.doc@example.org" in client.get("/admin/staff").get_data(as_text=True)
+    response = _staff_form(client, email="New.Doc@Example.org", role="clinician")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "does not send email" in html
+    secret = _invite_link(html)
     [created] = fetch(sa.select(User).where(User.email == "new.doc@example.org"))
-    assert (created.clinic_id, created.role) == (clinic.id, "clinician")
-    assert created.password_hash.startswith("scrypt:")
-    assert fetch(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(created.id))) == ["staff.create"]
-    auth.logout()
-    assert auth.login("new.doc@example.org", "a fine passphrase").status_code == 302
+    assert (created.clinic_id, created.role, created.password_hash, created.active) == (
+        clinic.id,
+        "clinician",
+        None,
+        True,
+    )
+    assert fetch(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(created.id))) == ["staff.invite"]
+    assert "invited, no password yet" in client.get("/admin/staff").get_data(as_text=True)
+
+    newcomer = app.test_client()
+    assert _set_password(newcomer, secret, "a fine passphrase").status_code == 302
+    assert newcomer.get("/clinic/").status_code == 200  # logged in, as clinic staff
+    assert AuthActions(app.test_client()).login("new.doc@example.org", "a fine passphrase").status_code == 302
+    assert app.test_client().get(f"/invite/{secret}").status_code == 410  # used once
+
+
+def test_a_new_link_replaces_the_old_one_for_a_member_still_without_a_password(
+    app: Any, client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    clinic = factory.clinic()
+    factory.user(clinic, role="admin", email="admin@example.org")
+    auth.login("admin@example.org")
+    first = _invite_link(_staff_form(client, email="doc@example.org").get_data(as_text=True))
+    [member] = fetch(sa.select(User).where(User.email == "doc@example.org"))
+    token = csrf_token_from(client.get("/admin/staff").get_data(as_text=True))
+    response = client.post(f"/admin/staff/{member.id}/invite", data={"csrf_token": token})
+    assert response.status_code == 200
+    second = _invite_link(response.get_data(as_text=True))
+    assert second != first
+    assert app.test_client().get(f"/invite/{first}").status_code == 410
+    assert app.test_client().get(f"/invite/{second}").status_code == 200
+    actions = fetch(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(member.id)).order_by(AuditEvent.at))
+    assert sorted(actions) == ["staff.invite", "staff.reinvite"]
+
+
+def test_no_new_link_for_a_member_who_has_a_password(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    clinic = factory.clinic()
+    factory.user(clinic, role="admin", email="admin@example.org")
+    doc = factory.user(clinic, email="doc@example.org")
+    auth.login("admin@example.org")
+    html = client.get("/admin/staff").get_data(as_text=True)
+    assert f"/admin/staff/{doc.id}/invite" not in html
+    token = csrf_token_from(html)
+    response = client.post(f"/admin/staff/{doc.id}/invite", data={"csrf_token": token})
+    assert response.status_code == 302
+    assert "has already set a password" in client.get("/admin/staff").get_data(as_text=True)
+    assert fetch(sa.select(AuditEvent).where(AuditEvent.action == "staff.reinvite")) == []
 
 
 def test_bad_staff_input_shows_errors_beside_fields_and_keeps_nothing(
@@ -40,21 +102,21 @@ def test_bad_staff_input_shows_errors_beside_fields_and_keeps_nothing(
 ) -> None:
     factory.user(role="admin", email="admin@example.org")
     auth.login("admin@example.org")
-    response = _staff_form(client, email="not-an-email", role="clinician", password="short")
+    response = _staff_form(client, email="not-an-email", role="clinician")
     assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert 'id="email-error">Enter an email address' in html
-    assert 'id="password-error">Use at least 10 characters.' in html
     assert fetch(sa.select(User).where(User.email == "not-an-email")) == []
+    assert _staff_form(client, email="x@example.org", role="owner").status_code == 422
 
 
 def test_duplicate_email_is_refused_beside_the_field(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
     factory.user(role="admin", email="admin@example.org")
     factory.user(email="taken@example.org")
     auth.login("admin@example.org")
-    response = _staff_form(client, email="taken@example.org", role="clinician", password="a fine passphrase")
+    response = _staff_form(client, email="taken@example.org", role="clinician")
     assert response.status_code == 422
-    assert "already exists" in response.get_data(as_text=True)
+    assert 'id="email-error">An account with this email already exists.' in response.get_data(as_text=True)
 
 
 def test_admin_deactivates_a_clinician_and_their_session_ends(
@@ -76,8 +138,15 @@ def test_admin_deactivates_a_clinician_and_their_session_ends(
 
 def test_admin_cannot_touch_another_clinics_staff(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
     factory.user(factory.clinic(), role="admin", email="admin@example.org")
-    stranger = factory.user(factory.clinic(), email="elsewhere@example.org")
+    stranger = factory.user(factory.clinic(), email="elsewhere@example.org", password=None)
     auth.login("admin@example.org")
     assert "elsewhere@example.org" not in client.get("/admin/staff").get_data(as_text=True)
     token = csrf_token_from(client.get("/admin/staff").get_data(as_text=True))
     assert client.post(f"/admin/staff/{stranger.id}/deactivate", data={"csrf_token": token}).status_code == 404
+    assert client.post(f"/admin/staff/{stranger.id}/invite", data={"csrf_token": token}).status_code == 404
+
+
+def test_a_clinician_cannot_invite(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
+    factory.user(email="doc@example.org")
+    auth.login("doc@example.org")
+    assert client.get("/admin/staff").status_code == 403

@@ -24,7 +24,7 @@ def test_login_by_email_lands_on_the_clinic_home(client: FlaskClient, auth: Auth
     assert client.get("/").headers["Location"] == "/clinic/"
     page = client.get("/clinic/")
     assert page.status_code == 200
-    assert "Patients of" in page.get_data(as_text=True)
+    assert "Needs attention" in page.get_data(as_text=True)  # the clinic's home is the attention queue
     assert clinician.email == "dr.lee@example.org"
 
 
@@ -166,7 +166,7 @@ def test_clinician_sees_only_their_clinics_patients(
     reader = factory.user(clinic_b, email="b@example.org")
     auth.login("b@example.org")
 
-    listing = client.get("/clinic/").get_data(as_text=True)
+    listing = client.get("/clinic/patients").get_data(as_text=True)
     assert "Mine Patient" in listing and "Their Patient" not in listing
     assert client.get(f"/clinic/patients/{theirs.id}").status_code == 404
     assert client.get("/clinic/patients/not-an-id").status_code == 404
@@ -185,10 +185,10 @@ def test_patient_list_query_count_does_not_grow_with_patients(
     auth.login("doc@example.org")
     factory.patient(clinic)
     with count_queries() as few:
-        assert client.get("/clinic/").status_code == 200
+        assert client.get("/clinic/patients").status_code == 200
     for _ in range(5):
         factory.patient(clinic)
     with count_queries() as many:
-        assert client.get("/clinic/").status_code == 200
+        assert client.get("/clinic/patients").status_code == 200
     assert few.count > 0
     assert many.count == few.count

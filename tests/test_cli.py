@@ -6,10 +6,22 @@ from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from conftest import TEST_NOW
 from flask import Flask
 
 from tracker.instruments import PHQ9
-from tracker.models import AuditEvent, BoosterRequest, CheckIn, Clinic, Infusion, Patient, User
+from tracker.models import (
+    Alert,
+    AuditEvent,
+    BoosterEvidence,
+    BoosterRequest,
+    CheckIn,
+    Clinic,
+    Infusion,
+    OutboundMessage,
+    Patient,
+    User,
+)
 
 
 def test_create_clinic_prints_its_id_last(
@@ -89,6 +101,24 @@ def test_demo_fills_an_empty_database_with_every_kind_of_course(
     assert len(boosters) >= 5
     statuses = {r.status for r in fetch(sa.select(BoosterRequest))}
     assert {"completed", "open"} <= statuses
+
+    # The dashboard has one of everything to show (the clinic's queue and a patient's page).
+    now = TEST_NOW  # the app's clock, which the demo was built by
+    open_alerts = fetch(sa.select(Alert).where(Alert.status == "open"))
+    [safety] = [a for a in open_alerts if a.kind == "safety"]
+    assert safety.checkin_id is not None and safety.deadline is not None and safety.deadline > now
+    assert any(a.kind == "attention" and (a.dedupe_key or "").startswith("missed-checkin-alert:") for a in open_alerts)
+    waiting = fetch(sa.select(BoosterRequest).where(BoosterRequest.status == "open"))
+    assert {r.urgency for r in waiting} == {"urgent", "routine"}
+    evidence = {e.request_id for e in fetch(sa.select(BoosterEvidence))}
+    assert all(r.id in evidence for r in waiting)  # CLINICAL.md §5: each cites the check-ins that raised it
+    checkin_times = {c.id: c.taken_at for c in checkins}
+    assert all(t <= now for t in checkin_times.values())  # nothing is taken in the future
+    booked = fetch(sa.select(Infusion).where(Infusion.status == "scheduled"))
+    assert booked and all(i.scheduled_for is not None and i.scheduled_for > now for i in booked)
+    texts = fetch(sa.select(OutboundMessage))
+    assert {"sent", "delivered", "failed"} <= {t.status for t in texts}
+    assert all(t.patient_id is not None and t.status != "queued" for t in texts)  # nothing waits to be sent
 
     again = runner.invoke(args=["tracker", "demo"])
     assert "already has data" in again.output

@@ -1,20 +1,28 @@
 """Demo data: a clinic with a year of believable history, so every screen has something true to show.
 
 Check-ins are scored by the real instrument code; the courses follow CLINICAL.md §1
-(an induction series of six, then boosters as needed when symptoms return).
+(an induction series of six, then boosters as needed when symptoms return). The dashboard's queue
+has one of everything: an open safety alert, an urgent and a routine booster request (each citing
+the check-ins that raised it under CLINICAL.md §5), a missed-check-in alert, booked infusions, and
+texts sent, delivered and failed.
 """
 
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 from tracker import clock
 from tracker.extensions import db
 from tracker.instruments import PHQ9
+from tracker.jobs.missed_checkins import Gap
 from tracker.models import (
     Alert,
     BoosterEvidence,
@@ -22,11 +30,14 @@ from tracker.models import (
     CheckIn,
     Clinic,
     Infusion,
+    OutboundMessage,
     Patient,
     PhaseChange,
     User,
 )
 from tracker.services import accounts
+from tracker.services.alerts import SAFETY_REASON
+from tracker.sms import messages
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (demo logins, printed on purpose)
 FIRST_NAMES = [
@@ -68,6 +79,8 @@ LAST_INITIALS = "ABCDEFGHJKLMNPRSTVW"
 class DemoLogins:
     password: str
     usernames: list[tuple[str, str]] = field(default_factory=list)
+    # What the dashboard's tour opens first: "safety_alert", "urgent_request", "routine_request" -> their ids.
+    showcase: dict[str, uuid.UUID] = field(default_factory=dict)
 
 
 def answers_for(total: int, rng: random.Random, item9: int = 0) -> list[int]:
@@ -144,6 +157,11 @@ class _Builder:
         db.session.flush()
         return row
 
+    def clinic_hours(self, moment: datetime) -> datetime:
+        """The same day at 10:00, clinic time: infusions are given in the morning, not at 2 AM."""
+        zone = ZoneInfo(self.clinic.timezone)
+        return moment.astimezone(zone).replace(hour=10, minute=0, second=0, microsecond=0).astimezone(UTC)
+
     def infusion(self, patient: Patient, kind: str, at: datetime, request: BoosterRequest | None = None) -> Infusion:
         weight = Decimal(self.rng.randint(55, 110))
         dose = Decimal("0.5")
@@ -213,6 +231,90 @@ class _Builder:
             self.infusion(patient, "booster", given, request)
         db.session.flush()
 
+    def relapse_cycles(self, patient: Patient, start: datetime, until: datetime, low: int) -> datetime:
+        """Well for some weeks (CLINICAL.md §1: relief lasts weeks to months), then two rising check-ins about
+        a week apart, a booster, and well again; returns when the last cycle ended. A booster due after now
+        leaves its request open."""
+        rng, at = self.rng, start
+        while at < until:
+            well = timedelta(weeks=rng.randint(5, 12))
+            self.weekly(patient, at, min(at + well, until), _noise(rng, low + 1, 1))
+            at += well
+            if at >= until:
+                break
+            first_signal = self.checkin(patient, at, low + rng.randint(8, 10))
+            second_at = at + timedelta(days=rng.randint(5, 8))
+            if second_at >= until:
+                break
+            second = self.checkin(patient, second_at, low + rng.randint(10, 13))
+            given = self.clinic_hours(second_at + timedelta(days=rng.randint(3, 6)))
+            self.booster_cycle(patient, [first_signal, second], second_at + timedelta(days=1), given)
+            at = given + timedelta(days=2)
+        return at
+
+    def open_request(self, patient: Patient, signals: list[CheckIn], urgency: str) -> BoosterRequest:
+        """A request the relapse scan raised from `signals` (CLINICAL.md §5), awaiting the clinic's decision."""
+        request = BoosterRequest(
+            patient_id=patient.id,
+            clinic_id=self.clinic.id,
+            status="open",
+            urgency=urgency,
+            raised_by="scan",
+            raised_at=signals[-1].taken_at + timedelta(minutes=10),
+        )
+        db.session.add(request)
+        db.session.flush()
+        for row in signals:
+            db.session.add(BoosterEvidence(request_id=request.id, checkin_id=row.id, added_at=request.raised_at))
+        return request
+
+    def text(
+        self,
+        patient: Patient,
+        at: datetime,
+        purpose: str,
+        body: str,
+        status: str = "delivered",
+        to_phone: str | None = None,
+        dedupe_key: str | None = None,
+        error: tuple[int, str] | None = None,
+    ) -> OutboundMessage:
+        """A text already through the outbox: sent, delivered or failed (the dispatcher picks up only queued ones)."""
+        row = OutboundMessage(
+            clinic_id=self.clinic.id,
+            patient_id=patient.id,
+            to_phone=to_phone or patient.phone,
+            body=body,
+            purpose=purpose,
+            dedupe_key=dedupe_key,
+            status=status,
+            attempts=1,
+            next_attempt_at=at,
+            twilio_sid=f"SM{self.rng.getrandbits(128):032x}" if status != "failed" else None,
+            error_code=error[0] if error else None,
+            error_message=error[1] if error else None,
+            created_at=at,
+            sent_at=at + timedelta(seconds=4) if status != "failed" else None,
+            updated_at=at + timedelta(seconds=30),
+        )
+        db.session.add(row)
+        return row
+
+    def reminders(self, patient: Patient, weeks: int, failed_last: bool = False) -> None:
+        """The weekly reminder texts of the last few weeks (the latest may still await its delivery report)."""
+        base = current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+        body = messages.REMINDER_WEEKLY.format(clinic=self.clinic.name, url=f"{base}/c/demo-link-used")
+        zone = ZoneInfo(self.clinic.timezone)
+        hour = patient.reminder_local_time.hour if patient.reminder_local_time else 10
+        for week in range(weeks, 0, -1):
+            day = (self.now - timedelta(weeks=week) + timedelta(days=1)).astimezone(zone)
+            at = day.replace(hour=hour, minute=0, second=0, microsecond=0).astimezone(UTC)
+            status = "sent" if week == 1 else "delivered"
+            error = None
+            if failed_last and week == 1:
+                status, error = "failed", (30003, "Unreachable destination handset")
+            self.text(patient, at, "reminder_weekly", body, status, error=error)
+
 
 def _noise(rng: random.Random, centre: float, spread: int = 2) -> Iterator[int]:
     while True:
@@ -238,9 +340,9 @@ def build_demo(seed: int = 7) -> DemoLogins:
     plan = (
         ["stays_well"] * 9
         + ["relapses"] * 8
-        + ["relapsing_now"] * 2
+        + ["relapsing_now", "urgent_now"]
         + ["non_responder"] * 4
-        + ["past_item9", "safety_now"]
+        + ["past_item9", "safety_now", "gone_quiet"]
         + ["in_induction"] * 3
         + ["screening"] * 2
     )
@@ -254,7 +356,8 @@ def build_demo(seed: int = 7) -> DemoLogins:
         b.checkin(patient, started, baseline, source="clinic")
         if kind == "screening":
             continue
-        first = started + timedelta(days=rng.randint(2, 5))
+        # The first infusion is in the past, so the check-in taken before it is too.
+        first = min(b.clinic_hours(started + timedelta(days=rng.randint(2, 5))), now - timedelta(hours=4))
         b.checkin(patient, first - timedelta(hours=2), baseline + rng.randint(-1, 1), source="clinic")
         last = b.induction(patient, first)
         if kind == "in_induction":
@@ -264,10 +367,13 @@ def build_demo(seed: int = 7) -> DemoLogins:
         if kind == "non_responder":
             b.weekly(patient, after, now, _noise(rng, baseline - 3))
             b.move(patient, "maintenance", after + timedelta(days=30), clinician)
+            b.reminders(patient, 3, failed_last=n % 4 == 0)
             continue
-        low = rng.randint(2, 6)
-        if kind in ("stays_well", "past_item9", "safety_now"):
-            rows = b.weekly(patient, after, now, _noise(rng, low + 1))
+        low = rng.randint(2, 6) if kind != "relapsing_now" else 6  # 6: "PHQ-9 14 → 17 over 8 days, low was 6"
+        b.reminders(patient, 3)
+        if kind in ("stays_well", "past_item9", "safety_now", "gone_quiet"):
+            quiet_since = now - timedelta(days=25)
+            rows = b.weekly(patient, after, quiet_since if kind == "gone_quiet" else now, _noise(rng, low + 1))
             if kind == "past_item9":
                 row = b.checkin(patient, after + timedelta(days=60), low + 8, item9=1)
                 db.session.add(
@@ -275,7 +381,7 @@ def build_demo(seed: int = 7) -> DemoLogins:
                         patient_id=patient.id,
                         clinic_id=clinic.id,
                         kind="safety",
-                        reason="PHQ-9 item 9 answered above 0",
+                        reason=SAFETY_REASON,
                         checkin_id=row.id,
                         status="acknowledged",
                         raised_at=row.taken_at,
@@ -287,39 +393,71 @@ def build_demo(seed: int = 7) -> DemoLogins:
                     )
                 )
             if kind == "safety_now" and rows:
-                row = b.checkin(patient, now - timedelta(minutes=50), low + 9, item9=2)
+                # CLINICAL.md §3: the clinic must acknowledge it by its deadline; this one still has 18 minutes.
+                row = b.checkin(patient, now - timedelta(minutes=12), low + 9, item9=2)
+                alert = Alert(
+                    patient_id=patient.id,
+                    clinic_id=clinic.id,
+                    kind="safety",
+                    reason=SAFETY_REASON,
+                    checkin_id=row.id,
+                    raised_at=row.taken_at,
+                    deadline=row.taken_at + timedelta(minutes=clinic.safety_ack_minutes),
+                )
+                db.session.add(alert)
+                db.session.flush()
+                logins.showcase["safety_alert"] = alert.id
+                b.text(patient, row.taken_at, "crisis", messages.CRISIS_SMS)
+                oncall = messages.SAFETY_ONCALL.format(url=f"{current_app.config.get('PUBLIC_BASE_URL') or ''}/clinic/")
+                b.text(
+                    patient,
+                    row.taken_at,
+                    "safety_oncall",
+                    oncall,
+                    to_phone=clinic.oncall_phone,
+                    dedupe_key=f"safety-oncall:{alert.id}",
+                )
+            if kind == "gone_quiet" and rows:
+                # Past the clinic's limit without a check-in: the missed-checkins job's nudge, then its alert,
+                # under the job's own keys, so the job finds them done (tracker/jobs/missed_checkins.py).
+                gap = Gap(patient.id, f"checkin:{rows[-1].id}", rows[-1].taken_at)
+                nudge_at = gap.since + timedelta(days=7 + clinic.missed_checkin_grace_days)
+                base = current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+                nudge = messages.MISSED_CHECKIN_NUDGE.format(clinic=clinic.name, url=f"{base}/c/demo-link-unused")
+                b.text(patient, nudge_at, "reminder_missed_checkin", nudge, dedupe_key=gap.nudge_key)
+                alert_at = gap.since + timedelta(days=clinic.missed_checkin_alert_days)
                 db.session.add(
                     Alert(
                         patient_id=patient.id,
                         clinic_id=clinic.id,
-                        kind="safety",
-                        reason="PHQ-9 item 9 answered above 0",
-                        checkin_id=row.id,
-                        raised_at=row.taken_at,
-                        deadline=row.taken_at + timedelta(minutes=clinic.safety_ack_minutes),
+                        kind="attention",
+                        reason=f"No check-in for {(alert_at - gap.since).days} days "
+                        f"(the clinic's limit is {clinic.missed_checkin_alert_days}).",
+                        dedupe_key=gap.alert_key,
+                        raised_at=alert_at,
                     )
                 )
             continue
-        # Relapsing patients: well for some weeks (CLINICAL.md §1: relief lasts weeks to
-        # months), then two rising check-ins about a week apart, a booster, and well again.
-        at = after
-        while at < now:
-            well = timedelta(weeks=rng.randint(5, 12))
-            b.weekly(patient, at, at + well, _noise(rng, low + 1, 1))
-            at += well
-            if at >= now:
-                break
-            first_signal = b.checkin(patient, at, low + rng.randint(8, 10))
-            second_at = at + timedelta(days=rng.randint(5, 8))
-            if second_at >= now:
-                break
-            second = b.checkin(patient, second_at, low + rng.randint(10, 13))
-            given = second_at + timedelta(days=rng.randint(3, 6))
-            last_cycle = kind == "relapsing_now" and now - second_at < timedelta(days=60)
-            if last_cycle or given > now:
-                b.booster_cycle(patient, [first_signal, second], now, now + timedelta(days=30))
-                break
-            b.booster_cycle(patient, [first_signal, second], second_at + timedelta(days=1), given)
-            at = given + timedelta(days=2)
+        if kind == "relapses":
+            b.relapse_cycles(patient, after, now, low)
+            continue
+        # Relapsing now (CLINICAL.md §5): past cycles, well for a while, then a request the clinic must decide.
+        at = b.relapse_cycles(patient, after, now - timedelta(days=45), low)
+        if kind == "relapsing_now":
+            b.weekly(patient, at, now - timedelta(days=10), _noise(rng, low + 1, 1))
+            b.checkin(patient, now - timedelta(days=16), low)
+            first_signal = b.checkin(patient, now - timedelta(days=9), low + 8)
+            second = b.checkin(patient, now - timedelta(days=1), low + 11)
+            logins.showcase["routine_request"] = b.open_request(patient, [first_signal, second], "routine").id
+        else:
+            b.weekly(patient, at, now - timedelta(days=3), _noise(rng, low + 1, 1))
+            # CLINICAL.md §5: a signal at urgent_min_total or above is urgent on its own.
+            urgent = b.checkin(patient, now - timedelta(hours=20), clinic.urgent_min_total + 2)
+            request = b.open_request(patient, [urgent], "urgent")
+            logins.showcase["urgent_request"] = request.id
+            oncall = messages.BOOSTER_URGENT_ONCALL.format(
+                url=f"{current_app.config.get('PUBLIC_BASE_URL') or ''}/clinic/"
+            )
+            b.text(patient, request.raised_at, "booster_urgent_oncall", oncall, to_phone=clinic.oncall_phone)
     db.session.flush()
     return logins

@@ -105,22 +105,24 @@ def create_clinic(name: str, timezone: str, **settings: object) -> Clinic:
     return clinic
 
 
-def create_staff(clinic: Clinic, role: str, email: str, password: str) -> User:
-    """A clinician or admin of the clinic, able to log in at once."""
+def create_staff(clinic: Clinic, role: str, email: str, password: str | None) -> User:
+    """A clinician or admin of the clinic: with a password, able to log in at once; without one,
+    waiting for an invitation (enrolment.invite) to set it."""
     problems = []
     if role not in ("clinician", "admin"):
         problems.append(FieldProblem("role", "Choose clinician or admin."))
     normalized = normalize_email(email)
     if normalized is None:
         problems.append(FieldProblem("email", "Enter an email address such as name@clinic.org."))
-    if problem := password_problem(password):
+    if password is not None and (problem := password_problem(password)):
         problems.append(FieldProblem("password", problem))
     if problems:
         raise Invalid(problems)
     if db.session.scalar(sa.select(User.id).where(User.email == normalized)) is not None:
         raise Invalid.one("email", "An account with this email already exists.")
     user = User(clinic_id=clinic.id, role=role, email=normalized)
-    user.set_password(password)
+    if password is not None:
+        user.set_password(password)
     db.session.add(user)
     try:
         with db.session.begin_nested():

@@ -21,11 +21,12 @@ def register_web(app: Flask) -> None:
     from tracker.web.auth import bp as auth_bp
     from tracker.web.checkin_link import bp as checkin_link_bp
     from tracker.web.clinic import bp as clinic_bp
+    from tracker.web.exports import bp as exports_bp
     from tracker.web.health import bp as health_bp
     from tracker.web.home import bp as home_bp
     from tracker.web.patient import bp as patient_bp
 
-    for blueprint in (auth_bp, home_bp, patient_bp, clinic_bp, admin_bp, health_bp, checkin_link_bp):
+    for blueprint in (auth_bp, home_bp, patient_bp, clinic_bp, admin_bp, health_bp, checkin_link_bp, exports_bp):
         app.register_blueprint(blueprint)
 
     @app.after_request

@@ -1,23 +1,57 @@
-"""The clinic admin's pages: the clinic's staff."""
+"""The clinic admin's pages: settings, staff (invitations, deactivation) and the audit log."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from tracker import clock
 from tracker.extensions import db
-from tracker.models import User
-from tracker.services import accounts, audit, scope
-from tracker.services.errors import Invalid
-from tracker.web.forms import AddStaffForm, ConfirmForm
+from tracker.models import Clinic, User
+from tracker.services import accounts, audit, audit_log, clinic_settings, enrolment, scope
+from tracker.services.errors import Conflict, FieldProblem, Invalid
+from tracker.web.forms import AuditFilterForm, ClinicSettingsForm, ConfirmForm, InviteStaffForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+# The settings page's sections, in order: (heading, what it is about, the fields).
+SETTINGS_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "Relapse thresholds",
+        "When returning symptoms raise a booster request for the clinic to decide (modelled on SUSTAIN-1).",
+        ("signal_min_total", "signal_min_rise", "confirm_min_days", "confirm_max_days", "urgent_min_total"),
+    ),
+    (
+        "On-call and backup contacts",
+        "Who is told at once about a safety event, and who next when nobody acknowledges it.",
+        ("oncall_phone", "backup_phone", "safety_ack_minutes", "phone"),
+    ),
+    (
+        "Reminder defaults",
+        "Weekly check-in reminders, quiet hours and nudges; patients may choose their own day and time.",
+        (
+            "reminder_weekday",
+            "reminder_local_time",
+            "quiet_start",
+            "quiet_end",
+            "missed_checkin_grace_days",
+            "missed_checkin_alert_days",
+        ),
+    ),
+    ("Treatment course", "How induction ends.", ("induction_infusion_count", "post_induction_phase")),
+    ("Clinic", "Its name and the time zone its times are in.", ("name", "timezone")),
+)
+SETTINGS = tuple(name for _heading, _about, names in SETTINGS_SECTIONS for name in names)
 
 
 def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -31,45 +65,133 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def show_problems(form: FlaskForm, error: Invalid) -> None:
+    """Put each problem the service named beside its field, as a sentence."""
+    for problem in error.problems:
+        message = problem.message[:1].upper() + problem.message[1:]
+        message = message if message.endswith(".") else message + "."
+        field = getattr(form, problem.field, None)
+        if field is not None:
+            field.errors.append(message)
+        else:
+            form.form_errors.append(message)
+
+
 @bp.route("/")
 @admin_required
 def home() -> str:
     return render_template("admin/home.html")
 
 
+def _form_data(clinic: Clinic) -> dict[str, Any]:
+    """The clinic's settings as the form shows them (choices are strings, empty phones empty)."""
+    data: dict[str, Any] = {name: getattr(clinic, name) for name in SETTINGS}
+    data["reminder_weekday"] = str(clinic.reminder_weekday)
+    for name in clinic_settings.PHONES:
+        data[name] = data[name] or ""
+    return data
+
+
+def _changes(form: ClinicSettingsForm, clinic: Clinic) -> dict[str, Any]:
+    """Only the settings the admin changed: the audit names those, and unchanged thresholds rescan nobody."""
+    changes: dict[str, Any] = {}
+    for name in SETTINGS:
+        value = getattr(form, name).data
+        if name == "reminder_weekday":
+            value = int(value)
+        elif isinstance(value, str):
+            value = value.strip()
+        current = getattr(clinic, name)
+        if value != (current if current is not None else ""):
+            changes[name] = value
+    return changes
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings() -> ResponseReturnValue:
+    clinic = current_user.clinic
+    form = ClinicSettingsForm(data=_form_data(clinic))
+    if form.validate_on_submit():
+        changes = _changes(form, clinic)
+        if not changes:
+            flash("Nothing changed.")
+            return redirect(url_for("admin.settings"))
+        try:
+            clinic_settings.update(current_user, clinic, changes)
+        except Invalid as error:
+            show_problems(form, error)
+        else:
+            db.session.commit()
+            flash(f"Saved: {', '.join(getattr(form, name).label.text for name in changes)}.")
+            return redirect(url_for("admin.settings"))
+    status = 422 if form.errors else 200
+    return render_template("admin/settings.html", form=form, sections=SETTINGS_SECTIONS), status
+
+
+def _members() -> list[User]:
+    return list(db.session.scalars(scope.staff_users(current_user).order_by(User.email)))
+
+
+def _invitation_page(member: User, link: str) -> str:
+    hours = current_app.config["INVITATION_HOURS"]
+    expires = (clock.now() + timedelta(hours=hours)).astimezone(ZoneInfo(current_user.clinic.timezone))
+    return render_template("admin/invitation.html", member=member, link=link, hours=hours, expires=expires)
+
+
 @bp.route("/staff", methods=["GET", "POST"])
 @admin_required
 def staff() -> ResponseReturnValue:
-    form = AddStaffForm()
+    """The clinic's staff, and inviting a new member: an account without a password and a one-time link."""
+    form = InviteStaffForm()
     if form.validate_on_submit():
+        role, email = form.role.data or "clinician", form.email.data or ""
         try:
-            user = accounts.create_staff(
-                current_user.clinic, form.role.data or "clinician", form.email.data or "", form.password.data or ""
-            )
+            # No password until the invitation is accepted: nobody, not even the admin, ever knows one.
+            member = accounts.create_staff(current_user.clinic, role, email, None)
         except Invalid as error:
-            for problem in error.problems:
-                getattr(form, problem.field).errors.append(problem.message)
+            show_problems(form, error)
+        except Conflict as error:
+            show_problems(form, Invalid([FieldProblem("email", error.detail)]))
         else:
-            audit.record(
-                current_user, "staff.create", target_type="user", target_id=user.id, detail={"role": user.role}
-            )
+            link = enrolment.invite(member, current_user)
+            audit.record(current_user, "staff.invite", target_type="user", target_id=member.id, detail={"role": role})
             db.session.commit()
-            flash(f"{user.email} can now log in as {user.role}.")
-            return redirect(url_for("admin.staff"))
-    members = db.session.scalars(scope.staff_users(current_user).order_by("email")).all()
+            return _invitation_page(member, link)
     status = 422 if form.errors else 200
-    return render_template("admin/staff.html", form=form, members=members, confirm=ConfirmForm()), status
+    return render_template("admin/staff.html", form=form, members=_members(), confirm=ConfirmForm()), status
+
+
+def _member(user_id: str) -> User:
+    """A staff member of the admin's own clinic; 404 for anyone else."""
+    member = db.session.scalar(scope.staff_users(current_user).where(User.id == scope.parse_id(user_id)))
+    if member is None:
+        abort(404)
+    return member
+
+
+@bp.route("/staff/<user_id>/invite", methods=["POST"])
+@admin_required
+def reinvite(user_id: str) -> ResponseReturnValue:
+    """A new link for a member who has not set a password yet; earlier links stop working."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    member = _member(user_id)
+    if not member.active or member.password_hash is not None:
+        flash(f"{member.email} {'is deactivated' if not member.active else 'has already set a password'}.")
+        return redirect(url_for("admin.staff"))
+    link = enrolment.invite(member, current_user)
+    audit.record(current_user, "staff.reinvite", target_type="user", target_id=member.id)
+    db.session.commit()
+    return _invitation_page(member, link)
 
 
 @bp.route("/staff/<user_id>/deactivate", methods=["POST"])
 @admin_required
 def deactivate(user_id: str) -> Response:
-    form = ConfirmForm()
-    if not form.validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
-    member = db.session.scalar(scope.staff_users(current_user).where(User.id == scope.parse_id(user_id)))
-    if member is None:
-        abort(404)
+    member = _member(user_id)
     if member.id == current_user.id:
         flash("You cannot deactivate your own account.")
         return redirect(url_for("admin.staff"))
@@ -78,3 +200,46 @@ def deactivate(user_id: str) -> Response:
     db.session.commit()
     flash(f"{member.email} can no longer log in.")
     return redirect(url_for("admin.staff"))
+
+
+def _filter_form() -> AuditFilterForm:
+    form = AuditFilterForm(formdata=request.args)
+    actions, patients, members = audit_log.choices(current_user)
+    form.action.choices = [("", "Any action"), *((action, action) for action in actions)]
+    form.patient.choices = [("", "Any patient"), *((str(pid), name) for pid, name in patients)]
+    form.staff.choices = [("", "Anyone"), *((str(uid), email) for uid, email in members)]
+    return form
+
+
+def _filters(form: AuditFilterForm) -> audit_log.Filters:
+    """The validated form as filters (the choices held only known ids, so they parse)."""
+    return audit_log.Filters(
+        action=form.action.data or None,
+        patient_id=uuid.UUID(form.patient.data) if form.patient.data else None,
+        actor_id=uuid.UUID(form.staff.data) if form.staff.data else None,
+        date_from=form.date_from.data,
+        date_to=form.date_to.data,
+    )
+
+
+@bp.route("/audit")
+@admin_required
+def audit_events() -> ResponseReturnValue:
+    """Who read or changed which patient, when and from where; reading it is recorded too."""
+    form = _filter_form()
+    page_number = request.args.get("page", 1, type=int)
+    log = None
+    if form.validate():
+        filters = _filters(form)
+        try:
+            log = audit_log.read(current_user, filters, page_number)
+        except Invalid as error:
+            show_problems(form, error)
+        else:
+            audit.record(current_user, "audit.read", detail={**filters.as_detail(), "page": str(page_number)})
+            db.session.commit()
+    # The filters again for the pager's links: only the form's own names (never url_for's _external and such).
+    args = {name: request.args[name] for name in form.data if request.args.get(name)}
+    return render_template("admin/audit.html", form=form, log=log, args=args, describe=audit_log.describe), (
+        200 if log is not None else 422
+    )

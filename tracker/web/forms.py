@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+
+from tracker.services import clinic_settings
 
 
 class LoginForm(FlaskForm):
@@ -39,17 +41,99 @@ class LogoutForm(FlaskForm):
     """Logging out is a POST with a token, so another site cannot log a clinician out."""
 
 
-class AddStaffForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter an email address."), Length(max=254)])
+class ConfirmForm(FlaskForm):
+    """A button that changes something: only its CSRF token."""
+
+
+class InviteStaffForm(FlaskForm):
+    """A staff account without a password: its holder sets one through a one-time link."""
+
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter an email address."), Length(max=254)],
+        render_kw={"autocomplete": "off", "autocapitalize": "none"},
+    )
     role = SelectField(
         "Role", choices=[SelectChoice("clinician", "Clinician"), SelectChoice("admin", "Admin")], default="clinician"
     )
-    password = PasswordField(
-        "Temporary password",
-        validators=[DataRequired("Enter a temporary password."), Length(max=200)],
-        render_kw={"autocomplete": "new-password"},
+
+
+def _whole(label: str, setting: str, description: str | None = None) -> IntegerField:
+    """A whole-number clinic setting; its range comes from the service, which also checks it."""
+    low, high = clinic_settings.RANGES[setting]
+    return IntegerField(
+        label,
+        validators=[InputRequired(f"Enter a whole number from {low} to {high}.")],
+        description=description or clinic_settings.EXPLANATIONS[setting],
+        render_kw={"min": low, "max": high, "inputmode": "numeric"},
     )
 
 
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only its CSRF token."""
+def _clock_time(label: str, description: str) -> TimeField:
+    return TimeField(label, validators=[InputRequired("Enter a time such as 09:30.")], description=description)
+
+
+def _phone(label: str, description: str) -> StringField:
+    return StringField(
+        label, validators=[Length(max=30)], description=description, render_kw={"autocomplete": "off", "type": "tel"}
+    )
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class ClinicSettingsForm(FlaskForm):
+    """Every clinic setting of services/clinic_settings.py; the service validates, this form only parses."""
+
+    name = StringField("Clinic name", validators=[DataRequired("Enter the clinic's name."), Length(max=200)])
+    timezone = StringField(
+        "Time zone",
+        validators=[DataRequired("Enter a time zone name such as America/Chicago."), Length(max=64)],
+        description="A name such as America/Chicago: reminder times and quiet hours are in this zone.",
+    )
+    signal_min_total = _whole("Signal: lowest total", "signal_min_total")
+    signal_min_rise = _whole("Signal: lowest rise", "signal_min_rise")
+    confirm_min_days = _whole("Confirming check-in: at least (days)", "confirm_min_days")
+    confirm_max_days = _whole("Confirming check-in: at most (days)", "confirm_max_days")
+    urgent_min_total = _whole("Urgent: lowest total", "urgent_min_total")
+    induction_infusion_count = _whole("Induction infusions", "induction_infusion_count")
+    post_induction_phase = SelectField(
+        "After induction",
+        choices=[SelectChoice("as_needed", "As needed"), SelectChoice("maintenance", "Scheduled maintenance")],
+        description=clinic_settings.EXPLANATIONS["post_induction_phase"],
+    )
+    phone = _phone("Clinic phone", "Told to patients who text HELP. Leave empty for none.")
+    oncall_phone = _phone(
+        "On-call phone",
+        "Texted at once, day or night, when a patient answers item 9 above 0 and when a booster request is urgent.",
+    )
+    backup_phone = _phone(
+        "Backup phone", "Texted when a safety alert is not acknowledged in time (and when there is no on-call phone)."
+    )
+    safety_ack_minutes = _whole("Minutes to acknowledge a safety alert", "safety_ack_minutes")
+    reminder_weekday = SelectField(
+        "Reminder day",
+        choices=[SelectChoice(str(number), day) for number, day in enumerate(WEEKDAYS)],
+        description="The day of the week patients are reminded to check in, unless they chose another.",
+    )
+    reminder_local_time = _clock_time(
+        "Reminder time", "The time of day of the reminder, in the clinic's time zone, unless a patient chose another."
+    )
+    quiet_start = _clock_time("Quiet hours start", "No reminder or nudge is sent from this time…")
+    quiet_end = _clock_time("Quiet hours end", "…until this time. Safety and urgent texts to staff are always sent.")
+    missed_checkin_grace_days = _whole("Days before a nudge", "missed_checkin_grace_days")
+    missed_checkin_alert_days = _whole("Days before an attention alert", "missed_checkin_alert_days")
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filters, sent in the query string (a GET form: nothing to protect with a token)."""
+
+    class Meta:
+        csrf = False
+
+    # The choices (the clinic's own actions, patients and staff) are set by the view; "" is "any".
+    action = SelectField("Action", choices=[], default="")
+    patient = SelectField("Patient", choices=[], default="")
+    staff = SelectField("Staff member", choices=[], default="")
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To (inclusive)", validators=[Optional()])

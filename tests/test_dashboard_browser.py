@@ -1,0 +1,221 @@
+"""A clinician works the dashboard in Chromium, on a desktop and on a phone, over the demo's data.
+
+Each test empties the live server's database and builds the demo in it (tracker.demo.build_demo in the
+live app's context, committed), so the phone and the desktop runs start from the same clinic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from browser import PHONE, SCREENSHOTS, LiveServer
+from conftest import TEST_NOW
+from playwright.sync_api import Page, ViewportSize, expect
+
+from tracker.demo import DEMO_PASSWORD, build_demo
+from tracker.extensions import db
+from tracker.models import Alert, Base, BoosterRequest, CheckIn, Infusion, OutboundMessage, SchedulerHeartbeat
+
+pytestmark = pytest.mark.browser
+
+Screenshot = Callable[[Page, str], Path]
+DESKTOP = ViewportSize(width=1280, height=900)
+VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+INK = "rgb(27, 31, 36)"  # the focus ring: 16:1 on white
+
+
+@dataclass(frozen=True)
+class Demo:
+    safety_alert: Alert
+    urgent: BoosterRequest
+    routine: BoosterRequest
+
+
+def rows(live_server: LiveServer, statement: sa.Select[Any]) -> list[Any]:
+    with live_server.app.app_context():
+        found = list(db.session.scalars(statement))
+        db.session.expunge_all()
+        return found
+
+
+@pytest.fixture
+def demo(live_server: LiveServer) -> Demo:
+    """The demo, alone in the live database, with a scheduler that has just beaten (no banner)."""
+    with live_server.app.app_context():
+        for table in reversed(Base.metadata.sorted_tables):
+            db.session.execute(table.delete())
+        shown = build_demo().showcase
+        db.session.add(SchedulerHeartbeat(name="live:1", beat_at=TEST_NOW, started_at=TEST_NOW))
+        db.session.commit()
+    [alert] = rows(live_server, sa.select(Alert).where(Alert.id == shown["safety_alert"]))
+    [urgent] = rows(live_server, sa.select(BoosterRequest).where(BoosterRequest.id == shown["urgent_request"]))
+    [routine] = rows(live_server, sa.select(BoosterRequest).where(BoosterRequest.id == shown["routine_request"]))
+    return Demo(alert, urgent, routine)
+
+
+def log_in(page: Page, live_server: LiveServer) -> None:
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email or mobile number").fill("clinician@lakeside.example")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/clinic/")
+    expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
+
+
+def fits(page: Page) -> None:
+    """Nothing scrolls sideways, whatever the screen."""
+    size = page.viewport_size
+    assert size is not None and page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+
+
+def check_chart(page: Page, live_server: LiveServer, patient_id: Any) -> None:
+    """One point per check-in and one marker per infusion given or booked, as the database has them."""
+    checkins = rows(live_server, sa.select(CheckIn).where(CheckIn.patient_id == patient_id))
+    infusions = rows(
+        live_server, sa.select(Infusion).where(Infusion.patient_id == patient_id, Infusion.status != "cancelled")
+    )
+    chart = page.locator("svg.trajectory")
+    expect(chart).to_be_visible()
+    expect(chart.locator("circle.point[data-checkin]")).to_have_count(len(checkins))
+    expect(chart.locator("polygon.infusion[data-infusion]")).to_have_count(len(infusions))
+    box = chart.bounding_box()
+    assert box is not None and box["height"] > 150  # readable on a phone too
+    page.locator("details.chart-data summary").click()
+    expect(page.locator("details.chart-data tbody tr")).to_have_count(len(checkins))
+    page.locator("details.chart-data summary").click()  # closed again, for the screenshots
+
+
+def section_shot(page: Page, selector: str, name: str) -> None:
+    """One part of a long page, at the size it is drawn, for a person to look at."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator(selector).first.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+@VIEWPORTS
+def test_a_clinician_works_the_queue(
+    page: Page, live_server: LiveServer, demo: Demo, screenshot: Screenshot, viewport: ViewportSize
+) -> None:
+    size = "phone" if viewport["width"] < 720 else "desktop"
+    log_in(page, live_server)
+    queue = page.locator("ol.queue > li")
+    expect(queue.first).to_have_attribute("data-kind", "safety")
+    expect(queue.first).to_have_attribute("data-target", str(demo.safety_alert.id))
+    expect(queue.first).to_contain_text("due in 18 min")
+    expect(queue.nth(1)).to_contain_text("Urgent booster request")
+    expect(page.get_by_text("The scheduler is not running")).to_have_count(0)
+    fits(page)
+    screenshot(page, f"clinic-queue-{size}")
+
+    # The safety alert: open it from the queue, try without a risk level, then acknowledge.
+    queue.first.locator("a").click()
+    expect(page).to_have_url(re.compile(rf"/clinic/patients/{demo.safety_alert.patient_id}#alert-"))
+    check_chart(page, live_server, demo.safety_alert.patient_id)
+    fits(page)
+    screenshot(page, f"clinic-patient-safety-{size}")
+    section_shot(page, "#needs", f"clinic-part-alert-{size}")
+    card = page.locator(f"#alert-{demo.safety_alert.id}")
+    card.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator(f"#alert-{demo.safety_alert.id} p.error")).to_contain_text("Required for a safety alert")
+    card = page.locator(f"#alert-{demo.safety_alert.id}")
+    card.get_by_text("Moderate", exact=True).click()
+    card.get_by_label("Note (what was done)").fill("Called; C-SSRS screen done, safety plan reviewed.")
+    card.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("p.flash")).to_have_text("Alert acknowledged.")
+    [alert] = rows(live_server, sa.select(Alert).where(Alert.id == demo.safety_alert.id))
+    assert (alert.status, alert.risk_level) == ("acknowledged", "moderate")
+
+    # The urgent request: approve, then book it in the clinic's time.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
+    expect(page.locator("ol.queue > li").first).to_have_attribute("data-target", str(demo.urgent.id))
+    page.locator("ol.queue > li").first.locator("a").click()
+    booster = page.locator("#booster")
+    expect(booster).to_contain_text(re.compile(r"PHQ-9 22 on Nov \d+, low was \d+"))
+    booster.get_by_role("button", name="Approve").click()
+    expect(page.locator("p.flash")).to_contain_text("Booster approved.")
+    page.locator("#booster").get_by_label("Date and time").fill("2026-11-24T10:00")
+    page.locator("#booster").get_by_role("button", name="Book").click()
+    expect(page.locator("p.flash")).to_contain_text("Booster booked. The patient will get a text")
+    [urgent] = rows(live_server, sa.select(BoosterRequest).where(BoosterRequest.id == demo.urgent.id))
+    assert urgent.status == "scheduled"
+    [booked] = rows(live_server, sa.select(Infusion).where(Infusion.booster_request_id == demo.urgent.id))
+    assert (booked.kind, booked.status, booked.scheduled_for.isoformat()) == (
+        "booster",
+        "scheduled",
+        "2026-11-24T16:00:00+00:00",  # 10:00 in Chicago
+    )
+    texts = rows(
+        live_server,
+        sa.select(OutboundMessage).where(
+            OutboundMessage.patient_id == demo.urgent.patient_id, OutboundMessage.purpose == "booster_scheduled"
+        ),
+    )
+    assert [t.status for t in texts] == ["queued"]
+    expect(page.locator("#booster")).to_contain_text("Booked for")
+    screenshot(page, f"clinic-patient-booked-{size}")
+    section_shot(page, "#booster", f"clinic-part-booked-{size}")
+
+    # The routine request: decline it, with a reason.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
+    row = page.locator(f'ol.queue > li[data-target="{demo.routine.id}"]')
+    expect(row).to_contain_text(re.compile(r"PHQ-9 14 → 17 over 8 days, low was 6"))
+    row.locator("a").click()
+    decline = page.locator("#booster form", has=page.get_by_role("button", name="Decline"))
+    decline.get_by_role("button", name="Decline").click()
+    expect(page.locator("#booster p.error")).to_contain_text("Required")
+    section_shot(page, "#booster", f"clinic-part-decline-error-{size}")
+    decline = page.locator("#booster form", has=page.get_by_role("button", name="Decline"))
+    decline.get_by_label("Reason").fill("Reviewed by phone: stable, recheck in a week.")
+    decline.get_by_role("button", name="Decline").click()
+    expect(page.locator("p.flash")).to_have_text("Booster request declined.")
+    [routine] = rows(live_server, sa.select(BoosterRequest).where(BoosterRequest.id == demo.routine.id))
+    assert (routine.status, routine.reason) == ("declined", "Reviewed by phone: stable, recheck in a week.")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
+    expect(page.locator("ol.queue > li[data-kind=safety]")).to_have_count(0)
+    expect(page.locator('ol.queue > li[data-kind="attention"]').first).to_contain_text("Missed check-ins")
+    screenshot(page, f"clinic-queue-after-{size}")
+
+
+@VIEWPORTS
+def test_the_patient_list_and_a_patients_page(
+    page: Page, live_server: LiveServer, demo: Demo, screenshot: Screenshot, viewport: ViewportSize
+) -> None:
+    size = "phone" if viewport["width"] < 720 else "desktop"
+    log_in(page, live_server)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Patients").click()
+    expect(page.get_by_role("heading", name=re.compile("Patients of Lakeside"))).to_be_visible()
+    page.get_by_label("Sort by").select_option("latest_total")
+    page.get_by_label("Order").select_option("desc")
+    page.get_by_role("button", name="Show").click()
+    first = page.locator("table.patients tbody tr").first
+    expect(first).to_contain_text("22")
+    fits(page)
+    screenshot(page, f"clinic-patients-{size}")
+    page.screenshot(path=str(SCREENSHOTS / f"clinic-part-patients-top-{size}.png"))  # what the screen shows first
+
+    page.get_by_label("Name or phone").fill("Dakota")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("table.patients tbody tr")).to_have_count(1)
+    page.locator("table.patients tbody tr").first.get_by_role("link").click()
+    check_chart(page, live_server, demo.routine.patient_id)
+    expect(page.locator("table.heat tbody tr")).to_have_count(10)  # nine items and the total
+    expect(page.locator("#texts")).to_contain_text("delivered")
+    fits(page)
+
+    # The keyboard reaches the actions, and shows where it is with a dark ring.
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "getComputedStyle(document.activeElement).outlineStyle + ' ' + "
+        "getComputedStyle(document.activeElement).outlineWidth + ' ' + "
+        "getComputedStyle(document.activeElement).outlineColor"
+    )
+    assert focused == f"solid 3px {INK}"
+    screenshot(page, f"clinic-patient-{size}")
+    for part in ("outcome", "needs", "trajectory", "symptoms", "infusions", "texts"):
+        section_shot(page, f"#{part}", f"clinic-part-{part}-{size}")

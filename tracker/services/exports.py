@@ -1,0 +1,141 @@
+"""CSV exports of PHQ-9 check-ins for staff: one patient's, or the whole clinic's, one row per check-in.
+
+Rows are read in batches and written as they come, so a clinic's years of check-ins never sit in memory.
+Every cell that a spreadsheet would read as a formula is neutralised (OWASP, "CSV injection").
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.instruments import PHQ9
+from tracker.models import CheckIn, Patient, User
+from tracker.services import scope
+
+ITEM_COLUMNS = [f"item{item.number}" for item in PHQ9.items]
+COLUMNS = [
+    "patient_id",
+    "display_name",
+    "taken_at",
+    "source",
+    *ITEM_COLUMNS,
+    "difficulty",
+    "total",
+    "severity",
+    "diagnosis",
+    "item9_flag",
+]
+# A spreadsheet runs a cell starting with one of these as a formula; tab and CR start one in some too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+BATCH = 500
+# Excel reads a CSV as UTF-8 (names with accents) only when it starts with a byte-order mark.
+BOM = "\ufeff"
+
+
+def neutralise(value: Any) -> str:
+    """The cell as text, with a leading apostrophe when it would otherwise start a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _query(staff: User, patient: Patient | None) -> sa.Select[Any]:
+    # The PHQ-9 columns (item1..item9, item-9 flag) describe PHQ-9 check-ins only.
+    query = (
+        sa.select(
+            Patient.id,
+            Patient.display_name,
+            Patient.timezone,
+            CheckIn.taken_at,
+            CheckIn.source,
+            CheckIn.answers,
+            CheckIn.difficulty,
+            CheckIn.total,
+            CheckIn.severity,
+            CheckIn.diagnosis,
+            CheckIn.item9_positive,
+        )
+        .join(CheckIn, CheckIn.patient_id == Patient.id)
+        .where(CheckIn.instrument == PHQ9.name)
+    )
+    query = scope.scoped_to_clinic(staff, query, Patient.clinic_id)
+    if patient is not None:
+        query = query.where(Patient.id == patient.id)
+    return query
+
+
+def count(staff: User, patient: Patient | None = None) -> int:
+    """How many check-ins an export will hold (the audit log records it before the rows are sent)."""
+    counted = _query(staff, patient).with_only_columns(sa.func.count(CheckIn.id)).order_by(None)
+    return db.session.scalar(counted) or 0
+
+
+def row_of(row: sa.Row[Any]) -> list[str]:
+    """One check-in as the CSV row of `COLUMNS`; taken_at in the patient's time zone, with its offset."""
+    taken_at = row.taken_at.astimezone(ZoneInfo(row.timezone)).isoformat(timespec="seconds")
+    values: list[Any] = [
+        row.id,
+        row.display_name,
+        taken_at,
+        row.source,
+        *row.answers,
+        row.difficulty,
+        row.total,
+        row.severity,
+        row.diagnosis,
+        "yes" if row.item9_positive else "no",
+    ]
+    return [neutralise(value) for value in values]
+
+
+def _lines(rows: Iterable[list[str]]) -> Iterator[str]:
+    """CSV text (RFC 4180: CRLF, quotes where needed), one chunk per row, header first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    yield BOM + buffer.getvalue()
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(row)
+        yield buffer.getvalue()
+
+
+def checkin_csv(staff: User, patient: Patient | None = None) -> Iterator[str]:
+    """The check-ins of one patient of the staff member's clinic, or of all its patients, as CSV chunks.
+
+    Oldest first per patient, patients by name. The query is built (and scoped) now but runs only when the
+    first chunk is asked for: a streamed response is sent after the view's own session has closed.
+    """
+    query = _query(staff, patient).order_by(Patient.display_name, Patient.id, CheckIn.taken_at, CheckIn.id)
+    return _stream(query.execution_options(yield_per=BATCH))
+
+
+def _stream(query: sa.Select[Any]) -> Iterator[str]:
+    result = db.session.execute(query)
+    try:
+        yield from _lines(row_of(row) for row in result)
+    finally:
+        result.close()  # an abandoned download must not leave PostgreSQL's server-side cursor open
+
+
+def slug(text: str, fallback: str) -> str:
+    """Lower-case ASCII letters, digits and hyphens only: safe in a file name and a header."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40].strip("-")
+    return cleaned or fallback
+
+
+def filename(*parts: str, day: date | datetime, extension: str) -> str:
+    """e.g. `checkins-north-clinic-2026-11-21.csv`: every part slugged, so nothing can break the header."""
+    stem = "-".join(slug(part, "export") for part in parts)
+    return f"{stem}-{day:%Y-%m-%d}.{extension}"

@@ -1,0 +1,180 @@
+"""A patient's PHQ-9 check-ins as a FHIR R4 Bundle (type `collection`), for staff of their clinic.
+
+The Bundle holds the Patient, a QuestionnaireResponse per check-in, and per check-in the Observations of
+the PHQ-9 panel (LOINC 44249-1): the total score (44261-6) and each item with its LOINC code and the LOINC
+answer code of the answer given (CLINICAL.md §2). It is built from plain dicts and validated as a whole by
+fhir.resources' R4B models: the installed fhir.resources (8.x) models R5 at its top level and R4B (4.3.0)
+and STU3 beside it, with no separate R4 package; R4B is R4 for every element used here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from fhir.resources.R4B.bundle import Bundle
+
+from tracker import clock
+from tracker.extensions import db
+from tracker.instruments import PHQ9, AnswerOption, Item
+from tracker.models import CheckIn, Clinic, Patient
+
+LOINC = "http://loinc.org"
+CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+# The PHQ-9 form as LOINC publishes it (the canonical that LHC-Forms and other FHIR tools use).
+QUESTIONNAIRE = f"{LOINC}/q/{PHQ9.panel_loinc}"
+PANEL_NAME = "PHQ-9 quick depression assessment panel"
+TOTAL_NAME = "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"
+# The media type names the FHIR version, as the FHIR R4 http page says a server may (there is no Bundle element).
+MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
+# Ids of the resources made from a check-in are derived from it, so a second export names them the same.
+_NAMESPACE = uuid.UUID("6f1c2a53-3f0b-4c8e-9d55-0a4c1f1f9e21")
+
+
+def _urn(resource_id: str) -> str:
+    return f"urn:uuid:{resource_id}"
+
+
+def _derived_id(checkin: CheckIn, part: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{checkin.id}/{part}"))
+
+
+def _coding(code: str, display: str, system: str = LOINC) -> dict[str, str]:
+    return {"system": system, "code": code, "display": display}
+
+
+def _instant(moment: datetime, timezone: str) -> str:
+    """A FHIR dateTime with its offset, in the patient's own time zone."""
+    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def _option(options: Sequence[AnswerOption], value: int) -> AnswerOption:
+    # CLINICAL.md §2: answer codes are mapped by value, never by sorting the codes (LA6575-0 before LA6574-3).
+    return next(option for option in options if option.value == value)
+
+
+def patient_resource(patient: Patient, clinic: Clinic) -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": str(patient.id),
+        "active": patient.phase != "discharged",
+        "name": [{"text": patient.display_name}],
+        "telecom": [{"system": "phone", "value": patient.phone, "use": "mobile"}],
+        "managingOrganization": {"display": clinic.name},
+    }
+
+
+def _answered(checkin: CheckIn) -> list[tuple[Item, AnswerOption]]:
+    """Each question asked with the answer given: the nine items, then item 10 when it was answered."""
+    pairs = [(item, _option(PHQ9.options, value)) for item, value in zip(PHQ9.items, checkin.answers, strict=True)]
+    if checkin.difficulty is not None and PHQ9.difficulty_item is not None:
+        pairs.append((PHQ9.difficulty_item, _option(PHQ9.difficulty_options, checkin.difficulty)))
+    return pairs
+
+
+def questionnaire_response(checkin: CheckIn, patient: Patient) -> dict[str, Any]:
+    """The form as answered; each item's linkId is its LOINC code, as in LOINC's own PHQ-9 Questionnaire."""
+    items = [
+        {
+            "linkId": item.loinc,
+            "text": item.text,
+            "answer": [{"valueCoding": _coding(option.loinc, option.text)}],
+        }
+        for item, option in _answered(checkin)
+    ]
+    items.append(
+        {
+            "linkId": PHQ9.total_loinc,
+            "text": "Total score",
+            "answer": [{"valueInteger": checkin.total}],
+        }
+    )
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(checkin.id),
+        "questionnaire": QUESTIONNAIRE,
+        "status": "completed",
+        "subject": {"reference": _urn(str(patient.id))},
+        "authored": _instant(checkin.taken_at, patient.timezone),
+        "item": items,
+    }
+
+
+def _observation(
+    resource_id: str, checkin: CheckIn, patient: Patient, code: dict[str, str], **value: Any
+) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": resource_id,
+        "status": "final",
+        "category": [{"coding": [_coding("survey", "Survey", CATEGORY_SYSTEM)]}],
+        "code": {"coding": [code], "text": code["display"]},
+        "subject": {"reference": _urn(str(patient.id))},
+        "effectiveDateTime": _instant(checkin.taken_at, patient.timezone),
+        "derivedFrom": [{"reference": _urn(str(checkin.id))}],
+        **value,
+    }
+
+
+def observations(checkin: CheckIn, patient: Patient) -> list[dict[str, Any]]:
+    """The panel, its total score and one Observation per answered item, each coded in LOINC."""
+    members: list[dict[str, Any]] = []
+    for item, option in _answered(checkin):
+        answer = {"coding": [_coding(option.loinc, option.text)], "text": option.text}
+        code = _coding(item.loinc, item.text)
+        members.append(
+            _observation(_derived_id(checkin, item.loinc), checkin, patient, code, valueCodeableConcept=answer)
+        )
+    total = _observation(
+        _derived_id(checkin, PHQ9.total_loinc),
+        checkin,
+        patient,
+        _coding(PHQ9.total_loinc, TOTAL_NAME),
+        valueInteger=checkin.total,
+        # CLINICAL.md §2: the severity band of the total.
+        interpretation=[{"text": checkin.severity}],
+    )
+    members.insert(0, total)
+    panel = _observation(
+        _derived_id(checkin, PHQ9.panel_loinc),
+        checkin,
+        patient,
+        _coding(PHQ9.panel_loinc, PANEL_NAME),
+        hasMember=[{"reference": _urn(member["id"])} for member in members],
+    )
+    return [panel, *members]
+
+
+def patient_bundle(patient: Patient) -> dict[str, Any]:
+    """The patient's Bundle as JSON-ready data, validated by fhir.resources (a ValidationError is our bug).
+
+    The caller has already scoped the patient to the staff member's clinic (scope.get_patient_for_staff).
+    """
+    clinic = db.session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # a patient always has a clinic (foreign key)
+    checkins = db.session.scalars(
+        sa.select(CheckIn)
+        .where(CheckIn.patient_id == patient.id, CheckIn.instrument == PHQ9.name)
+        .order_by(CheckIn.taken_at, CheckIn.id)
+    ).all()
+    resources = [patient_resource(patient, clinic)]
+    for checkin in checkins:
+        resources.append(questionnaire_response(checkin, patient))
+        resources.extend(observations(checkin, patient))
+    data = {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "type": "collection",
+        "timestamp": clock.now().isoformat(timespec="seconds"),
+        "entry": [{"fullUrl": _urn(resource["id"]), "resource": resource} for resource in resources],
+    }
+    Bundle.model_validate(data)
+    return data
+
+
+def checkin_count(bundle: dict[str, Any]) -> int:
+    return sum(1 for entry in bundle["entry"] if entry["resource"]["resourceType"] == "QuestionnaireResponse")

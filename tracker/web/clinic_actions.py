@@ -1,0 +1,268 @@
+"""What a clinician does from a patient's page: each a POST that calls one service, commits once, and
+redirects back (POST/redirect/GET), or shows the page again with the refusal beside its field (422) or
+with what changed under it (409).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from flask import flash, redirect, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from tracker.extensions import db
+from tracker.models import Infusion
+from tracker.services import alerts, attention, boosters, course, patient_record, scope
+from tracker.services.errors import Conflict, FieldProblem, Invalid, NotFound
+from tracker.web.clinic_base import bp, staff_required
+from tracker.web.clinic_forms import (
+    AcknowledgeForm,
+    ApproveForm,
+    CancelForm,
+    DeclineForm,
+    InfusionForm,
+    NotALocalTime,
+    PhaseForm,
+    ReminderForm,
+    ScheduleForm,
+    put_problems,
+    to_utc,
+)
+from tracker.web.clinic_pages import ack_prefix, patient_page
+from tracker.web.forms import ConfirmForm
+
+
+def _back(patient_id: uuid.UUID, anchor: str) -> Response:
+    return redirect(url_for("clinic.patient", patient_id=patient_id, _anchor=anchor), code=303)
+
+
+def _attempt(
+    patient_id: uuid.UUID,
+    key: str,
+    form: FlaskForm,
+    action: Callable[[], str],
+    anchor: str,
+    names: dict[str, str] | None = None,
+) -> ResponseReturnValue:
+    """Run one action: commit and redirect with its message, or show the page again with why it failed."""
+    if not form.validate_on_submit():
+        return patient_page(patient_id, 422, forms={key: form}, problems={key: ["Please correct the marked fields."]})
+    try:
+        message = action()
+    except Invalid as error:
+        db.session.rollback()  # nothing of a refused action is kept
+        others = put_problems(form, error.problems, names)
+        return patient_page(
+            patient_id, 422, forms={key: form}, problems={key: others or ["Please correct the marked field."]}
+        )
+    except Conflict as error:
+        db.session.rollback()
+        return patient_page(patient_id, 409, conflict=(anchor, error.detail))
+    db.session.commit()
+    flash(message, "success")
+    return _back(patient_id, anchor)
+
+
+# Alerts
+
+
+@bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])
+@staff_required
+def acknowledge(alert_id: str) -> ResponseReturnValue:
+    """CLINICAL.md §3: a clinician takes charge of an alert, with the documented risk level for a safety one."""
+    alert = alerts.get_alert_for_staff(current_user, alert_id)
+    form = AcknowledgeForm(prefix=ack_prefix(alert.id))
+
+    def act() -> str:
+        alerts.acknowledge(alert, current_user, form.note.data, form.risk_level.data or None)
+        return "Alert acknowledged."
+
+    return _attempt(alert.patient_id, f"ack:{alert.id}", form, act, "alerts")
+
+
+# Booster requests (API.md: approve, schedule, decline, cancel)
+
+
+@bp.route("/booster-requests/<request_id>/approve", methods=["POST"])
+@staff_required
+def approve(request_id: str) -> ResponseReturnValue:
+    request = boosters.get_request_for_staff(current_user, request_id)
+    form = ApproveForm(prefix="approve")
+
+    def act() -> str:
+        patient_record.require_version(request, form.seen_version())
+        boosters.approve(request, current_user, form.note.data)
+        return "Booster approved. Book it when the date is known."
+
+    return _attempt(request.patient_id, "approve", form, act, "booster")
+
+
+@bp.route("/booster-requests/<request_id>/schedule", methods=["POST"])
+@staff_required
+def schedule(request_id: str) -> ResponseReturnValue:
+    """Book the booster; the date and time are the clinic's wall clock."""
+    request = boosters.get_request_for_staff(current_user, request_id)
+    form = ScheduleForm(prefix="schedule")
+
+    def act() -> str:
+        patient_record.require_version(request, form.seen_version())
+        if form.scheduled_for.data is None:
+            raise Invalid.one("scheduled_for", "choose the date and time of the visit")
+        zone = attention.zone_of(current_user.clinic.timezone)
+        try:
+            when = to_utc(form.scheduled_for.data, zone)
+        except NotALocalTime:
+            raise Invalid.one("scheduled_for", f"that time does not exist in {zone} (the clocks change)") from None
+        result = boosters.schedule(request, current_user, when)
+        texted = "" if result.message is None else " The patient will get a text with the date."
+        return f"Booster booked.{texted}"
+
+    return _attempt(request.patient_id, "schedule", form, act, "booster")
+
+
+@bp.route("/booster-requests/<request_id>/decline", methods=["POST"])
+@staff_required
+def decline(request_id: str) -> ResponseReturnValue:
+    request = boosters.get_request_for_staff(current_user, request_id)
+    form = DeclineForm(prefix="decline")
+
+    def act() -> str:
+        patient_record.require_version(request, form.seen_version())
+        boosters.decline(request, current_user, form.reason.data or "")
+        return "Booster request declined."
+
+    return _attempt(request.patient_id, "decline", form, act, "booster")
+
+
+@bp.route("/booster-requests/<request_id>/cancel", methods=["POST"])
+@staff_required
+def cancel(request_id: str) -> ResponseReturnValue:
+    request = boosters.get_request_for_staff(current_user, request_id)
+    form = CancelForm(prefix="cancel")
+
+    def act() -> str:
+        patient_record.require_version(request, form.seen_version())
+        boosters.cancel(request, current_user, form.reason.data or "")
+        return "Booster request cancelled, with any visit booked for it."
+
+    return _attempt(request.patient_id, "cancel", form, act, "booster")
+
+
+# Infusions (course.record_infusion, CLINICAL.md §1 safety checks)
+
+
+def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
+    """The form's values as course.record_infusion takes them. A booster for an open request is booked with
+    the request's Schedule action; one given while a request is open completes it (CLINICAL.md §5)."""
+    zone = attention.zone_of(current_user.clinic.timezone)
+    when = None
+    if form.when.data is not None:
+        try:
+            when = to_utc(form.when.data, zone)
+        except NotALocalTime:
+            raise Invalid.one("when", f"that time does not exist in {zone} (the clocks change)") from None
+    given = form.status.data == "given"
+    return {
+        "kind": form.kind.data,
+        "status": form.status.data,
+        "given_at": when if given else None,
+        "scheduled_for": None if given else when,
+        "dose_mg_per_kg": form.dose_mg_per_kg.data,
+        "weight_kg": form.weight_kg.data,
+        "duration_min": form.whole("duration_min"),
+        "bp_before": form.bp_before.data,
+        "bp_after": form.bp_after.data,
+        "observed_min": form.whole("observed_min"),
+        "ride_home_confirmed": form.ride_home(),
+        "notes": form.notes.data,
+    }
+
+
+def _warnings(form: InfusionForm, warnings: list[FieldProblem]) -> None:
+    """CLINICAL.md §1: values outside the usual range are kept, and the clinician is told."""
+    for warning in warnings:
+        name = InfusionForm.SERVICE_NAMES.get(warning.field, warning.field)
+        label = form[name].label.text if name in form else warning.field
+        flash(f"Check: {label} is {warning.message}.", "warning")
+
+
+@bp.route("/patients/<patient_id>/infusions", methods=["POST"])
+@staff_required
+def record_infusion(patient_id: str) -> ResponseReturnValue:
+    patient = scope.get_patient_for_staff(current_user, patient_id)
+    form = InfusionForm(prefix="infusion")
+
+    def act() -> str:
+        fields = _infusion_fields(form)
+        result = course.record_infusion(patient, by=current_user, **fields)
+        _warnings(form, result.warnings)
+        message = "Infusion recorded." if result.infusion.status == "given" else "Infusion booked."
+        if result.completed_request is not None:
+            message += " It completes the open booster request."
+        if result.phase_change is not None:
+            message += f" Induction is complete: the patient is now {result.phase_change.to_phase.replace('_', ' ')}."
+        return message
+
+    return _attempt(patient.id, "infusion", form, act, "infusions", InfusionForm.SERVICE_NAMES)
+
+
+@bp.route("/infusions/<infusion_id>/given", methods=["POST"])
+@staff_required
+def infusion_given(infusion_id: str) -> ResponseReturnValue:
+    """A booked infusion given now; its details can be corrected through the API."""
+    row = db.session.get(Infusion, scope.parse_id(infusion_id))
+    if row is None:
+        raise NotFound("No such infusion.")
+    patient = scope.get_patient_for_staff(current_user, row.patient_id)  # 404 for another clinic's infusion
+    form = ConfirmForm()
+
+    def act() -> str:
+        result = course.update_infusion(row, {"status": "given"}, current_user)
+        done = " It completes the open booster request." if result.completed_request is not None else ""
+        return f"Infusion recorded as given now.{done}"
+
+    return _attempt(patient.id, "confirm", form, act, "infusions")
+
+
+# The patient's phase and reminders
+
+
+@bp.route("/patients/<patient_id>/phase", methods=["POST"])
+@staff_required
+def change_phase(patient_id: str) -> ResponseReturnValue:
+    patient = scope.get_patient_for_staff(current_user, patient_id)
+    form = PhaseForm(prefix="phase")
+
+    def act() -> str:
+        changed = course.change_phase(patient, form.phase.data or "", current_user, form.reason.data)
+        return (
+            "The phase is unchanged." if changed is None else f"Phase changed to {changed.to_phase.replace('_', ' ')}."
+        )
+
+    return _attempt(patient.id, "phase", form, act, "settings")
+
+
+@bp.route("/patients/<patient_id>/reminders", methods=["POST"])
+@staff_required
+def reminders(patient_id: str) -> ResponseReturnValue:
+    patient = scope.get_patient_for_staff(current_user, patient_id)
+    form = ReminderForm(prefix="reminders")
+    names = {"reminders.weekday": "weekday"}
+
+    def act() -> str:
+        patient_record.update_reminders(
+            current_user,
+            patient,
+            enabled=bool(form.enabled.data),
+            weekday=int(form.weekday.data or "0"),  # one of the form's choices: validated above
+            local_time=form.local_time.data,
+            timezone=form.timezone.data,
+        )
+        return "Reminder settings saved."
+
+    return _attempt(patient.id, "reminders", form, act, "settings", names)

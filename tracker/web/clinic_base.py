@@ -1,0 +1,139 @@
+"""What the clinic's pages share: the blueprint, the staff check, the clinic's clock on the page, the banner."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, tzinfo
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, abort, render_template
+from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
+
+from tracker import clock
+from tracker.extensions import db
+from tracker.jobs import heartbeat
+from tracker.services import attention
+
+log = logging.getLogger(__name__)
+bp = Blueprint("clinic", __name__, url_prefix="/clinic")
+
+PHASE_WORDS = {
+    "screening": "Screening",
+    "induction": "Induction",
+    "maintenance": "Maintenance",
+    "as_needed": "As needed",
+    "discharged": "Discharged",
+}
+SEVERITY_WORDS = {
+    "none-minimal": "none–minimal",
+    "mild": "mild",
+    "moderate": "moderate",
+    "moderately-severe": "moderately severe",
+    "severe": "severe",
+}
+
+
+# The outbox's purposes in a clinician's words (tracker/sms/messages.py lists the texts themselves).
+PURPOSE_WORDS = {
+    "crisis": "Crisis resources (after item 9)",
+    "safety_oncall": "Safety alert to the on-call contact",
+    "safety_escalation": "Safety escalation to the backup contact",
+    "invitation": "Invitation",
+    "booster_scheduled": "Booster booked",
+    "booster_urgent_oncall": "Urgent booster request to the on-call contact",
+    "reminder_weekly": "Weekly reminder",
+    "reminder_induction_morning": "Reminder on an infusion day",
+    "reminder_confirming": "Confirming check-in reminder",
+    "reminder_missed_checkin": "Missed check-in nudge",
+}
+
+
+def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_staff:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.app_context_processor
+def scheduler_banner() -> dict[str, Any]:
+    """base.html asks, for staff only, whether the scheduler's heartbeat is stale (jobs/heartbeat.py).
+
+    A function, not a value: the query runs only on the pages that show the banner.
+    """
+
+    def scheduler_stale() -> bool:
+        try:
+            return heartbeat.is_stale(db.session, clock.now())
+        except SQLAlchemyError:
+            # An error page after a failed transaction must still render; the banner is not worth a second error.
+            log.warning("could not read the scheduler's heartbeat for the banner", exc_info=True)
+            return False
+
+    return {"scheduler_stale": scheduler_stale}
+
+
+def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
+    """Moments as the clinic reads them, in its own zone."""
+
+    def local_time(moment: datetime | None) -> str:
+        if moment is None:
+            return "–"
+        at = moment.astimezone(zone)
+        return f"{at:%b} {at.day}, {at.year}, {at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'} {at:%Z}"
+
+    def local_day(moment: datetime | None) -> str:
+        if moment is None:
+            return "–"
+        at = moment.astimezone(zone)
+        return f"{at:%b} {at.day}" if at.year == now.astimezone(zone).year else f"{at:%b} {at.day}, {at.year}"
+
+    def short_day(moment: datetime) -> str:
+        at = moment.astimezone(zone)
+        return f"{at.month}/{at.day}"
+
+    def iso(moment: datetime) -> str:
+        return moment.isoformat(timespec="minutes")
+
+    def ago(moment: datetime) -> str:
+        return "just now" if now - moment < timedelta(minutes=1) else f"{attention.duration_phrase(now - moment)} ago"
+
+    def due(deadline: datetime) -> str:
+        return attention.deadline_phrase(deadline, now)
+
+    def phase_words(phase: str) -> str:
+        return PHASE_WORDS.get(phase, phase)
+
+    def severity_words(code: str | None) -> str:
+        return SEVERITY_WORDS.get(code or "", code or "")
+
+    def purpose_words(purpose: str) -> str:
+        return PURPOSE_WORDS.get(purpose, purpose.replace("_", " ").capitalize())
+
+    return {
+        "now": now,
+        "purpose_words": purpose_words,
+        "zone_name": str(zone),
+        "local_time": local_time,
+        "local_day": local_day,
+        "short_day": short_day,
+        "iso": iso,
+        "ago": ago,
+        "due": due,
+        "phase_words": phase_words,
+        "severity_words": severity_words,
+    }
+
+
+def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    """Render a clinic page with the clinic's clock helpers."""
+    now = clock.now()
+    zone = attention.zone_of(current_user.clinic.timezone)
+    return render_template(template, **time_helpers(zone, now), **context), status

@@ -1,0 +1,206 @@
+"""The clinic's forms. They parse; the services decide what is valid and say so field by field.
+
+Each form has a prefix, so several can share the patient's page without their fields' ids colliding.
+Date-times are typed in the clinic's time zone (a clinician books by the clinic's clock) and stored in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
+
+from tracker.models.alert import RISK_LEVELS
+from tracker.models.infusion import INFUSION_KINDS
+from tracker.models.patient import PHASES
+from tracker.services.errors import FieldProblem
+from tracker.services.patient_list import SORTS
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
+PHASE_WORDS = {p: p.replace("_", " ") for p in PHASES}
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+SORT_WORDS = {
+    "name": "Name",
+    "latest_total": "Latest PHQ-9",
+    "change": "Change from baseline",
+    "days_since_last": "Days since last check-in",
+}
+
+
+class NotALocalTime(ValueError):
+    """A wall-clock time the zone skips (clocks going forward)."""
+
+
+def to_utc(local: datetime, zone: tzinfo) -> datetime:
+    """A naive wall-clock time in `zone` as an aware UTC moment.
+
+    A time the clocks skip is refused; a time they pass twice (clocks going back) is the first of the two.
+    """
+    aware = local.replace(tzinfo=zone, fold=0)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+        raise NotALocalTime(local)
+    return aware.astimezone(UTC)
+
+
+def to_local_input(moment: datetime, zone: tzinfo) -> datetime:
+    """An aware moment as the naive wall-clock value a datetime-local field shows."""
+    return moment.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def next_morning(now: datetime, zone: tzinfo, hour: int = 9) -> datetime:
+    """A booking suggestion: 9:00 tomorrow, clinic time (the clinician changes it as needed)."""
+    local = now.astimezone(zone) + timedelta(days=1)
+    return local.replace(hour=hour, minute=0, second=0, microsecond=0, tzinfo=None)
+
+
+def put_problems(form: FlaskForm, problems: list[FieldProblem], names: dict[str, str] | None = None) -> list[str]:
+    """Each service problem beside its field (renamed through `names`); returns those that fit no field."""
+    others = []
+    for problem in problems:
+        name = (names or {}).get(problem.field, problem.field)
+        if name in form and name != "csrf_token":
+            form[name].errors = [*form[name].errors, problem.message[:1].upper() + problem.message[1:]]
+        else:
+            others.append(f"{problem.field.replace('_', ' ')}: {problem.message}")
+    return others
+
+
+def blank_to_none(value: Any) -> Any:
+    return value.strip() or None if isinstance(value, str) else value
+
+
+class AcknowledgeForm(FlaskForm):
+    """CLINICAL.md §3: who followed up, when, and the documented risk level."""
+
+    risk_level = RadioField(
+        "Documented risk level",
+        choices=[SelectChoice(level, level.capitalize()) for level in RISK_LEVELS],
+        validate_choice=False,
+    )
+    note = TextAreaField("Note (what was done)", filters=[blank_to_none])
+
+
+class RequestDecisionForm(FlaskForm):
+    """Every decision carries the version of the request the page showed."""
+
+    version = HiddenField()
+
+    def seen_version(self) -> int | None:
+        try:
+            return int(self.version.data)
+        except (TypeError, ValueError):
+            return None
+
+
+class ApproveForm(RequestDecisionForm):
+    note = TextAreaField("Note (optional)", filters=[blank_to_none])
+
+
+class ScheduleForm(RequestDecisionForm):
+    scheduled_for = DateTimeLocalField("Date and time", format=LOCAL_FORMAT, validators=[Optional()])
+
+
+class DeclineForm(RequestDecisionForm):
+    reason = TextAreaField("Reason", filters=[blank_to_none])
+
+
+class CancelForm(RequestDecisionForm):
+    reason = TextAreaField("Reason", filters=[blank_to_none])
+
+
+class InfusionForm(FlaskForm):
+    """An infusion given or booked (course.record_infusion). Numbers go to the service as typed."""
+
+    kind = SelectField("Kind", choices=[SelectChoice(k, k.capitalize()) for k in INFUSION_KINDS], default="booster")
+    status = RadioField(
+        "Status",
+        choices=[SelectChoice("given", "Given"), SelectChoice("scheduled", "Booked for later")],
+        default="given",
+        validate_choice=False,
+    )
+    when = DateTimeLocalField(
+        "Date and time", format=LOCAL_FORMAT, validators=[Optional()], description="Given: blank means now."
+    )
+    dose_mg_per_kg = StringField(
+        "Dose (mg/kg)", default="0.5", filters=[blank_to_none], render_kw={"inputmode": "decimal"}
+    )
+    weight_kg = StringField("Weight (kg)", filters=[blank_to_none], render_kw={"inputmode": "decimal"})
+    duration_min = StringField(
+        "Duration (min)", default="40", filters=[blank_to_none], render_kw={"inputmode": "numeric"}
+    )
+    bp_before = StringField("Blood pressure before", filters=[blank_to_none], render_kw={"placeholder": "120/80"})
+    bp_after = StringField(
+        "Blood pressure at about 40 min", filters=[blank_to_none], render_kw={"placeholder": "120/80"}
+    )
+    observed_min = StringField("Observed for (min)", filters=[blank_to_none], render_kw={"inputmode": "numeric"})
+    ride_home_confirmed = SelectField(
+        "Ride home confirmed",
+        choices=[SelectChoice("", "Not recorded"), SelectChoice("yes", "Yes"), SelectChoice("no", "No")],
+        default="",
+    )
+    notes = TextAreaField("Clinical notes", filters=[blank_to_none])
+
+    # The service's field names for the problems it finds, where they differ from this form's.
+    SERVICE_NAMES = {"scheduled_for": "when", "given_at": "when"}
+
+    def whole(self, name: str) -> Any:
+        """A whole number when it is one; otherwise what was typed, for the service to refuse in its words."""
+        raw = self[name].data
+        try:
+            return int(raw) if raw is not None else None
+        except ValueError:
+            return raw
+
+    def ride_home(self) -> bool | None:
+        return {"yes": True, "no": False}.get(self.ride_home_confirmed.data or "")
+
+
+class PhaseForm(FlaskForm):
+    phase = SelectField("Phase", choices=[SelectChoice(p, w.capitalize()) for p, w in PHASE_WORDS.items()])
+    reason = TextAreaField("Reason", filters=[blank_to_none])
+
+
+class ReminderForm(FlaskForm):
+    enabled = BooleanField("Send check-in reminders")
+    weekday = SelectField("Day", choices=[SelectChoice(str(i), day) for i, day in enumerate(WEEKDAYS)])
+    local_time = TimeField("Time (the patient's)", validators=[Optional()])
+    timezone = StringField("Patient's time zone", filters=[blank_to_none], validators=[Length(max=64)])
+
+
+class PatientFilterForm(FlaskForm):
+    """The patient list's search, filters and sort: a GET form (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField("Name or phone", filters=[blank_to_none], validators=[Optional(), Length(max=100)])
+    phase = SelectField(
+        "Phase",
+        choices=[SelectChoice("", "Any phase")] + [SelectChoice(p, w.capitalize()) for p, w in PHASE_WORDS.items()],
+    )
+    attention = SelectField(
+        "Show",
+        choices=[
+            SelectChoice("", "Everyone"),
+            SelectChoice("yes", "Needs attention"),
+            SelectChoice("no", "Nothing open"),
+        ],
+    )
+    sort = SelectField("Sort by", choices=[SelectChoice(s, SORT_WORDS.get(s, s)) for s in SORTS], default="name")
+    order = SelectField("Order", choices=[SelectChoice("asc", "Ascending"), SelectChoice("desc", "Descending")])
+    page = IntegerField("Page", default=1, validators=[Optional()])

@@ -1,0 +1,156 @@
+"""The clinic's pages to read: the attention queue (home), the patient list, a patient's page.
+
+Views parse input, call a service, render; each GET commits once, for its audit event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from tracker import charts, clock
+from tracker.extensions import db
+from tracker.services import attention, audit, patient_list, patient_record
+from tracker.web.clinic_base import bp, render, staff_required
+from tracker.web.clinic_forms import (
+    AcknowledgeForm,
+    ApproveForm,
+    CancelForm,
+    DeclineForm,
+    InfusionForm,
+    PatientFilterForm,
+    PhaseForm,
+    ReminderForm,
+    ScheduleForm,
+    next_morning,
+)
+from tracker.web.forms import ConfirmForm
+
+PER_PAGE = 25
+
+
+@bp.route("/")
+@staff_required
+def home() -> ResponseReturnValue:
+    """The attention queue: who needs a clinician now, most pressing first."""
+    items = attention.queue(current_user, clock.now())
+    page = render("clinic/queue.html", items=items)
+    db.session.commit()  # the audit event; after rendering, so nothing the page reads has expired
+    return page
+
+
+def _filters(form: PatientFilterForm) -> dict[str, Any]:
+    """The list's query from the form; a value that is not one of the choices is simply ignored."""
+    form.validate()
+    attention_choice = None if form.attention.errors else {"yes": True, "no": False}.get(form.attention.data or "")
+    return {
+        "q": None if form.q.errors else form.q.data,
+        "phase": None if form.phase.errors else form.phase.data or None,
+        "needs_attention": attention_choice,
+        "sort": "name" if form.sort.errors else form.sort.data or "name",
+        "descending": form.order.data == "desc",
+    }
+
+
+@bp.route("/patients")
+@staff_required
+def patients() -> ResponseReturnValue:
+    """The clinic's patients: search, filter, sort and page, all done by patient_list.summaries in one query."""
+    form = PatientFilterForm(formdata=request.args)
+    filters = _filters(form)
+    page = form.page.data if not form.page.errors and form.page.data and form.page.data > 0 else 1
+    rows, more = patient_list.summaries(current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, **filters)
+    audit.record(current_user, "patients.list", detail={"count": len(rows), "page": page})
+
+    def page_url(number: int) -> str:
+        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
+        return url_for("clinic.patients", **{**args, "page": number})
+
+    html = render("clinic/patients.html", form=form, rows=rows, page=page, more=more, page_url=page_url)
+    db.session.commit()  # the audit event; after rendering, so the rows the page reads have not expired
+    return html
+
+
+def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
+    """Every form of the patient's page, empty or filled with what is stored now."""
+    zone = attention.zone_of(record.clinic.timezone)
+    forms: dict[str, FlaskForm] = {
+        f"ack:{alert.id}": AcknowledgeForm(formdata=None, prefix=ack_prefix(alert.id)) for alert in record.open_alerts
+    }
+    if (req := record.open_request) is not None:
+        version = {"version": str(req.version)}
+        forms["approve"] = ApproveForm(formdata=None, prefix="approve", data=version)
+        forms["schedule"] = ScheduleForm(
+            formdata=None, prefix="schedule", data={**version, "scheduled_for": next_morning(clock.now(), zone)}
+        )
+        forms["decline"] = DeclineForm(formdata=None, prefix="decline", data=version)
+        forms["cancel"] = CancelForm(formdata=None, prefix="cancel", data=version)
+    # The kind the patient's phase usually calls for; the clinician changes it when it is another.
+    kind = {"induction": "induction", "maintenance": "maintenance"}.get(record.patient.phase, "booster")
+    forms["infusion"] = InfusionForm(formdata=None, prefix="infusion", data={"kind": kind})
+    forms["phase"] = PhaseForm(formdata=None, prefix="phase", data={"phase": record.patient.phase})
+    patient, clinic = record.patient, record.clinic
+    weekday = patient.reminder_weekday if patient.reminder_weekday is not None else clinic.reminder_weekday
+    forms["reminders"] = ReminderForm(
+        formdata=None,
+        prefix="reminders",
+        data={
+            "enabled": patient.reminders_enabled,
+            "weekday": str(weekday),
+            "local_time": patient.reminder_local_time or clinic.reminder_local_time,
+            "timezone": patient.timezone,
+        },
+    )
+    forms["confirm"] = ConfirmForm(formdata=None)
+    return forms
+
+
+def ack_prefix(alert_id: Any) -> str:
+    return f"ack-{str(alert_id)[:8]}"
+
+
+def patient_page(
+    patient_id: Any,
+    status: int = 200,
+    forms: dict[str, FlaskForm] | None = None,
+    problems: dict[str, list[str]] | None = None,
+    conflict: tuple[str, str] | None = None,
+) -> tuple[str, int]:
+    """The patient's page, with a form that failed (its errors beside its fields) or a conflict to explain.
+
+    `conflict` is (section, message): the page shows the record as it is now, and why nothing was saved.
+    """
+    record = patient_record.read(current_user, patient_id)
+    now = clock.now()
+    zone = attention.zone_of(record.clinic.timezone)
+    all_forms = default_forms(record)
+    all_forms.update(forms or {})
+    html = render(
+        "clinic/patient.html",
+        status,
+        record=record,
+        patient=record.patient,
+        outcome=record.outcome,
+        chart=record.chart(now, zone),
+        heat=record.heatmap(),
+        forms=all_forms,
+        problems=problems or {},
+        conflict=conflict,
+        ack_prefix=ack_prefix,
+        zone=zone,
+        legend_points=charts.legend_points,
+    )
+    # The audit event of the read: the request's one commit, after rendering so nothing read has expired.
+    db.session.commit()
+    return html
+
+
+@bp.route("/patients/<patient_id>")
+@staff_required
+def patient(patient_id: str) -> ResponseReturnValue:
+    """A patient's trajectory, symptoms, outcome, and everything a clinician can do for them; audited."""
+    return patient_page(patient_id)
