@@ -13,6 +13,7 @@ from factories import Factory
 
 from tracker.clock import FrozenClock
 from tracker.extensions import db
+from tracker.infusions import BloodPressure
 from tracker.models import AuditEvent, BoosterRequest, Clinic, Infusion, OutboundMessage, Patient, PhaseChange, User
 from tracker.outcomes import Outcome
 from tracker.services import boosters, course
@@ -531,7 +532,7 @@ def test_the_patient_sees_their_infusions_without_clinical_notes(
     assert [v.id for v in view] == [booked.id, given.id]  # the latest first
     assert "notes" not in {f.name for f in dataclasses.fields(course.PatientInfusion)}
     assert all("Anxious" not in repr(v) and "Private" not in repr(v) for v in view)
-    assert view[1].bp_before == course.BloodPressure(124, 80) and view[1].given_at == given.given_at
+    assert view[1].bp_before == BloodPressure(124, 80) and view[1].given_at == given.given_at
     assert (view[0].status, view[0].scheduled_for) == ("scheduled", booked.scheduled_for)
 
 

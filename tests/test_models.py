@@ -95,3 +95,15 @@ def test_times_come_back_aware_and_in_utc(ctx: None, factory: Factory) -> None:
     assert loaded is not None
     assert loaded.taken_at.utcoffset() == timedelta(0)
     assert loaded.taken_at == clock.now() - timedelta(days=2)
+
+
+def test_database_errors_do_not_quote_the_row(ctx: None, factory: Factory) -> None:
+    """An IntegrityError's text ends up in logs: it must not carry the phone number or the body."""
+    patient = factory.patient()
+    db.session.add(OutboundMessage(to_phone="+13125550999", body="secret words", purpose="x", dedupe_key="k:1"))
+    db.session.flush()
+    with pytest.raises(sa.exc.IntegrityError) as caught, db.session.begin_nested():
+        db.session.add(OutboundMessage(to_phone="+13125550999", body="secret words", purpose="x", dedupe_key="k:1"))
+        db.session.flush()
+    assert "+13125550999" not in str(caught.value) and "secret words" not in str(caught.value)
+    assert patient.phone not in str(caught.value)

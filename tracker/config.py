@@ -153,7 +153,8 @@ def load_config(
         "TESTING": tracker_env == "test",
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error's message would otherwise quote the row (a phone, a text) into logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "PUBLIC_BASE_URL": public_base_url,
         "SMS_BACKEND": sms_backend,
         **twilio,

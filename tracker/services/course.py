@@ -6,68 +6,38 @@ one outside the usual range comes back as a warning for the clinician to see.
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, NamedTuple, TypedDict, Unpack
+from decimal import Decimal
+from typing import Any, Unpack
 
 import sqlalchemy as sa
 
 from tracker import clock
 from tracker.extensions import db
+from tracker.infusions import (
+    DEFAULT_DOSE_MG_PER_KG,
+    DEFAULT_DURATION_MIN,
+    EDITABLE,
+    BloodPressure,
+    InfusionFields,
+    clean,
+)
 from tracker.models import BoosterRequest, CheckIn, Clinic, Infusion, Patient, PhaseChange, User
-from tracker.models.infusion import INFUSION_KINDS, INFUSION_STATUSES
+from tracker.models.infusion import INFUSION_STATUSES
 from tracker.models.patient import PHASES
 from tracker.outcomes import Outcome, outcome
 from tracker.relapse import CheckInPoint, InfusionPoint
 from tracker.services import audit, boosters, scope
 from tracker.services.errors import Conflict, FieldProblem, Invalid, NotFound
 
-DEFAULT_DOSE_MG_PER_KG = Decimal("0.5")  # CLINICAL.md §1: typically 0.5 mg/kg
-DEFAULT_DURATION_MIN = 40  # CLINICAL.md §1: over 40 minutes
-USUAL_DOSE = (Decimal("0.1"), Decimal("0.75"))  # CLINICAL.md §1: Andrade 2017, 0.1–0.75 mg/kg
-USUAL_MIN_OBSERVED = 120  # CLINICAL.md §1: observed for at least 2 hours
-# Hard limits (the model's check constraints): outside them a value is refused.
-DOSE_LIMITS = (Decimal("0.01"), Decimal("2.0"))
-WEIGHT_LIMITS = (Decimal("20"), Decimal("350"))
-INT_LIMITS = {"duration_min": (1, 240), "observed_min": (0, 1440)}
-SYSTOLIC_LIMITS = (50, 260)
-DIASTOLIC_LIMITS = (30, 160)
 PHASE_REASON_MAX = 500  # PhaseChange.reason
 # Status moves of an infusion, (from, to); editing a given infusion's details is given -> given.
 INFUSION_TRANSITIONS = frozenset(
     {("scheduled", "scheduled"), ("scheduled", "given"), ("scheduled", "cancelled"), ("given", "given")}
 )
-_BP_TEXT = re.compile(r"^\s*(\d{2,3})\s*/\s*(\d{2,3})\s*$")
-
-
-class BloodPressure(NamedTuple):
-    systolic: int
-    diastolic: int
-
-
-BloodPressureInput = BloodPressure | tuple[int, int] | str | Mapping[str, int] | None
-
-
-class InfusionFields(TypedDict, total=False):
-    """What a clinician may set on an infusion besides its kind and status (API.md infusions)."""
-
-    scheduled_for: datetime | None
-    given_at: datetime | None
-    dose_mg_per_kg: Decimal | float | str | None
-    weight_kg: Decimal | float | str | None
-    duration_min: int | None
-    bp_before: BloodPressureInput
-    bp_after: BloodPressureInput
-    observed_min: int | None
-    ride_home_confirmed: bool | None
-    notes: str | None
-
-
-EDITABLE = frozenset({"kind", "status", *InfusionFields.__optional_keys__})
 
 
 @dataclass(frozen=True)
@@ -140,129 +110,6 @@ def change_phase(patient: Patient, to_phase: str, by: User | None, reason: str |
     return row
 
 
-def _decimal(name: str, value: Any, places: str, limits: tuple[Decimal, Decimal], problems: list[FieldProblem]) -> Any:
-    if value is None:
-        return None
-    try:
-        if isinstance(value, bool):
-            raise InvalidOperation
-        number = Decimal(str(value)).quantize(Decimal(places), ROUND_HALF_UP)
-    except InvalidOperation:
-        problems.append(FieldProblem(name, "must be a number"))
-        return None
-    if not limits[0] <= number <= limits[1]:
-        problems.append(FieldProblem(name, f"must be {limits[0]}–{limits[1]}"))
-    return number
-
-
-def _whole(name: str, value: Any, limits: tuple[int, int], problems: list[FieldProblem]) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        problems.append(FieldProblem(name, "must be a whole number"))
-        return None
-    if not limits[0] <= value <= limits[1]:
-        problems.append(FieldProblem(name, f"must be {limits[0]}–{limits[1]}"))
-    return value
-
-
-def _moment(name: str, value: Any, problems: list[FieldProblem]) -> datetime | None:
-    if value is None:
-        return None
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        problems.append(FieldProblem(name, "must be a date and time with its time zone offset"))
-        return None
-    return value
-
-
-def _blood_pressure(name: str, value: Any, problems: list[FieldProblem]) -> BloodPressure | None:
-    """A reading as "120/80", (120, 80) or {"systolic": 120, "diastolic": 80}."""
-    if value is None:
-        return None
-    parts: Any = value
-    if isinstance(value, str):
-        match = _BP_TEXT.match(value)
-        parts = (int(match[1]), int(match[2])) if match else None
-    elif isinstance(value, Mapping):
-        parts = (value.get("systolic"), value.get("diastolic"))
-    if not isinstance(parts, tuple | list) or len(parts) != 2 or not all(type(p) is int for p in parts):
-        problems.append(FieldProblem(name, "give systolic/diastolic in mmHg, e.g. 120/80"))
-        return None
-    reading = BloodPressure(parts[0], parts[1])
-    low_s, high_s = SYSTOLIC_LIMITS
-    low_d, high_d = DIASTOLIC_LIMITS
-    if not (low_s <= reading.systolic <= high_s and low_d <= reading.diastolic <= high_d):
-        problems.append(FieldProblem(name, f"systolic must be {low_s}–{high_s}, diastolic {low_d}–{high_d}"))
-    elif reading.systolic <= reading.diastolic:
-        problems.append(FieldProblem(name, "systolic must be above diastolic"))
-    return reading
-
-
-def _clean(
-    raw: Mapping[str, Any], now: datetime, touched: Collection[str]
-) -> tuple[dict[str, Any], list[FieldProblem], list[FieldProblem]]:
-    """The infusion's column values from its fields, with the refusals and the warnings.
-
-    Warnings concern only the fields being set now, so editing notes does not repeat them.
-    """
-    problems: list[FieldProblem] = []
-    warnings: list[FieldProblem] = []
-    kind, status = raw.get("kind"), raw.get("status")
-    if kind not in INFUSION_KINDS:
-        problems.append(FieldProblem("kind", f"use one of {', '.join(INFUSION_KINDS)}"))
-    if status not in INFUSION_STATUSES:
-        problems.append(FieldProblem("status", "use scheduled or given"))
-    scheduled_for = _moment("scheduled_for", raw.get("scheduled_for"), problems)
-    given_at = _moment("given_at", raw.get("given_at"), problems)
-    if status == "scheduled" and scheduled_for is None and "scheduled_for" not in {p.field for p in problems}:
-        problems.append(FieldProblem("scheduled_for", "required for a scheduled infusion"))
-    if status == "scheduled" and given_at is not None:
-        problems.append(FieldProblem("given_at", "only for an infusion that was given"))
-    if given_at is not None and given_at > now:
-        problems.append(FieldProblem("given_at", "must not be in the future"))
-    dose = _decimal("dose_mg_per_kg", raw.get("dose_mg_per_kg"), "0.001", DOSE_LIMITS, problems)
-    weight = _decimal("weight_kg", raw.get("weight_kg"), "0.1", WEIGHT_LIMITS, problems)
-    duration = _whole("duration_min", raw.get("duration_min"), INT_LIMITS["duration_min"], problems)
-    observed = _whole("observed_min", raw.get("observed_min"), INT_LIMITS["observed_min"], problems)
-    before = _blood_pressure("bp_before", raw.get("bp_before"), problems)
-    after = _blood_pressure("bp_after", raw.get("bp_after"), problems)
-    ride_home = raw.get("ride_home_confirmed")
-    if ride_home is not None and not isinstance(ride_home, bool):
-        problems.append(FieldProblem("ride_home_confirmed", "must be true or false"))
-    notes = raw.get("notes")
-    if notes is not None and not isinstance(notes, str):
-        problems.append(FieldProblem("notes", "must be text"))
-    notes = notes.strip() or None if isinstance(notes, str) else None
-    in_limits = dose is not None and DOSE_LIMITS[0] <= dose <= DOSE_LIMITS[1]
-    if "dose_mg_per_kg" in touched and in_limits and not USUAL_DOSE[0] <= dose <= USUAL_DOSE[1]:
-        # CLINICAL.md §1: the usual range is 0.1–0.75 mg/kg; outside it the clinician confirms.
-        warnings.append(FieldProblem("dose_mg_per_kg", "outside the usual 0.1–0.75 mg/kg"))
-    if "observed_min" in touched and observed is not None and 0 <= observed < USUAL_MIN_OBSERVED:
-        # CLINICAL.md §1: observation for at least 2 hours after each infusion.
-        warnings.append(FieldProblem("observed_min", "under the usual 120 minutes of observation"))
-    total = None
-    if dose is not None and weight is not None:
-        total = (dose * weight).quantize(Decimal("0.1"), ROUND_HALF_UP)
-    values = {
-        "kind": kind,
-        "status": status,
-        "scheduled_for": scheduled_for,
-        "given_at": given_at,
-        "dose_mg_per_kg": dose,
-        "weight_kg": weight,
-        "total_mg": total,
-        "duration_min": duration,
-        "bp_before_systolic": before.systolic if before else None,
-        "bp_before_diastolic": before.diastolic if before else None,
-        "bp_after_systolic": after.systolic if after else None,
-        "bp_after_diastolic": after.diastolic if after else None,
-        "observed_min": observed,
-        "ride_home_confirmed": ride_home,
-        "notes": notes,
-    }
-    return values, problems, warnings
-
-
 def _linked_request(patient: Patient, request_id: Any, problems: list[FieldProblem]) -> BoosterRequest | None:
     """The open booster request of this patient that an infusion is for; a problem otherwise."""
     try:
@@ -298,7 +145,7 @@ def record_infusion(
         raw["dose_mg_per_kg"] = DEFAULT_DOSE_MG_PER_KG
     if raw.get("duration_min") is None:
         raw["duration_min"] = DEFAULT_DURATION_MIN
-    values, problems, warnings = _clean(raw, now, touched=raw.keys())
+    values, problems, warnings = clean(raw, now, touched=raw.keys())
     if status == "cancelled":
         problems.append(FieldProblem("status", "use scheduled or given"))
     request = _linked_request(patient, booster_request_id, problems) if booster_request_id is not None else None
@@ -352,7 +199,7 @@ def update_infusion(infusion: Infusion, changes: Mapping[str, Any], by: User | N
     raw = {**_current_fields(infusion), **changes}
     if new_status == "given" and raw.get("given_at") is None:
         raw["given_at"] = now
-    values, problems, warnings = _clean(raw, now, touched=set(changes))
+    values, problems, warnings = clean(raw, now, touched=set(changes))
     if problems:
         raise Invalid(problems)
     values["status"] = new_status
