@@ -335,3 +335,15 @@ def test_patients_cannot_reach_clinic_endpoints(
     me = bearer(patient)
     assert client.get("/api/v1/clinic/alerts", headers=me).status_code == 403
     assert client.get(f"/api/v1/clinic/patients/{patient.id}", headers=me).status_code == 403
+
+
+def test_staff_changes_to_a_patient_are_audited(
+    client: FlaskClient, staff: dict[str, str], patient: Patient, fetch: Callable[..., list[Any]]
+) -> None:
+    client.patch(
+        f"/api/v1/clinic/patients/{patient.id}",
+        json={"display_name": "Kim R.", "reminders": {"enabled": False}},
+        headers=staff,
+    )
+    [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "patient.update"))
+    assert event.patient_id == patient.id and event.detail == {"fields": ["display_name", "reminders_enabled"]}

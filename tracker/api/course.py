@@ -70,18 +70,10 @@ def patch_patient(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
         display_name=body.get("display_name"),
         reminders_enabled=reminders.get("enabled"),
         reminder_local_time=reminders.get("local_time"),
+        by=staff,
     )
     if "phase" in body:
         course.change_phase(patient, body["phase"], staff, body.get("phase_reason"))
-    changed = sorted(k for k in body if k != "phase_reason")
-    audit.record(
-        staff,
-        "patient.update",
-        patient=patient,
-        target_type="patient",
-        target_id=patient.id,
-        detail={"fields": changed},
-    )
     result = patient_detail(staff, patient)
     db.session.commit()
     return result

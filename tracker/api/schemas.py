@@ -25,6 +25,18 @@ class StrictInteger(fields.Integer):
         return int(super()._deserialize(value, attr, data, **kwargs))
 
 
+def page_of(item: type[Schema]) -> type[Schema]:
+    """A list answer (API.md): `{"items": [...], "next_cursor": "..." | null}`, named after its items."""
+    name = item.__name__.removesuffix("Schema") + "PageSchema"
+    return Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item), required=True),
+            "next_cursor": fields.String(allow_none=True, required=True),
+        },
+        name=name,
+    )
+
+
 class Strict(Schema):
     """Unknown fields are an error (marshmallow's default), named in the problem's errors."""
 
@@ -174,9 +186,7 @@ class PageArgsSchema(Strict):
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
-class CheckInPageSchema(Schema):
-    items = fields.List(fields.Nested(CheckInSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+CheckInPageSchema = page_of(CheckInSchema)
 
 
 # Clinic
@@ -232,9 +242,7 @@ class PatientSummarySchema(Schema):
     open_booster_request = fields.Nested(OpenRequestRefSchema, allow_none=True, required=True)
 
 
-class PatientSummaryPageSchema(Schema):
-    items = fields.List(fields.Nested(PatientSummarySchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+PatientSummaryPageSchema = page_of(PatientSummarySchema)
 
 
 # The course: infusions, booster requests, alerts, the patient's record, the clinic's settings
@@ -271,14 +279,10 @@ class InfusionSchema(PatientInfusionSchema):
     warnings = fields.List(fields.Nested(WarningSchema), required=True)
 
 
-class InfusionPageSchema(Schema):
-    items = fields.List(fields.Nested(InfusionSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+InfusionPageSchema = page_of(InfusionSchema)
 
 
-class PatientInfusionPageSchema(Schema):
-    items = fields.List(fields.Nested(PatientInfusionSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+PatientInfusionPageSchema = page_of(PatientInfusionSchema)
 
 
 class InfusionChangeSchema(Strict):
@@ -322,9 +326,7 @@ class BoosterRequestSchema(Schema):
     infusion_id = fields.String(allow_none=True, required=True)
 
 
-class BoosterRequestPageSchema(Schema):
-    items = fields.List(fields.Nested(BoosterRequestSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+BoosterRequestPageSchema = page_of(BoosterRequestSchema)
 
 
 class BoosterRequestListArgsSchema(Strict):
@@ -370,9 +372,7 @@ class AlertSchema(Schema):
     risk_level = fields.String(allow_none=True, required=True, validate=validate.OneOf(RISK_LEVELS))
 
 
-class AlertPageSchema(Schema):
-    items = fields.List(fields.Nested(AlertSchema), required=True)
-    next_cursor = fields.String(allow_none=True, required=True)
+AlertPageSchema = page_of(AlertSchema)
 
 
 class AlertListArgsSchema(Strict):

@@ -242,14 +242,6 @@ def update_reminders(
         reminders_enabled=enabled,
         reminder_weekday=weekday,
         reminder_local_time=local_time,
-    )
-    changed = {"reminders_enabled": enabled, "weekday": weekday, "timezone": timezone}
-    audit.record(
-        staff,
-        "patient.update",
-        patient=patient,
-        target_type="patient",
-        target_id=patient.id,
-        detail={"fields": sorted(k for k, v in changed.items() if v is not None)},
+        by=staff,
     )
     return patient

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.models import Patient, User
-from tracker.services import accounts
+from tracker.services import accounts, audit
 from tracker.services.errors import FieldProblem, Invalid, NotFound
 
 
@@ -28,8 +28,12 @@ def update_settings(
     reminder_local_time: time | None = None,
     reminder_weekday: int | None = None,
     display_name: str | None = None,
+    by: User | None = None,
 ) -> Patient:
-    """Change what a patient (or their clinic) may change; refuse bad values, field by field."""
+    """Change what a patient (or their clinic) may change; refuse bad values, field by field.
+
+    A change by staff (`by`) is written to the audit log, naming the fields given.
+    """
     problems = []
     if timezone is not None and not accounts.valid_timezone(timezone):
         problems.append(FieldProblem("timezone", "Use a time zone name such as America/Chicago."))
@@ -49,5 +53,22 @@ def update_settings(
         patient.reminder_weekday = reminder_weekday
     if display_name is not None:
         patient.display_name = display_name.strip()
+    if by is not None and by.is_staff:
+        given = {
+            "timezone": timezone,
+            "reminders_enabled": reminders_enabled,
+            "reminder_local_time": reminder_local_time,
+            "reminder_weekday": reminder_weekday,
+            "display_name": display_name,
+        }
+        fields = sorted(name for name, value in given.items() if value is not None)
+        audit.record(
+            by,
+            "patient.update",
+            patient=patient,
+            target_type="patient",
+            target_id=patient.id,
+            detail={"fields": fields},
+        )
     db.session.flush()
     return patient

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
-from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -21,6 +19,7 @@ from tracker.models import Clinic, User
 from tracker.services import accounts, audit, audit_log, clinic_settings, enrolment, scope
 from tracker.services.errors import Conflict, FieldProblem, Invalid
 from tracker.web.forms import AuditFilterForm, ClinicSettingsForm, ConfirmForm, InviteStaffForm
+from tracker.web.roles import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -52,17 +51,6 @@ SETTINGS_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Clinic", "Its name and the time zone its times are in.", ("name", "timezone")),
 )
 SETTINGS = tuple(name for _heading, _about, names in SETTINGS_SECTIONS for name in names)
-
-
-def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user.role != "admin":
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def show_problems(form: FlaskForm, error: Invalid) -> None:

@@ -19,7 +19,7 @@ from tracker.extensions import db
 from tracker.models import Infusion
 from tracker.services import alerts, attention, boosters, course, patient_record, scope
 from tracker.services.errors import Conflict, FieldProblem, Invalid, NotFound
-from tracker.web.clinic_base import bp, staff_required
+from tracker.web.clinic_base import bp
 from tracker.web.clinic_forms import (
     AcknowledgeForm,
     ApproveForm,
@@ -35,6 +35,7 @@ from tracker.web.clinic_forms import (
 )
 from tracker.web.clinic_pages import ack_prefix, patient_page
 from tracker.web.forms import ConfirmForm
+from tracker.web.roles import staff_required
 
 
 def _back(patient_id: uuid.UUID, anchor: str) -> Response:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
-from functools import wraps
 from typing import Any
 
-from flask import Blueprint, abort, render_template
-from flask_login import current_user, login_required
+from flask import Blueprint, render_template
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import clock
@@ -49,17 +47,6 @@ PURPOSE_WORDS = {
     "reminder_confirming": "Confirming check-in reminder",
     "reminder_missed_checkin": "Missed check-in nudge",
 }
-
-
-def staff_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_staff:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 @bp.app_context_processor

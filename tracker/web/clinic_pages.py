@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from tracker import charts, clock
 from tracker.extensions import db
 from tracker.services import attention, audit, patient_list, patient_record
-from tracker.web.clinic_base import bp, render, staff_required
+from tracker.web.clinic_base import bp, render
 from tracker.web.clinic_forms import (
     AcknowledgeForm,
     ApproveForm,
@@ -29,6 +29,7 @@ from tracker.web.clinic_forms import (
     next_morning,
 )
 from tracker.web.forms import ConfirmForm
+from tracker.web.roles import staff_required
 
 PER_PAGE = 25
 

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
-from functools import wraps
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
@@ -26,6 +24,7 @@ from tracker.safety import CrisisResource
 from tracker.services import checkin_queries, checkins
 from tracker.services.errors import Invalid
 from tracker.services.patients import patient_of
+from tracker.web.roles import patient_required
 
 bp = Blueprint("patient", __name__, url_prefix="/me")
 
@@ -43,17 +42,6 @@ TEXTABLE_NUMBERS = frozenset({"988"})
 # first check-in, and no key one patient sends can ever name another patient's check-in.
 WEB_CHECKIN_NAMESPACE = uuid.UUID("0b6f1c4e-3f55-4d7e-9a8e-6c1d2f7a9b30")
 ANSWER_FIELD = re.compile(r"answers\[(\d+)\]")
-
-
-def patient_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    @wraps(view)
-    @login_required
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if current_user.role != "patient":
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 def _answer(raw: object) -> int | None:
