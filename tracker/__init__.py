@@ -7,15 +7,32 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class TrackerApp(Flask):
+    """Flask, with each request's one commit made after its view returns (tracker/unit_of_work.py).
+
+    Inside dispatch, so a commit that fails (a unique key taken meanwhile, a busy database) reaches
+    the same error handlers as the view's own errors instead of becoming a bare 500.
+    """
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        from tracker.extensions import db
+        from tracker.unit_of_work import finish_request
+
+        response = self.make_response(super().dispatch_request())
+        finish_request(db.session, response.status_code)
+        return response
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the environment; `config` overrides it (tests do)."""
     from tracker.config import load_config
 
-    app = Flask(
+    app = TrackerApp(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -12,13 +12,13 @@ from tracker.extensions import db
 from tracker.models import Clinic
 from tracker.services import accounts, scope
 from tracker.services.errors import NotFound, ServiceError
+from tracker.unit_of_work import transaction
 
 tracker_cli = AppGroup("tracker", help="Operate tracker: clinics, accounts, demo data.")
 
 
 def _fail(error: ServiceError) -> None:
-    db.session.rollback()
-    raise click.ClickException(error.detail)
+    raise click.ClickException(error.detail)  # inside the command's unit of work: nothing is kept
 
 
 def read_password() -> str:
@@ -34,11 +34,11 @@ def read_password() -> str:
 @click.option("--timezone", "timezone", required=True, help="IANA time zone, e.g. America/Chicago")
 def create_clinic(name: str, timezone: str) -> None:
     """Create a clinic; its id is printed alone on the last line."""
-    try:
-        clinic = accounts.create_clinic(name, timezone)
-    except ServiceError as error:
-        _fail(error)
-    db.session.commit()
+    with transaction(db.session):
+        try:
+            clinic = accounts.create_clinic(name, timezone)
+        except ServiceError as error:
+            _fail(error)
     click.echo(f"Created clinic {clinic.name} ({clinic.timezone}).")
     click.echo(str(clinic.id))
 
@@ -49,14 +49,14 @@ def create_clinic(name: str, timezone: str) -> None:
 @click.option("--email", required=True)
 def create_user(clinic_id: str, role: str, email: str) -> None:
     """Create a clinician or admin; the password is read from the terminal or standard input."""
-    try:
-        clinic = db.session.get(Clinic, scope.parse_id(clinic_id))
-        if clinic is None:
-            raise NotFound(f"No clinic with id {clinic_id}.")
-        user = accounts.create_staff(clinic, role, email, read_password())
-    except ServiceError as error:
-        _fail(error)
-    db.session.commit()
+    with transaction(db.session):
+        try:
+            clinic = db.session.get(Clinic, scope.parse_id(clinic_id))
+            if clinic is None:
+                raise NotFound(f"No clinic with id {clinic_id}.")
+            user = accounts.create_staff(clinic, role, email, read_password())
+        except ServiceError as error:
+            _fail(error)
     click.echo(f"Created {user.role} {user.email}.")
     click.echo(str(user.id))
 
@@ -67,11 +67,11 @@ def demo(seed: int) -> None:
     """Fill an empty database with a demo clinic, its staff and patients with a year of history."""
     from tracker.demo import build_demo
 
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)):
-        click.echo("The database already has data; the demo fills only an empty one.")
-        return
-    logins = build_demo(seed=seed)
-    db.session.commit()
+    with transaction(db.session):
+        if db.session.scalar(sa.select(sa.func.count()).select_from(Clinic)):
+            click.echo("The database already has data; the demo fills only an empty one.")
+            return
+        logins = build_demo(seed=seed)
     click.echo("Demo data created. Logins (password for all: see below):")
     for role, username in logins.usernames:
         click.echo(f"  {role:<10} {username}")
@@ -88,8 +88,7 @@ def run_job(name: str) -> None:
     jobs = load_jobs()
     if name not in jobs:
         raise click.ClickException(f"No job {name!r}. Jobs: {', '.join(sorted(jobs))}.")
-    result = jobs[name].run(db.session, clock.now())
-    db.session.commit()
+    result = jobs[name].run(db.session, clock.now())  # a job commits each item it claims itself
     click.echo(f"{name}: {result}")
 
 

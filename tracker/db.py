@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 
 def configure_engine(engine: Engine) -> None:
-    """SQLite: WAL, foreign keys on, a busy timeout, and real BEGIN/SAVEPOINT handling."""
+    """SQLite: WAL, foreign keys on, a busy timeout, writers queued at BEGIN, real SAVEPOINT handling."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -27,4 +27,7 @@ def configure_engine(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock at the start, waiting up to the busy timeout for it. A deferred
+        # transaction that read first and then writes cannot wait (its snapshot may be stale) and fails
+        # at once with "database is locked"; here a read-then-write simply queues behind the writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFProtect
 
 from tracker.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# A request commits once, after its view (tracker/unit_of_work.py); what it loaded stays readable after.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

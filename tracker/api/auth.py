@@ -12,7 +12,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from tracker.api.idempotency import idempotent
 from tracker.api.schemas import InvitationAcceptSchema, TokenRequestSchema, TokenSchema
-from tracker.extensions import db, limiter
+from tracker.extensions import limiter
 from tracker.models import ApiToken, User
 from tracker.services import accounts, enrolment, tokens
 
@@ -36,8 +36,6 @@ def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
             if found is None:
                 raise Unauthorized("A valid bearer token is required: log in again.")
             g.api_token, g.api_user = found
-            if db.session.dirty:  # last_used_at moved: keep it even if the view changes nothing
-                db.session.commit()
             if roles and g.api_user.role not in roles:
                 raise Forbidden("This account may not do this.")
             return view(*args, **kwargs)
@@ -69,7 +67,6 @@ def create_token(body: dict[str, str]) -> dict[str, Any]:
     if user is None:
         raise Unauthorized("That username and password do not match an account.")
     issued = tokens.issue(user)
-    db.session.commit()
     return _token_body(issued)
 
 
@@ -80,7 +77,6 @@ def delete_token() -> None:
     """Log out: this token stops working at once."""
     token: ApiToken = g.api_token
     tokens.revoke(token)
-    db.session.commit()
 
 
 @bp.route("/invitation", methods=["POST"])
@@ -90,7 +86,6 @@ def delete_token() -> None:
 def accept_invitation(body: dict[str, str]) -> dict[str, Any]:
     """Set a password with the one-time invitation and log in (410 when used or expired)."""
     issued = enrolment.accept_invitation(body["token"], body["password"])
-    db.session.commit()
     return _token_body(issued)
 
 

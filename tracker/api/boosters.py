@@ -66,13 +66,11 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
     page = offset_page(query, args["limit"], args["cursor"])
     infusion_ids = boosters.infusion_ids_for(page.items)
     audit.record(staff, "booster.list", detail={"status": args["status"], "patient_id": args["patient_id"]})
-    db.session.commit()
     items = [serializers.booster_request(r, infusion_ids.get(r.id)) for r in page.items]
     return {"items": items, "next_cursor": page.next_cursor}
 
 
 def _decided(request: BoosterRequest) -> dict[str, Any]:
-    db.session.commit()
     return _one(request)
 
 
@@ -112,7 +110,6 @@ def schedule(body: dict[str, Any], request_id: str) -> dict[str, Any]:
     """Book the booster: the scheduled infusion, and a text to the patient with the date and safety advice."""
     staff = api_user()
     result = boosters.schedule(boosters.get_request_for_staff(staff, request_id), staff, body["scheduled_for"])
-    db.session.commit()
     return {"request": _one(result.request), "infusion": serializers.infusion(result.infusion)}
 
 
@@ -125,7 +122,6 @@ def list_alerts(args: dict[str, Any]) -> dict[str, Any]:
     staff = api_user()
     page = offset_page(alerts.alerts_query(staff, args["status"]), args["limit"], args["cursor"])
     audit.record(staff, "alert.list", detail={"status": args["status"]})
-    db.session.commit()
     return {"items": [serializers.alert(a) for a in page.items], "next_cursor": page.next_cursor}
 
 
@@ -137,7 +133,6 @@ def acknowledge(body: dict[str, Any], alert_id: str) -> dict[str, Any]:
     """Take charge of an alert; a safety alert needs the documented risk level (low, moderate, high)."""
     staff = api_user()
     alert = alerts.acknowledge(alerts.get_alert_for_staff(staff, alert_id), staff, body["note"], body["risk_level"])
-    db.session.commit()
     return serializers.alert(alert)
 
 
@@ -160,5 +155,4 @@ def patch_settings(body: dict[str, Any]) -> dict[str, Any]:
     clinic = db.session.get(Clinic, admin.clinic_id)
     assert clinic is not None
     clinic_settings.update(admin, clinic, body)
-    db.session.commit()
     return clinic_settings.settings_of(clinic)

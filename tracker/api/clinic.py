@@ -22,7 +22,6 @@ from tracker.api.schemas import (
     PatientSchema,
     PatientSummaryPageSchema,
 )
-from tracker.extensions import db
 from tracker.models import CheckIn
 from tracker.models.user import STAFF_ROLES
 from tracker.services import audit, checkins, enrolment, patient_list, scope
@@ -64,7 +63,6 @@ def list_patients(args: dict[str, Any]) -> dict[str, Any]:
         offset=offset,
     )
     audit.record(staff, "patients.list", detail={"count": len(page)})
-    db.session.commit()
     now = clock.now()
     return {
         "items": [serializers.patient_summary(s, now) for s in page],
@@ -83,7 +81,6 @@ def list_checkins(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
     query = sa.select(CheckIn).where(CheckIn.patient_id == patient.id)
     page = newest_first(query, CheckIn.taken_at, CheckIn.id, args["limit"], args["cursor"])
     body = {"items": [serializers.checkin(c) for c in page.items], "next_cursor": page.next_cursor}
-    db.session.commit()  # the audit event
     return body
 
 

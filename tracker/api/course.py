@@ -52,7 +52,6 @@ def get_patient(patient_id: str) -> dict[str, Any]:
     patient = scope.get_patient_for_staff(staff, patient_id)
     audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id)
     body = patient_detail(staff, patient)
-    db.session.commit()
     return body
 
 
@@ -75,7 +74,6 @@ def patch_patient(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
     if "phase" in body:
         course.change_phase(patient, body["phase"], staff, body.get("phase_reason"))
     result = patient_detail(staff, patient)
-    db.session.commit()
     return result
 
 
@@ -90,7 +88,6 @@ def list_infusions(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
     audit.record(staff, "infusions.read", patient=patient, target_type="patient", target_id=patient.id)
     query = sa.select(Infusion).where(Infusion.patient_id == patient.id)
     page = newest_first(query, Infusion.created_at, Infusion.id, args["limit"], args["cursor"])
-    db.session.commit()
     return {"items": [serializers.infusion(i) for i in page.items], "next_cursor": page.next_cursor}
 
 
@@ -127,5 +124,4 @@ def patch_infusion(body: dict[str, Any], infusion_id: str) -> dict[str, Any]:
         raise NotFound("No such infusion.")
     scope.get_patient_for_staff(staff, row.patient_id)  # 404 for another clinic's infusion
     result = course.update_infusion(row, body, staff)
-    db.session.commit()
     return serializers.infusion(result.infusion, result.warnings)

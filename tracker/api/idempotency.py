@@ -51,15 +51,16 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
 
 
 def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Wraps a creating view (under token_required); commits the creation and its record together."""
+    """Wraps a creating view (under token_required); the creation and its record are kept together.
+
+    The request's one commit (tracker/unit_of_work.py) keeps both or neither.
+    """
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(KEY_HEADER)
         if key is None:
-            response = make_response(view(*args, **kwargs))
-            db.session.commit()
-            return response
+            return view(*args, **kwargs)
         if not 1 <= len(key) <= 255 or not key.isprintable():
             raise Invalid.one(KEY_HEADER, "use 1 to 255 printable characters")
         user_id = g.api_user.id
@@ -71,23 +72,25 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
             db.session.delete(record)  # older than the promise: the key may be used afresh
             db.session.flush()
         response = make_response(view(*args, **kwargs))
-        if 200 <= response.status_code < 300:
-            db.session.add(
-                IdempotencyRecord(
-                    user_id=user_id,
-                    key=key,
-                    method=request.method,
-                    path=request.path[:500],
-                    request_hash=fingerprint,
-                    status_code=response.status_code,
-                    response_body=response.get_json(),
-                    created_at=clock.now(),
-                )
-            )
+        if not 200 <= response.status_code < 300:
+            return response
         try:
-            db.session.commit()
+            with db.session.begin_nested():
+                db.session.add(
+                    IdempotencyRecord(
+                        user_id=user_id,
+                        key=key,
+                        method=request.method,
+                        path=request.path[:500],
+                        request_hash=fingerprint,
+                        status_code=response.status_code,
+                        response_body=response.get_json(),
+                        created_at=clock.now(),
+                    )
+                )
         except sa.exc.IntegrityError:
-            # The same key arrived twice at once; the other request won: answer as it did.
+            # The same key arrived twice at once and the other request holds it: undo this one's work
+            # and answer as the other did.
             db.session.rollback()
             record = _stored(user_id, key)
             if record is None:

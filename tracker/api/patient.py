@@ -57,7 +57,6 @@ def patch_me(body: dict[str, Any]) -> dict[str, Any]:
         reminders_enabled=reminders.get("enabled"),
         reminder_local_time=reminders.get("local_time"),
     )
-    db.session.commit()
     return serializers.me(patient)
 
 

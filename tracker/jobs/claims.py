@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
 from tracker.jobs.registry import DbSession
+from tracker.unit_of_work import end_read
 
 
 def on_postgresql(session: DbSession) -> bool:
@@ -47,7 +48,7 @@ def due_ids(
     if after is not None:
         query = query.where(id_column > after)
     ids = list(session.scalars(query))
-    session.commit()
+    end_read(session)
     return ids
 
 

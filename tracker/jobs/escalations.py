@@ -24,6 +24,7 @@ from tracker.models import Alert, Clinic, Patient
 from tracker.services import alerts, audit
 from tracker.services.outbox import queue_sms
 from tracker.sms import messages
+from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,10 @@ def escalations(session: DbSession, now: datetime) -> JobResult:
         after = ids[-1]
         for alert_id in ids:
             try:
-                outcome = escalate(session, alert_id, now)
-                session.commit()  # one alert per transaction
+                with transaction(session):  # one alert per unit of work
+                    outcome = escalate(session, alert_id, now)
             except Exception as error:
                 # Only the type: messages can quote row values, phone numbers among them.
-                session.rollback()
                 log.error(
                     "safety alert %s: escalation failed (%s); tried again next run", alert_id, type(error).__name__
                 )

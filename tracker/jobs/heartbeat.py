@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import SchedulerHeartbeat
+from tracker.unit_of_work import transaction
 
 STALE_AFTER = timedelta(minutes=15)
 
@@ -27,7 +28,7 @@ def beat(session: DbSession, now: datetime, last_job: str | None = None) -> None
     else:
         row.beat_at = now
         row.last_job = last_job or row.last_job
-    session.commit()
+    session.flush()
 
 
 # Each process start adds a row (host:pid); rows this old are of processes long gone.
@@ -37,9 +38,9 @@ FORGET_AFTER = timedelta(days=7)
 @job("heartbeat", every=timedelta(minutes=1))
 def heartbeat(session: DbSession, now: datetime) -> JobResult:
     """Write this process's heartbeat and forget processes gone for a week."""
-    beat(session, now, "heartbeat")
-    gone = session.execute(sa.delete(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < now - FORGET_AFTER))
-    session.commit()
+    with transaction(session):
+        beat(session, now, "heartbeat")
+        gone = session.execute(sa.delete(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < now - FORGET_AFTER))
     result = JobResult({"beats": 1})
     if gone.rowcount:  # type: ignore[attr-defined]
         result.add("forgotten", gone.rowcount)  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from tracker.services import alerts, checkin_links
 from tracker.services.outbox import queue_sms
 from tracker.sms import messages
 from tracker.sms.conversation import REMINDER_PURPOSE_PREFIX
+from tracker.unit_of_work import end_read, transaction
 
 log = logging.getLogger(__name__)
 
@@ -250,14 +251,13 @@ def missed_checkins(session: DbSession, now: datetime) -> JobResult:
             session, [gap.nudge_key for gap in gaps.values()], [gap.alert_key for gap in gaps.values()]
         )
         reminded = recently_reminded(session, ids, now)
-        session.commit()  # end the batch's read before the writes
+        end_read(session)
         for row in rows:
             result.add("checked")
             try:
-                outcomes = handle(session, row, gaps[row.id], now, done, row.id in reminded)
-                session.commit()  # per patient: a failure later in the run loses nothing queued here
+                with transaction(session):  # per patient: a failure later in the run loses nothing queued here
+                    outcomes = handle(session, row, gaps[row.id], now, done, row.id in reminded)
             except Exception as error:
-                session.rollback()
                 log.error("missed check-in: patient %s failed (%s)", row.id, type(error).__name__)
                 result.add("errors")
                 continue

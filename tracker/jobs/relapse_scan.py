@@ -33,6 +33,7 @@ from tracker.services import alerts, boosters
 from tracker.services.errors import Conflict
 from tracker.services.outbox import queue_sms
 from tracker.sms import messages
+from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
 
@@ -218,17 +219,15 @@ def relapse_scan(session: DbSession, now: datetime) -> JobResult:
         after = ids[-1]
         for patient_id in ids:
             try:
-                done = scan_patient(session, patient_id)
-                session.commit()  # one patient per transaction: a failure later in the run loses nothing here
+                with transaction(session):  # one patient per unit: a failure later in the run loses nothing here
+                    done = scan_patient(session, patient_id)
             except Conflict:
                 # A clinician or the patient moved the request meanwhile (and so changed_at): next run.
-                session.rollback()
                 log.info("relapse scan: patient %s changed while scanned; left for the next run", patient_id)
                 result.add("retry_next_run")
                 continue
             except Exception as error:
                 # One patient's trouble never costs the others. Only the type: messages can quote row values.
-                session.rollback()
                 log.error(
                     "relapse scan: patient %s failed (%s); left for the next run", patient_id, type(error).__name__
                 )

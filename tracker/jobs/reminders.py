@@ -26,6 +26,7 @@ from tracker.services import checkin_links
 from tracker.services.outbox import queue_sms
 from tracker.sms import messages
 from tracker.sms.conversation import REMINDER_PURPOSE_PREFIX
+from tracker.unit_of_work import end_read, transaction
 
 log = logging.getLogger(__name__)
 
@@ -190,11 +191,12 @@ def send_reminders(session: DbSession, now: datetime) -> JobResult:
             reminder = reminders.due_reminder(candidate.state, candidate.clinic, now)
             if reminder is None:
                 continue
-            if queue_reminder(session, candidate, reminder, now):
-                session.commit()  # per patient: one failure later in the run loses nothing queued before it
+            with transaction(session):  # per patient: one failure later in the run loses nothing queued before it
+                queued = queue_reminder(session, candidate, reminder, now)
+            if queued:
                 result.add(f"queued_{reminder.kind}")
                 log.info("reminder %s queued for patient %s", reminder.kind, candidate.patient_id)
             else:
                 result.add("duplicates")
-        session.commit()  # end the batch's read transaction before the next one
+        end_read(session)
     return result

@@ -19,6 +19,7 @@ from tracker import clock
 from tracker.extensions import db
 from tracker.jobs.heartbeat import beat
 from tracker.jobs.registry import Job, JobResult, load_jobs
+from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ def run_job(app: Flask, job: Job) -> JobResult | None:
         try:
             result = job.run(db.session, clock.now())
             if job.name != "heartbeat":
-                beat(db.session, clock.now(), job.name)
+                with transaction(db.session):
+                    beat(db.session, clock.now(), job.name)
         except Exception:
             db.session.rollback()
             log.exception("job %s failed", job.name)

@@ -23,6 +23,7 @@ from tracker.models import CheckIn, OutboundMessage, Patient, SmsConversation
 from tracker.services import checkins
 from tracker.services.outbox import queue_sms
 from tracker.sms import messages
+from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,6 @@ def expire_stale(session: DbSession, now: datetime) -> int:
 @job("expire-sms-checkins", every=timedelta(hours=1))
 def expire_sms_checkins(session: DbSession, now: datetime) -> JobResult:
     """Expire SMS check-ins left silent for 24 hours (unscored)."""
-    expired = expire_stale(session, now)
-    session.commit()
+    with transaction(session):
+        expired = expire_stale(session, now)
     return JobResult({"expired": expired} if expired else {})

@@ -31,6 +31,7 @@ from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import OutboundMessage, Patient
 from tracker.services.alerts import open_attention_alert
 from tracker.sms.senders import InvalidNumberError, OptedOutError, Sender, SendError, make_sender
+from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,8 @@ def claim_due(session: DbSession, now: datetime, limit: int, lease: timedelta) -
         # Rows another dispatcher holds are skipped, not waited for.
         candidates = session.execute(query.with_for_update(skip_locked=True)).all()
     else:
+        # SQLite's transaction began IMMEDIATE (tracker/db.py): no other writer until these claims commit.
         candidates = session.execute(query).all()
-        # End the read: SQLite cannot turn a read snapshot that another writer overtook into a write.
-        session.commit()
     claims: list[Claim] = []
     for row in candidates:
         claimed = session.execute(
@@ -255,7 +255,32 @@ def _deliver(
     status_callback: str | None,
     jitter: Callable[[float, float], float],
 ) -> str:
-    """Send one claimed row and record the outcome; returns the outcome's name for the job's counts."""
+    """Send one claimed row and record the outcome; returns the outcome's name for the job's counts.
+
+    Two units of work, none open across the HTTP call: the checks before sending, and the outcome.
+    """
+    with transaction(session):
+        refused = _refused_before_sending(session, claim, settings)
+    if refused is not None:
+        return refused
+    pacer.wait()
+    if clock.now() >= claim.lease_until:
+        # This run stalled past its lease: another dispatcher may own the row now, so it is left to them.
+        log.warning("sms %s: lease expired before sending; left to be claimed again", claim.id)
+        return "lease_expired"
+    try:
+        sent = sender.send(claim.to_phone, claim.body, status_callback)
+    except SendError as error:
+        with transaction(session):
+            return _record_refusal(session, claim, error, settings, jitter)
+    with transaction(session):
+        _finish(session, claim, "sent", twilio_sid=sent.sid, sent_at=clock.now(), error_code=None, error_message=None)
+    log.info("sms %s sent (%s, attempt %d)", claim.id, claim.purpose, claim.attempt)
+    return "sent"
+
+
+def _refused_before_sending(session: DbSession, claim: Claim, settings: Settings) -> str | None:
+    """A row that must not be sent at all is finished here; None when it may go."""
     recipient = _patient_at(session, claim.to_phone)
     if recipient is not None and recipient.sms_opted_out:
         # Consent is checked at send time: the patient may have texted STOP after this was queued.
@@ -267,15 +292,14 @@ def _deliver(
         if _finish(session, claim, "failed", error_message=f"gave up after {claim.attempt - 1} attempts"):
             raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, "gave up")
         return "failed"
-    session.commit()  # no transaction stays open across the HTTP call
-    pacer.wait()
-    if clock.now() >= claim.lease_until:
-        # This run stalled past its lease: another dispatcher may own the row now, so it is left to them.
-        log.warning("sms %s: lease expired before sending; left to be claimed again", claim.id)
-        return "lease_expired"
-    try:
-        sent = sender.send(claim.to_phone, claim.body, status_callback)
-    except OptedOutError as error:
+    return None
+
+
+def _record_refusal(
+    session: DbSession, claim: Claim, error: SendError, settings: Settings, jitter: Callable[[float, float], float]
+) -> str:
+    """What the sender's refusal means for the row: the patient opted out, a bad number, a retry, or failed."""
+    if isinstance(error, OptedOutError):
         session.execute(
             sa.update(Patient)
             .where(Patient.phone == claim.to_phone, Patient.sms_opted_out.is_(False))
@@ -286,7 +310,7 @@ def _deliver(
             raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, "opted out")
         log.info("sms %s: recipient has opted out (Twilio %s)", claim.id, error.code)
         return "opted_out"
-    except InvalidNumberError as error:
+    if isinstance(error, InvalidNumberError):
         if _finish(session, claim, "failed", error_code=error.code, error_message=str(error)[:500]):
             why = f"invalid number, Twilio error {error.code}"
             raise_undelivered(
@@ -294,21 +318,17 @@ def _deliver(
             )
         log.warning("sms %s: invalid number (Twilio %s)", claim.id, error.code)
         return "invalid_number"
-    except SendError as error:
-        detail = {"error_code": error.code, "error_message": str(error)[:500]}
-        if error.retryable and claim.attempt < settings.max_attempts:
-            retry_at = clock.now() + settings.backoff(claim.attempt, jitter)
-            _finish(session, claim, "queued", next_attempt_at=retry_at, **detail)
-            log.info("sms %s: attempt %d failed (%s); retrying", claim.id, claim.attempt, type(error).__name__)
-            return "retried"
-        if _finish(session, claim, "failed", **detail):
-            why = f"Twilio error {error.code}" if error.code else "Twilio did not accept it"
-            raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, why)
-        log.error("sms %s failed after %d attempts: %s", claim.id, claim.attempt, type(error).__name__)
-        return "failed"
-    _finish(session, claim, "sent", twilio_sid=sent.sid, sent_at=clock.now(), error_code=None, error_message=None)
-    log.info("sms %s sent (%s, attempt %d)", claim.id, claim.purpose, claim.attempt)
-    return "sent"
+    detail = {"error_code": error.code, "error_message": str(error)[:500]}
+    if error.retryable and claim.attempt < settings.max_attempts:
+        retry_at = clock.now() + settings.backoff(claim.attempt, jitter)
+        _finish(session, claim, "queued", next_attempt_at=retry_at, **detail)
+        log.info("sms %s: attempt %d failed (%s); retrying", claim.id, claim.attempt, type(error).__name__)
+        return "retried"
+    if _finish(session, claim, "failed", **detail):
+        why = f"Twilio error {error.code}" if error.code else "Twilio did not accept it"
+        raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, why)
+    log.error("sms %s failed after %d attempts: %s", claim.id, claim.attempt, type(error).__name__)
+    return "failed"
 
 
 def dispatch(
@@ -331,17 +351,15 @@ def dispatch(
         status_callback = f"{config['PUBLIC_BASE_URL']}{STATUS_CALLBACK_PATH}"
     result = JobResult()
     try:
-        claims = claim_due(session, now, settings.batch, settings.lease(settings.batch))
-        session.commit()
+        with transaction(session):
+            claims = claim_due(session, now, settings.batch, settings.lease(settings.batch))
         if claims:
             result.add("claimed", len(claims))
         for claim in claims:
             try:
                 result.add(_deliver(session, claim, active, pacer, settings, status_callback, jitter))
-                session.commit()
             except Exception:
                 # One row's trouble never costs the others: this one waits out its lease and is tried again.
-                session.rollback()
                 log.exception("sms %s: unexpected error while dispatching", claim.id)
                 result.add("errors")
     finally:

@@ -164,7 +164,6 @@ def inbound() -> ResponseReturnValue:
     except sa.exc.IntegrityError:
         return twiml()  # the same retry, handled by a concurrent request
     outcome = handle_inbound(message)
-    db.session.commit()
     log.info("inbound sms %s: %s", message.id, outcome)
     return twiml()
 
@@ -209,7 +208,6 @@ def status() -> ResponseReturnValue:
             )
         raise_undelivered(db.session, row.id, row.to_phone, row.patient_id, row.critical, why, invalid_number=invalid)
         log.warning("sms %s %s (carrier error %s)", row.id, new_status, code)
-    db.session.commit()
     return twiml()
 
 

@@ -110,7 +110,6 @@ def settings() -> ResponseReturnValue:
         except Invalid as error:
             show_problems(form, error)
         else:
-            db.session.commit()
             flash(f"Saved: {', '.join(getattr(form, name).label.text for name in changes)}.")
             return redirect(url_for("admin.settings"))
     status = 422 if form.errors else 200
@@ -144,7 +143,6 @@ def staff() -> ResponseReturnValue:
         else:
             link = enrolment.invite(member, current_user)
             audit.record(current_user, "staff.invite", target_type="user", target_id=member.id, detail={"role": role})
-            db.session.commit()
             return _invitation_page(member, link)
     status = 422 if form.errors else 200
     return render_template("admin/staff.html", form=form, members=_members(), confirm=ConfirmForm()), status
@@ -170,7 +168,6 @@ def reinvite(user_id: str) -> ResponseReturnValue:
         return redirect(url_for("admin.staff"))
     link = enrolment.invite(member, current_user)
     audit.record(current_user, "staff.reinvite", target_type="user", target_id=member.id)
-    db.session.commit()
     return _invitation_page(member, link)
 
 
@@ -185,7 +182,6 @@ def deactivate(user_id: str) -> Response:
         return redirect(url_for("admin.staff"))
     accounts.deactivate(member)
     audit.record(current_user, "staff.deactivate", target_type="user", target_id=member.id)
-    db.session.commit()
     flash(f"{member.email} can no longer log in.")
     return redirect(url_for("admin.staff"))
 
@@ -225,7 +221,6 @@ def audit_events() -> ResponseReturnValue:
             show_problems(form, error)
         else:
             audit.record(current_user, "audit.read", detail={**filters.as_detail(), "page": str(page_number)})
-            db.session.commit()
     # The filters again for the pager's links: only the form's own names (never url_for's _external and such).
     args = {name: request.args[name] for name in form.data if request.args.get(name)}
     return render_template("admin/audit.html", form=form, log=log, args=args, describe=audit_log.describe), (

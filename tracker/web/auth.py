@@ -45,7 +45,6 @@ def login() -> ResponseReturnValue:
         user = accounts.authenticate(form.username.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
-            db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         # The same words whether or not the account exists.
         error = "That email or number and password do not match an account."
@@ -74,7 +73,6 @@ def invitation(secret: str) -> ResponseReturnValue:
         except Invalid as error:
             form.password.errors = [p.message for p in error.problems]
         else:
-            db.session.commit()
             login_user(user)
             flash("Your password is set. Welcome.")
             return redirect(url_for("home.index"))

@@ -56,7 +56,6 @@ def checkin(token: str) -> ResponseReturnValue:
         db.session.rollback()  # gives the link back: the corrected form may still be sent
         return render_form(patient, form, 422, show_problems(form, error), url_for=link_url_for)
     checkin_links.record(link, result.checkin)
-    db.session.commit()
     log.info("check-in link %s used for check-in %s", link.id, result.checkin.id)
     if result.safety is not None:
         return safety_page(patient, result.checkin)  # CLINICAL.md §3: crisis resources at once

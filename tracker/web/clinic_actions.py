@@ -64,7 +64,6 @@ def _attempt(
     except Conflict as error:
         db.session.rollback()
         return patient_page(patient_id, 409, conflict=(anchor, error.detail))
-    db.session.commit()
     flash(message, "success")
     return _back(patient_id, anchor)
 

@@ -13,7 +13,6 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from tracker import charts, clock
-from tracker.extensions import db
 from tracker.services import attention, audit, patient_list, patient_record
 from tracker.web.clinic_base import bp, render
 from tracker.web.clinic_forms import (
@@ -40,7 +39,6 @@ def home() -> ResponseReturnValue:
     """The attention queue: who needs a clinician now, most pressing first."""
     items = attention.queue(current_user, clock.now())
     page = render("clinic/queue.html", items=items)
-    db.session.commit()  # the audit event; after rendering, so nothing the page reads has expired
     return page
 
 
@@ -72,7 +70,6 @@ def patients() -> ResponseReturnValue:
         return url_for("clinic.patients", **{**args, "page": number})
 
     html = render("clinic/patients.html", form=form, rows=rows, page=page, more=more, page_url=page_url)
-    db.session.commit()  # the audit event; after rendering, so the rows the page reads have not expired
     return html
 
 
@@ -145,8 +142,6 @@ def patient_page(
         zone=zone,
         legend_points=charts.legend_points,
     )
-    # The audit event of the read: the request's one commit, after rendering so nothing read has expired.
-    db.session.commit()
     return html
 
 

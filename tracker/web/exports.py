@@ -14,7 +14,6 @@ from flask import Blueprint, Response, render_template, stream_with_context
 from flask_login import current_user, login_required
 
 from tracker import clock
-from tracker.extensions import db
 from tracker.services import audit, exports, fhir_export, outcomes_report, scope
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -47,7 +46,6 @@ def patient_csv(patient_id: str) -> Response:
     audit.record(
         current_user, "export.checkins_csv", patient=patient, target_type="patient", target_id=patient.id, detail=detail
     )
-    db.session.commit()
     name = exports.filename("checkins", "patient", str(patient.id), day=_today(), extension="csv")
     return _csv(exports.checkin_csv(current_user, patient), name)
 
@@ -64,7 +62,6 @@ def clinic_csv() -> Response:
         target_id=current_user.clinic_id,
         detail={"format": "csv", "count": count},
     )
-    db.session.commit()
     name = exports.filename("checkins", current_user.clinic.name, day=_today(), extension="csv")
     return _csv(exports.checkin_csv(current_user), name)
 
@@ -79,7 +76,6 @@ def patient_fhir(patient_id: str) -> Response:
     audit.record(
         current_user, "export.fhir_bundle", patient=patient, target_type="patient", target_id=patient.id, detail=detail
     )
-    db.session.commit()
     name = exports.filename("fhir", "patient", str(patient.id), day=_today(), extension="json")
     return _download(json.dumps(bundle, ensure_ascii=False), fhir_export.MEDIA_TYPE, name)
 
@@ -96,6 +92,5 @@ def outcomes() -> str:
         target_id=current_user.clinic_id,
         detail={"count": report.patients},
     )
-    db.session.commit()
     zone = ZoneInfo(current_user.clinic.timezone)
     return render_template("exports/outcomes.html", report=report, as_of=report.as_of.astimezone(zone))

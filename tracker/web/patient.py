@@ -185,7 +185,6 @@ def checkin() -> ResponseReturnValue:
         if earlier is None:
             raise
         return _after_submit(earlier)
-    db.session.commit()
     return _after_submit(result.checkin)
 
 
