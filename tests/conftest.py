@@ -98,7 +98,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 def make_test_app(database_url: str, instance: Path, **extra: Any) -> Flask:
     environ = {"TRACKER_ENV": "test", "DATABASE_URL": database_url}
-    return create_app({"ENVIRON": environ, "CLOCK": FrozenClock(TEST_NOW), **extra})
+    # The cheap scrypt for the thousands of test accounts (test_auth checks production's full strength).
+    fast = {"FAST_PASSWORD_HASHES_IN_TESTS": True}
+    return create_app({"ENVIRON": environ, "CLOCK": FrozenClock(TEST_NOW), **fast, **extra})
 
 
 @pytest.fixture(scope="session")
@@ -246,7 +248,7 @@ def count_queries(connection: sa.Connection) -> Callable[[], Any]:
 def bearer(app: Flask, connection: sa.Connection) -> Callable[[Any], dict[str, str]]:
     """`bearer(user_or_patient)`: headers with a fresh API token for that account."""
     from tracker.models import User
-    from tracker.services import tokens
+    from tracker.services.accounts import tokens
 
     def make(user: Any) -> dict[str, str]:
         with app.app_context():

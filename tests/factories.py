@@ -16,13 +16,18 @@ from typing import Any
 
 from flask import Flask, has_app_context
 from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
 
 from tracker import clock
 from tracker.extensions import db
 from tracker.instruments import get_instrument
 from tracker.models import CheckIn, Clinic, Infusion, Patient, PhaseChange, User
+from tracker.models.user import FAST_PASSWORD_METHOD
 
 PASSWORD = "correct horse battery"
+# Hashed once for every account the factories make: a real scrypt hash that logins verify through werkzeug,
+# with the cheap parameters the test app uses (test_auth checks that production's are full strength).
+PASSWORD_HASH = generate_password_hash(PASSWORD, method=FAST_PASSWORD_METHOD)
 _serial = itertools.count(1)
 
 
@@ -64,7 +69,7 @@ class Factory:
         with self.session() as s:
             user = User(clinic_id=clinic.id, role=role, email=email, phone=phone, active=active)
             if password is not None:
-                user.set_password(password)
+                user.password_hash = password_hash(password)
             s.add(user)
         return user
 
@@ -156,6 +161,10 @@ class Factory:
             )
             s.add(row)
         return row
+
+
+def password_hash(password: str) -> str:
+    return PASSWORD_HASH if password == PASSWORD else generate_password_hash(password, method=FAST_PASSWORD_METHOD)
 
 
 def _spread(total: int, count: int) -> list[int]:

@@ -7,10 +7,13 @@ import sqlalchemy as sa
 from factories import Factory
 
 from tracker.clock import FrozenClock
+from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, Clinic, Patient, User
-from tracker.services import alerts, boosters, checkins
-from tracker.services.errors import Conflict, Forbidden, Invalid, NotFound
+from tracker.services.alerts import queries as alert_queries
+from tracker.services.alerts import writes as alerts
+from tracker.services.boosters import requests as boosters
+from tracker.services.checkins import submit as checkins
 
 
 @pytest.fixture
@@ -166,7 +169,7 @@ def test_only_staff_of_the_clinic_acknowledge(factory: Factory, patient: Patient
     with pytest.raises(NotFound):
         alerts.acknowledge(alert, outsider, None, "low")
     with pytest.raises(NotFound):
-        alerts.get_alert_for_staff(outsider, alert.id)
+        alert_queries.get_alert_for_staff(outsider, alert.id)
     with pytest.raises(Forbidden):
         alerts.acknowledge(alert, patient.user, None, "low")
     assert alert.status == "open"
@@ -188,15 +191,18 @@ def test_the_clinic_list_is_scoped_ordered_and_audited(
     safety_alert(factory.patient(factory.clinic()))  # another clinic's
 
     # Open first (safety first, then the longest waiting), then acknowledged (newest first).
-    listed = alerts.alerts_for_clinic(clinician)
+    listed = alert_queries.alerts_for_clinic(clinician)
     assert [a.id for a in listed] == [safety.id, old_attention.id, done_late.id, done_early.id]
-    assert [a.id for a in alerts.alerts_for_clinic(clinician, status="open")] == [safety.id, old_attention.id]
-    assert [a.id for a in alerts.alerts_for_clinic(clinician, status="acknowledged")] == [done_late.id, done_early.id]
-    assert alerts.get_alert_for_staff(clinician, str(safety.id)) is safety
+    assert [a.id for a in alert_queries.alerts_for_clinic(clinician, status="open")] == [safety.id, old_attention.id]
+    assert [a.id for a in alert_queries.alerts_for_clinic(clinician, status="acknowledged")] == [
+        done_late.id,
+        done_early.id,
+    ]
+    assert alert_queries.get_alert_for_staff(clinician, str(safety.id)) is safety
     with pytest.raises(Invalid):
-        alerts.alerts_for_clinic(clinician, status="closed")
+        alert_queries.alerts_for_clinic(clinician, status="closed")
     with pytest.raises(Forbidden):
-        alerts.alerts_for_clinic(first.user)
+        alert_queries.alerts_for_clinic(first.user)
     listed_events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "alert.list")).all()
     assert len(listed_events) == 3 and {e.actor_id for e in listed_events} == {clinician.id}
 
@@ -204,6 +210,6 @@ def test_the_clinic_list_is_scoped_ordered_and_audited(
 def test_the_query_pages_by_kind_too(clinician: User, patient: Patient) -> None:
     safety_alert(patient)
     alerts.open_attention_alert(patient, "Missed check-ins")
-    query = alerts.alerts_query(clinician, kind="attention")
+    query = alert_queries.alerts_query(clinician, kind="attention")
     assert [a.kind for a in db.session.scalars(query)] == ["attention"]
-    assert db.session.scalars(alerts.alerts_query(clinician, status="open").limit(1)).one().kind == "safety"
+    assert db.session.scalars(alert_queries.alerts_query(clinician, status="open").limit(1)).one().kind == "safety"

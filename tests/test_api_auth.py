@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from tracker.clock import FrozenClock
 from tracker.extensions import db
 from tracker.models import ApiToken, OutboundMessage, User
-from tracker.services import accounts
+from tracker.services.accounts import users as accounts
 
 PROBLEM = "application/problem+json"
 

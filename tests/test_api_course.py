@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from tracker.clock import FrozenClock
 from tracker.extensions import db
 from tracker.models import Alert, AuditEvent, Clinic, Infusion, OutboundMessage, Patient, PhaseChange
-from tracker.services import boosters
+from tracker.services.boosters import requests as boosters
 
 PROBLEM = "application/problem+json"
 

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import tokens
+from tracker.services.accounts import tokens
 
 CHECKS = [
     not_a_server_error,

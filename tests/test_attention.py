@@ -14,7 +14,8 @@ from tracker import clock
 from tracker.extensions import db
 from tracker.jobs.missed_checkins import Gap
 from tracker.models import Alert, AuditEvent, BoosterEvidence, BoosterRequest, CheckIn, Clinic, Patient, User
-from tracker.services import attention, boosters
+from tracker.services.boosters import requests as boosters
+from tracker.services.clinic import attention
 
 Counter = Callable[[], Any]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from factories import PASSWORD, Factory
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tracker import create_app
 from tracker.extensions import db
 from tracker.models import AuditEvent, User
 
@@ -192,3 +194,22 @@ def test_patient_list_query_count_does_not_grow_with_patients(
         assert client.get("/clinic/patients").status_code == 200
     assert few.count > 0
     assert many.count == few.count
+
+
+def test_production_stores_passwords_as_full_strength_scrypt(tmp_path: Path) -> None:
+    """The test suite's cheap scrypt (FAST_PASSWORD_HASHES_IN_TESTS) has no effect on a production app."""
+    environ = {
+        "TRACKER_ENV": "production",
+        "SECRET_KEY": "k" * 20 + "9f8e7d6c5b4a3210fedc",
+        "PUBLIC_BASE_URL": "https://tracker.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+    }
+    production = create_app({"ENVIRON": environ, "FAST_PASSWORD_HASHES_IN_TESTS": True})
+    user = User(role="clinician", email="dr.lee@example.org")
+    with production.app_context():
+        user.set_password(PASSWORD)
+    assert user.password_hash is not None
+    method, salt, digest = user.password_hash.split("$")
+    assert method == "scrypt:32768:8:1"  # werkzeug's full strength: N=2**15, r=8, p=1
+    assert len(salt) == 16 and len(digest) == 128
+    assert user.check_password(PASSWORD) and not user.check_password("wrong password!")

@@ -12,6 +12,7 @@ from factories import Factory
 from flask import Flask
 
 from tracker.clock import FrozenClock
+from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import (
     Alert,
@@ -24,9 +25,11 @@ from tracker.models import (
     PhaseChange,
     User,
 )
-from tracker.services import boosters, course
-from tracker.services.errors import Conflict, Forbidden, Invalid, NotFound
-from tracker.sms import messages
+from tracker.services.boosters import booking
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.boosters import requests as boosters
+from tracker.services.course import writes as course
+from tracker.services.messaging import texts as messages
 
 # 2026-12-01 15:30 UTC is Tuesday 9:30 AM in Chicago (CST) and 10:30 AM in New York (EST).
 BOOKED_FOR = datetime(2026, 12, 1, 15, 30, tzinfo=UTC)
@@ -75,7 +78,7 @@ def request_in(state: str, patient: Patient, clinician: User, factory: Factory) 
     if state in ("approved", "scheduled"):
         boosters.approve(request, clinician)
     if state == "scheduled":
-        boosters.schedule(request, clinician, BOOKED_FOR)
+        booking.schedule(request, clinician, BOOKED_FOR)
     if state == "completed":
         course.record_infusion(patient, kind="maintenance", status="given", by=clinician)
     if state == "declined":
@@ -90,7 +93,7 @@ def act(action: str, request: BoosterRequest, clinician: User, patient: Patient)
     if action == "approve":
         boosters.approve(request, clinician, "Agreed on review.")
     elif action == "schedule":
-        boosters.schedule(request, clinician, BOOKED_FOR + timedelta(days=2))
+        booking.schedule(request, clinician, BOOKED_FOR + timedelta(days=2))
     elif action == "decline":
         boosters.decline(request, clinician, "Symptoms settled.")
     elif action == "cancel":
@@ -151,12 +154,12 @@ def test_scheduling_books_a_booster_infusion_and_texts_the_safety_instructions(
 ) -> None:
     signal = factory.checkin(patient, total=17, days_ago=1)
     request = boosters.raise_request(patient, "scan", None, None, evidence_ids=[signal.id])
-    result = boosters.schedule(request, clinician, BOOKED_FOR)
+    result = booking.schedule(request, clinician, BOOKED_FOR)
     assert request.status == "scheduled"
     infusion = result.infusion
     assert (infusion.kind, infusion.status, infusion.scheduled_for) == ("booster", "scheduled", BOOKED_FOR)
     assert infusion.booster_request_id == request.id
-    assert boosters.infusion_for(request) is infusion
+    assert booster_queries.infusion_for(request) is infusion
     (sms,) = db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.patient_id == patient.id))
     assert sms is result.message
     assert (sms.to_phone, sms.purpose, sms.status) == (patient.phone, "booster_scheduled", "queued")
@@ -173,7 +176,7 @@ def test_scheduling_books_a_booster_infusion_and_texts_the_safety_instructions(
 def test_the_booking_text_uses_the_patients_own_time_zone(factory: Factory, clinic: Clinic, clinician: User) -> None:
     patient = factory.patient(clinic, timezone="America/New_York")
     request = boosters.raise_request(patient, "clinician", clinician, "Asked at the front desk.")
-    message = boosters.schedule(request, clinician, BOOKED_FOR).message
+    message = booking.schedule(request, clinician, BOOKED_FOR).message
     assert message is not None
     assert "Tuesday, December 1 at 10:30 AM EST" in message.body
 
@@ -181,7 +184,7 @@ def test_the_booking_text_uses_the_patients_own_time_zone(factory: Factory, clin
 def test_no_text_when_the_patient_opted_out(factory: Factory, clinic: Clinic, clinician: User) -> None:
     patient = factory.patient(clinic, sms_opted_out=True)
     request = boosters.raise_request(patient, "scan", None, None)
-    result = boosters.schedule(request, clinician, BOOKED_FOR)
+    result = booking.schedule(request, clinician, BOOKED_FOR)
     assert result.message is None
     assert request.status == "scheduled"
     assert db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.patient_id == patient.id)).all() == []
@@ -202,7 +205,7 @@ def test_booster_template_is_free_of_phi() -> None:
 def test_schedule_refuses_a_past_or_zoneless_time(when: datetime, clinician: User, patient: Patient) -> None:
     request = boosters.raise_request(patient, "scan", None, None)
     with pytest.raises(Invalid) as refused:
-        boosters.schedule(request, clinician, when)
+        booking.schedule(request, clinician, when)
     assert [p.field for p in refused.value.problems] == ["scheduled_for"]
     assert request.status == "open"
     assert db.session.scalars(sa.select(Infusion).where(Infusion.patient_id == patient.id)).all() == []
@@ -210,7 +213,7 @@ def test_schedule_refuses_a_past_or_zoneless_time(when: datetime, clinician: Use
 
 def test_cancelling_a_scheduled_request_cancels_its_infusion(clinician: User, patient: Patient) -> None:
     request = boosters.raise_request(patient, "scan", None, None)
-    infusion = boosters.schedule(request, clinician, BOOKED_FOR).infusion
+    infusion = booking.schedule(request, clinician, BOOKED_FOR).infusion
     boosters.cancel(request, clinician, "Patient is travelling.")
     assert (request.status, request.reason) == ("cancelled", "Patient is travelling.")
     assert infusion.status == "cancelled"
@@ -222,7 +225,7 @@ def test_giving_the_booked_infusion_completes_the_request(
     clock: FrozenClock, clinician: User, patient: Patient
 ) -> None:
     request = boosters.raise_request(patient, "scan", None, None)
-    infusion = boosters.schedule(request, clinician, BOOKED_FOR).infusion
+    infusion = booking.schedule(request, clinician, BOOKED_FOR).infusion
     clock.set(BOOKED_FOR + timedelta(hours=1))
     result = course.update_infusion(infusion, {"status": "given", "weight_kg": 70}, clinician)
     assert result.completed_request is request
@@ -240,7 +243,7 @@ def test_a_second_open_request_is_a_conflict(
     by = {"scan": None, "patient": patient.user, "clinician": clinician}[second]
     with pytest.raises(Conflict):
         boosters.raise_request(patient, second, by, "I feel worse again.")
-    assert len(boosters.requests_for_patient(patient)) == 1
+    assert len(booster_queries.requests_for_patient(patient)) == 1
 
 
 @pytest.mark.parametrize("closed", ["completed", "declined", "cancelled"])
@@ -259,7 +262,7 @@ def test_a_race_past_the_check_is_caught_by_the_unique_index(monkeypatch: pytest
     with pytest.raises(Conflict):
         boosters.raise_request(patient, "patient", patient.user, "Me too.")
     # The SAVEPOINT kept the transaction usable, with only the first request in it.
-    assert [r.id for r in boosters.requests_for_patient(patient)] == [first.id]
+    assert [r.id for r in booster_queries.requests_for_patient(patient)] == [first.id]
     assert db.session.scalars(sa.select(Alert).where(Alert.patient_id == patient.id)).all() == []
 
 
@@ -297,7 +300,7 @@ def test_raise_refuses_bad_values(kwargs: dict[str, object], field: str, patient
     with pytest.raises(Invalid) as refused:
         boosters.raise_request(patient, **args)  # type: ignore[arg-type]
     assert [p.field for p in refused.value.problems] == [field]
-    assert boosters.requests_for_patient(patient) == []
+    assert booster_queries.requests_for_patient(patient) == []
 
 
 def test_evidence_must_be_the_patients_own(factory: Factory, clinic: Clinic, patient: Patient) -> None:
@@ -340,15 +343,17 @@ def test_the_clinic_list_is_scoped_ordered_urgent_then_oldest_and_audited(
     elsewhere = factory.patient(factory.clinic())
     boosters.raise_request(elsewhere, "scan", None, None)
 
-    everything = boosters.requests_for_clinic(clinician)
+    everything = booster_queries.requests_for_clinic(clinician)
     assert [r.id for r in everything] == [urgent_new.id, routine_old.id, routine_new.id, closed.id]
     assert {r.clinic_id for r in everything} == {clinic.id}
-    open_ones = boosters.requests_for_clinic(clinician, status=("open", "approved", "scheduled"))
+    open_ones = booster_queries.requests_for_clinic(clinician, status=("open", "approved", "scheduled"))
     assert [r.id for r in open_ones] == [urgent_new.id, routine_old.id, routine_new.id]
-    assert [r.id for r in boosters.requests_for_clinic(clinician, status="declined")] == [closed.id]
-    assert [r.id for r in boosters.requests_for_clinic(clinician, patient_id=str(patients[2].id))] == [routine_new.id]
+    assert [r.id for r in booster_queries.requests_for_clinic(clinician, status="declined")] == [closed.id]
+    assert [r.id for r in booster_queries.requests_for_clinic(clinician, patient_id=str(patients[2].id))] == [
+        routine_new.id
+    ]
     with pytest.raises(Invalid):
-        boosters.requests_for_clinic(clinician, status="pending")
+        booster_queries.requests_for_clinic(clinician, status="pending")
     listed = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "booster.list")).all()
     assert len(listed) == 4 and {row.actor_id for row in listed} == {clinician.id}
 
@@ -359,9 +364,9 @@ def test_staff_of_another_clinic_see_nothing_and_patients_decide_nothing(factory
     with pytest.raises(NotFound):
         boosters.approve(request, outsider)
     with pytest.raises(NotFound):
-        boosters.get_request_for_staff(outsider, request.id)
+        booster_queries.get_request_for_staff(outsider, request.id)
     with pytest.raises(NotFound):
-        boosters.get_request_for_staff(outsider, "garbage")
+        booster_queries.get_request_for_staff(outsider, "garbage")
     with pytest.raises(Forbidden):
         boosters.decline(request, patient.user, "I changed my mind.")
     with pytest.raises(NotFound):

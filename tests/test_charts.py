@@ -1,4 +1,4 @@
-"""The trajectory chart's geometry (tracker/charts.py): pure, so checked as numbers without a browser."""
+"""The trajectory chart's geometry (tracker/web/charts.py): pure, so checked as numbers without a browser."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker import charts
-from tracker.charts import InfusionIn, Point, RequestIn
+from tracker.web import charts
+from tracker.web.charts import InfusionIn, Point, RequestIn
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 CHICAGO = ZoneInfo("America/Chicago")

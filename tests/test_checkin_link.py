@@ -16,7 +16,7 @@ from tracker.clock import FrozenClock
 from tracker.extensions import db
 from tracker.jobs.registry import load_jobs
 from tracker.models import Alert, CheckIn, CheckinLink, OutboundMessage, Patient, User
-from tracker.services import checkin_links
+from tracker.services.checkins import links as checkin_links
 
 TWELVE = [2, 2, 2, 2, 1, 1, 1, 1, 0]
 ITEM9 = [1, 1, 1, 1, 1, 1, 1, 1, 1]

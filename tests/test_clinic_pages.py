@@ -27,7 +27,8 @@ from tracker.models import (
     SchedulerHeartbeat,
     User,
 )
-from tracker.services import alerts, boosters
+from tracker.services.alerts import writes as alerts
+from tracker.services.boosters import requests as boosters
 from tracker.web import clinic_pages
 
 Fetch = Callable[..., list[Any]]
@@ -576,7 +577,7 @@ def test_the_banner_never_breaks_a_page(
         raise sa.exc.OperationalError("SELECT", {}, Exception("the database went away"))
 
     staff(factory, auth, factory.clinic())
-    monkeypatch.setattr("tracker.jobs.heartbeat.is_stale", broken)
+    monkeypatch.setattr("tracker.services.heartbeat.is_stale", broken)
     assert "The scheduler is not running" not in page(client, "/clinic/patients")
 
 

@@ -12,12 +12,16 @@ import sqlalchemy as sa
 from factories import Factory
 
 from tracker.clock import FrozenClock
+from tracker.errors import Conflict, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.infusions import BloodPressure
 from tracker.models import AuditEvent, BoosterRequest, Clinic, Infusion, OutboundMessage, Patient, PhaseChange, User
 from tracker.outcomes import Outcome
-from tracker.services import boosters, course
-from tracker.services.errors import Conflict, Forbidden, Invalid, NotFound
+from tracker.services.boosters import booking
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.boosters import requests as boosters
+from tracker.services.course import queries as course_queries
+from tracker.services.course import writes as course
 
 GIVEN: dict[str, Any] = {"kind": "maintenance", "status": "given", "weight_kg": 70}
 
@@ -322,7 +326,7 @@ def test_a_booked_booster_infusion_is_cancelled_with_its_request_and_reschedulin
     clock: FrozenClock, clinician: User, patient: Patient
 ) -> None:
     request = boosters.raise_request(patient, "scan", None, None)
-    booked = boosters.schedule(request, clinician, clock() + timedelta(days=3)).infusion
+    booked = booking.schedule(request, clinician, clock() + timedelta(days=3)).infusion
     with pytest.raises(Conflict):
         course.update_infusion(booked, {"status": "cancelled"}, clinician)
     course.update_infusion(booked, {"scheduled_for": clock() + timedelta(days=4)}, clinician)
@@ -421,7 +425,7 @@ def test_any_infusion_given_while_a_request_is_open_completes_it(
     assert request.status == "completed"
     assert result.infusion.booster_request_id == request.id
     assert patient.changed_at == moment
-    assert boosters.open_request_for(patient.id) is None
+    assert booster_queries.open_request_for(patient.id) is None
 
 
 def test_an_infusion_from_before_the_request_does_not_complete_it(
@@ -469,7 +473,7 @@ def test_outcome_from_the_rows(factory: Factory, clock: FrozenClock, patient: Pa
     factory.checkin(patient, total=2, taken_at=day(30), instrument="gad7")  # not a PHQ-9: ignored
     factory.infusion(patient, kind="booster", scheduled_for=day(45))  # booked, not given: no new window
 
-    result = course.patient_outcome(patient)
+    result = course_queries.patient_outcome(patient)
     # Current 8 against baseline 20: change -12; 2 x 8 = 16 <= 20 is response; 8 is not < 5.
     # Window after day 12: 12, 9, 8; the reference low of the latest (8) is min(12, 9) = 9.
     assert result == Outcome(
@@ -488,19 +492,19 @@ def test_outcome_remission_and_no_response(factory: Factory, clock: FrozenClock,
     factory.checkin(patient, total=9, taken_at=start)
     factory.infusion(patient, kind="induction", given_at=start + timedelta(days=1))
     factory.checkin(patient, total=4, taken_at=start + timedelta(days=10))
-    remitted = course.patient_outcome(patient)
+    remitted = course_queries.patient_outcome(patient)
     assert (remitted.baseline, remitted.current, remitted.change) == (9, 4, -5)
     assert remitted.remission is True and remitted.response is True  # 2 x 4 = 8 <= 9
     factory.checkin(patient, total=5, taken_at=start + timedelta(days=20))
-    now_five = course.patient_outcome(patient)
+    now_five = course_queries.patient_outcome(patient)
     assert (now_five.remission, now_five.response, now_five.reference_low) == (False, False, 4)  # 10 > 9
 
 
 def test_outcome_without_a_baseline(factory: Factory, clock: FrozenClock, patient: Patient) -> None:
-    assert course.patient_outcome(patient) == Outcome(None, None, None, None, None, None, None)
+    assert course_queries.patient_outcome(patient) == Outcome(None, None, None, None, None, None, None)
     factory.infusion(patient, kind="induction", given_at=clock() - timedelta(days=5))
     factory.checkin(patient, total=11, days_ago=1)
-    assert course.patient_outcome(patient) == Outcome(None, None, 11, None, None, False, None)
+    assert course_queries.patient_outcome(patient) == Outcome(None, None, 11, None, None, False, None)
 
 
 # The patient's own view
@@ -528,9 +532,9 @@ def test_the_patient_sees_their_infusions_without_clinical_notes(
     ).infusion
     course.record_infusion(factory.patient(clinic), by=clinician, **GIVEN)  # someone else's
 
-    view = course.infusions_for_patient_view(patient)
+    view = course_queries.infusions_for_patient_view(patient)
     assert [v.id for v in view] == [booked.id, given.id]  # the latest first
-    assert "notes" not in {f.name for f in dataclasses.fields(course.PatientInfusion)}
+    assert "notes" not in {f.name for f in dataclasses.fields(course_queries.PatientInfusion)}
     assert all("Anxious" not in repr(v) and "Private" not in repr(v) for v in view)
     assert view[1].bp_before == BloodPressure(124, 80) and view[1].given_at == given.given_at
     assert (view[0].status, view[0].scheduled_for) == ("scheduled", booked.scheduled_for)
@@ -538,7 +542,7 @@ def test_the_patient_sees_their_infusions_without_clinical_notes(
 
 def test_the_request_link_shows_in_the_patient_view(clock: FrozenClock, clinician: User, patient: Patient) -> None:
     request = boosters.raise_request(patient, "patient", patient.user, "Low again.")
-    boosters.schedule(request, clinician, clock() + timedelta(days=2))
-    (view,) = course.infusions_for_patient_view(patient)
+    booking.schedule(request, clinician, clock() + timedelta(days=2))
+    (view,) = course_queries.infusions_for_patient_view(patient)
     assert view.booster_request_id == request.id and view.kind == "booster"
     assert db.session.get(BoosterRequest, request.id) is request

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 
 from tracker.extensions import db
 from tracker.models import AuditEvent, CheckIn, Clinic
-from tracker.services.exports import neutralise
+from tracker.services.clinic.exports import neutralise
 
 HEADER = [
     "patient_id",

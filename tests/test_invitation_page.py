@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from tracker.clock import FrozenClock
 from tracker.extensions import db
 from tracker.models import User
-from tracker.services import enrolment
+from tracker.services.accounts import enrolment
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from tracker.clock import FrozenClock
 from tracker.extensions import db
 from tracker.jobs.registry import JobResult, load_jobs
 from tracker.models import Alert, AuditEvent, Clinic, OutboundMessage, Patient
-from tracker.services import alerts, checkins
-from tracker.sms import messages
+from tracker.services.alerts import writes as alerts
+from tracker.services.checkins import submit as checkins
+from tracker.services.messaging import texts as messages
 
 ONCALL = "+13125550100"
 BACKUP = "+13125550101"

@@ -17,8 +17,8 @@ from tracker.extensions import db
 from tracker.jobs import missed_checkins as job_module
 from tracker.jobs.registry import JobResult, load_jobs
 from tracker.models import Alert, CheckinLink, Clinic, OutboundMessage, Patient, PhaseChange
-from tracker.services import course
-from tracker.services.outbox import queue_sms
+from tracker.services.course import writes as course
+from tracker.services.messaging.outbox import queue_sms
 
 # TEST_NOW, Saturday 2026-11-21 15:00 UTC, is 09:00 in Chicago: outside the clinic's quiet hours (21:00–08:00).
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)

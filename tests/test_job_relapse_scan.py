@@ -21,8 +21,11 @@ from tracker.extensions import db
 from tracker.jobs import relapse_scan as scan_job
 from tracker.jobs.registry import JobResult, load_jobs
 from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, OutboundMessage, Patient
-from tracker.services import boosters, checkins, course
-from tracker.sms import messages
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.boosters import requests as boosters
+from tracker.services.checkins import submit as checkins
+from tracker.services.course import writes as course
+from tracker.services.messaging import texts as messages
 
 ONCALL = "+13125550100"
 BACKUP = "+13125550101"
@@ -65,7 +68,7 @@ class Course:
 
     def decline(self, day: float) -> None:
         self.clock.set(self.at(day))
-        request = boosters.open_request_for(self.patient.id)
+        request = booster_queries.open_request_for(self.patient.id)
         assert request is not None
         boosters.decline(request, self.factory.staff_for(self.patient), "Seen in clinic; not needed yet.")
         db.session.commit()

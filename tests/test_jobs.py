@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 
 from tracker.clock import FrozenClock
 from tracker.extensions import db
-from tracker.jobs.heartbeat import is_stale
 from tracker.jobs.registry import JobResult, load_jobs
 from tracker.jobs.scheduler import build_scheduler
 from tracker.models import SchedulerHeartbeat
+from tracker.services.heartbeat import is_stale
 
 
 def test_run_job_prints_what_it_did(app: Flask, connection: sa.Connection, clock: FrozenClock) -> None:

@@ -30,9 +30,12 @@ from tracker.extensions import db
 from tracker.jobs import claims, missed_checkins
 from tracker.jobs.registry import JobResult, load_jobs
 from tracker.models import Alert, AuditEvent, BoosterRequest, CheckinLink, Clinic, OutboundMessage, Patient, User
-from tracker.services import boosters, checkins, course
+from tracker.services.boosters import requests as boosters
 
 # 09:00 in Chicago: outside the clinic's quiet hours, so the missed check-in nudges go at once.
+from tracker.services.checkins import submit as checkins
+from tracker.services.course import writes as course
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 ONCALL = "+13125550100"
 BACKUP = "+13125550101"

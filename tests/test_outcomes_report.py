@@ -15,7 +15,14 @@ from flask.testing import FlaskClient
 from tracker.extensions import db
 from tracker.models import AuditEvent, PhaseChange
 from tracker.relapse import CheckInPoint
-from tracker.services.outcomes_report import Course, PatientOutcome, assess, clinic_report, induction_end, summarise
+from tracker.services.clinic.outcomes_report import (
+    Course,
+    PatientOutcome,
+    assess,
+    clinic_report,
+    induction_end,
+    summarise,
+)
 
 START = TEST_NOW - timedelta(days=200)
 SERIES = [START + timedelta(days=d) for d in (0, 2, 4, 7, 9, 11)]

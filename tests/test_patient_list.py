@@ -11,7 +11,7 @@ from factories import Factory
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Alert, BoosterRequest, Clinic, User
-from tracker.services.patient_list import summaries
+from tracker.services.clinic.patient_list import summaries
 
 
 def _staff(factory: Factory, clinic: Clinic) -> User:

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from tracker.clock import FrozenClock
 from tracker.models import Alert, CheckIn, OutboundMessage, Patient
-from tracker.services import checkin_queries
+from tracker.services.checkins import queries as checkin_queries
 
 PAGES = ["/me/checkin", "/me/history", "/me/checkins/{id}", "/me/checkins/{id}/safety"]
 ONCALL = "+13125550101"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fake_twilio import FakeTwilio, Step
 
-from tracker.sms.senders import (
+from tracker.services.messaging.senders import (
     ConsoleSender,
     InvalidNumberError,
     OptedOutError,

@@ -17,10 +17,12 @@ from werkzeug.test import TestResponse
 from tracker.clock import FrozenClock
 from tracker.extensions import db
 from tracker.instruments.phq9 import STEM
+from tracker.jobs.dispatch_sms import dispatch
+from tracker.jobs.expire_sms_checkins import expire_sms_checkins
 from tracker.models import Alert, CheckIn, Clinic, OutboundMessage, Patient, SmsConversation
-from tracker.sms import conversation, messages
-from tracker.sms.conversation import expire_sms_checkins
-from tracker.sms.dispatcher import Pacer, dispatch
+from tracker.services.checkins import by_text as conversation
+from tracker.services.messaging import texts as messages
+from tracker.services.messaging.pacing import Pacer
 
 ONCALL = "+13125550100"
 Text = Callable[[str], TestResponse]

@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session
 from tracker import clock as tracker_clock
 from tracker.clock import FrozenClock
 from tracker.extensions import db
+from tracker.jobs.dispatch_sms import dispatch
 from tracker.jobs.registry import JobResult, load_jobs
 from tracker.models import Alert, Clinic, OutboundMessage, Patient
-from tracker.services.outbox import queue_sms
-from tracker.sms import dispatcher
-from tracker.sms.dispatcher import Pacer, Settings, claim_due, dispatch
-from tracker.sms.senders import SendResult, make_sender
+from tracker.services.messaging import delivery as dispatcher
+from tracker.services.messaging.delivery import claim_due
+from tracker.services.messaging.outbox import queue_sms
+from tracker.services.messaging.pacing import Pacer, Settings
+from tracker.services.messaging.senders import SendResult, make_sender
 
 FROM = "+15005550006"
 ONCALL = "+13125550100"

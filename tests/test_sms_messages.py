@@ -20,7 +20,8 @@ from tracker.clock import FrozenClock
 from tracker.extensions import db
 from tracker.instruments.phq9 import FREQUENCY_OPTIONS, ITEMS
 from tracker.models import InboundMessage, OutboundMessage, Patient
-from tracker.sms import conversation, messages
+from tracker.services.checkins import by_text as conversation
+from tracker.services.messaging import texts as messages
 from tracker.sms.webhooks import handle_inbound
 
 FORBIDDEN = (

@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from tracker.clock import FrozenClock
 from tracker.models import Alert, Clinic, InboundMessage, OutboundMessage, Patient, SmsConversation
-from tracker.sms import messages
+from tracker.services.messaging import texts as messages
 
 TOKEN = "webhook-test-auth-token"
 PUBLIC = "https://tracker.example.org"  # what Twilio calls; the test client reaches the app as http://localhost

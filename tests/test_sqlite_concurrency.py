@@ -20,7 +20,8 @@ from flask_migrate import upgrade
 
 from tracker.extensions import db
 from tracker.models import CheckIn, Patient, User
-from tracker.services import accounts, enrolment, tokens
+from tracker.services.accounts import enrolment, tokens
+from tracker.services.accounts import users as accounts
 from tracker.unit_of_work import transaction
 
 THREADS = 8
@@ -33,7 +34,7 @@ ANSWERS = [1, 1, 1, 1, 0, 0, 0, 0, 0]
 def file_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
     if request.config.getoption("--db") != "sqlite":
         pytest.skip("the embedded database's own test")
-    app = make_test_app(f"sqlite:///{tmp_path / 'busy.sqlite3'}", tmp_path, RATELIMIT_ENABLED=False)
+    app = make_test_app(f"sqlite:///{tmp_path / 'busy.sqlite3'}", tmp_path)
     with app.app_context():
         upgrade()
     yield app

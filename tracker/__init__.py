@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    _record_audit_origin(app)
     _configure_logging(app)
 
     from tracker.cli import tracker_cli
@@ -102,6 +103,23 @@ def _register_blueprints(app: Flask) -> None:
     register_web(app)
     init_api(app)
     app.register_blueprint(sms_bp)  # Twilio's webhooks and the dev outbox page
+
+
+def _record_audit_origin(app: Flask) -> None:
+    """Hand the audit trail the request's address and user agent; services never read the request."""
+    from flask import g, request
+
+    from tracker.services.audit import trail
+
+    @app.before_request
+    def remember_origin() -> None:
+        g.audit_origin = trail.set_origin(request.remote_addr, request.user_agent.string)
+
+    @app.teardown_request
+    def forget_origin(_error: BaseException | None) -> None:
+        token = g.pop("audit_origin", None)
+        if token is not None:
+            trail.clear_origin(token)
 
 
 def _configure_logging(app: Flask) -> None:

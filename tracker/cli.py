@@ -8,10 +8,11 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup, FlaskGroup
 
+from tracker.errors import NotFound, ServiceError
 from tracker.extensions import db
 from tracker.models import Clinic
-from tracker.services import accounts, scope
-from tracker.services.errors import NotFound, ServiceError
+from tracker.services import scope
+from tracker.services.accounts import users as accounts
 from tracker.unit_of_work import transaction
 
 tracker_cli = AppGroup("tracker", help="Operate tracker: clinics, accounts, demo data.")

@@ -6,6 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
+
+# The app's scoped session in production, a plain one in some tests and scripts.
+DbSession = Session | scoped_session[Any]
 
 
 def configure_engine(engine: Engine) -> None:

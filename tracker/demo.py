@@ -35,9 +35,9 @@ from tracker.models import (
     PhaseChange,
     User,
 )
-from tracker.services import accounts
-from tracker.services.alerts import SAFETY_REASON
-from tracker.sms import messages
+from tracker.services.accounts import users as accounts
+from tracker.services.alerts.writes import SAFETY_REASON
+from tracker.services.messaging import texts as messages
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (demo logins, printed on purpose)
 FIRST_NAMES = [

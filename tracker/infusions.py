@@ -11,9 +11,10 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypedDict
 
-from tracker.models.infusion import INFUSION_KINDS, INFUSION_STATUSES
-from tracker.services.errors import FieldProblem
+from tracker.errors import FieldProblem
 
+INFUSION_KINDS = ("induction", "maintenance", "booster")
+INFUSION_STATUSES = ("scheduled", "given", "cancelled")
 DEFAULT_DOSE_MG_PER_KG = Decimal("0.5")  # CLINICAL.md §1: typically 0.5 mg/kg
 DEFAULT_DURATION_MIN = 40  # CLINICAL.md §1: over 40 minutes
 USUAL_DOSE = (Decimal("0.1"), Decimal("0.75"))  # CLINICAL.md §1: Andrade 2017, 0.1–0.75 mg/kg

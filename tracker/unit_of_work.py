@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Session
 
-DbSession = Session | scoped_session[Any]
+from tracker.db import DbSession
+
 _DEPTH = "tracker.unit_of_work.depth"
 
 

@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 
-from tracker.api.schemas import ProblemSchema
+from tracker.api.schemas.common import ProblemSchema
 from tracker.extensions import csrf
 
 PROBLEM_JSON = "application/problem+json"

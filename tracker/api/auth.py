@@ -11,10 +11,11 @@ from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from tracker.api.idempotency import idempotent
-from tracker.api.schemas import InvitationAcceptSchema, TokenRequestSchema, TokenSchema
+from tracker.api.schemas.auth import InvitationAcceptSchema, TokenRequestSchema, TokenSchema
 from tracker.extensions import limiter
 from tracker.models import ApiToken, User
-from tracker.services import accounts, enrolment, tokens
+from tracker.services.accounts import enrolment, tokens
+from tracker.services.accounts import users as accounts
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="Logging in with bearer tokens")
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
@@ -48,26 +49,16 @@ def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
     return decorator
 
 
-def _token_body(issued: tokens.IssuedToken) -> dict[str, Any]:
-    return {
-        "access_token": issued.secret,
-        "token_type": "Bearer",
-        "expires_at": issued.token.expires_at,
-        "role": issued.user.role,
-    }
-
-
 @bp.route("/token", methods=["POST"])
 @limiter.limit("10 per minute; 100 per hour")
 @bp.arguments(TokenRequestSchema)
 @bp.response(201, TokenSchema)
-def create_token(body: dict[str, str]) -> dict[str, Any]:
+def create_token(body: dict[str, str]) -> tokens.IssuedToken:
     """Log in: an email or E.164 phone and a password give a bearer token (401 for any mismatch)."""
     user = accounts.authenticate(body["username"], body["password"])
     if user is None:
         raise Unauthorized("That username and password do not match an account.")
-    issued = tokens.issue(user)
-    return _token_body(issued)
+    return tokens.issue(user)
 
 
 @bp.route("/token", methods=["DELETE"])
@@ -83,10 +74,9 @@ def delete_token() -> None:
 @limiter.limit("10 per minute")
 @bp.arguments(InvitationAcceptSchema)
 @bp.response(201, TokenSchema)
-def accept_invitation(body: dict[str, str]) -> dict[str, Any]:
+def accept_invitation(body: dict[str, str]) -> tokens.IssuedToken:
     """Set a password with the one-time invitation and log in (410 when used or expired)."""
-    issued = enrolment.accept_invitation(body["token"], body["password"])
-    return _token_body(issued)
+    return enrolment.accept_invitation(body["token"], body["password"])
 
 
 __all__ = ["api_user", "bp", "idempotent", "token_required"]

@@ -7,24 +7,24 @@ from typing import Any
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
-from tracker import clock
-from tracker.api import serializers
 from tracker.api.auth import api_user, token_required
 from tracker.api.idempotency import idempotent
-from tracker.api.pagination import decode_offset, encode_offset, newest_first
-from tracker.api.schemas import (
-    CheckInPageSchema,
-    CheckInSchema,
-    ClinicCheckInCreateSchema,
-    PageArgsSchema,
+from tracker.api.pagination import Page, decode_offset, encode_offset, newest_first
+from tracker.api.schemas.checkins import CheckInPageSchema, CheckInSchema, ClinicCheckInCreateSchema
+from tracker.api.schemas.clinic import (
     PatientCreateSchema,
     PatientListArgsSchema,
     PatientSchema,
     PatientSummaryPageSchema,
 )
-from tracker.models import CheckIn
+from tracker.api.schemas.common import PageArgsSchema
+from tracker.models import CheckIn, Patient
 from tracker.models.user import STAFF_ROLES
-from tracker.services import audit, checkins, enrolment, patient_list, scope
+from tracker.services import scope
+from tracker.services.accounts import enrolment
+from tracker.services.audit import trail as audit
+from tracker.services.checkins import submit as checkins
+from tracker.services.clinic import patient_list
 
 bp = Blueprint("api_clinic", __name__, url_prefix="/api/v1/clinic", description="Clinic staff, own clinic only")
 
@@ -34,14 +34,14 @@ bp = Blueprint("api_clinic", __name__, url_prefix="/api/v1/clinic", description=
 @idempotent
 @bp.arguments(PatientCreateSchema)
 @bp.response(201, PatientSchema)
-def enrol(body: dict[str, Any]) -> dict[str, Any]:
+def enrol(body: dict[str, Any]) -> Patient:
     """Enrol a patient; their SMS invitation with a one-time link (72 h) is queued."""
     staff = api_user()
     result = enrolment.enrol_patient(
         staff, body["display_name"], body["phone"], body["timezone"], body.get("email"), body["phase"]
     )
     audit.record(staff, "patient.enrol", patient=result.patient, target_type="patient", target_id=result.patient.id)
-    return serializers.patient(result.patient)
+    return result.patient
 
 
 @bp.route("/patients", methods=["GET"])
@@ -63,25 +63,19 @@ def list_patients(args: dict[str, Any]) -> dict[str, Any]:
         offset=offset,
     )
     audit.record(staff, "patients.list", detail={"count": len(page)})
-    now = clock.now()
-    return {
-        "items": [serializers.patient_summary(s, now) for s in page],
-        "next_cursor": encode_offset(offset + len(page)) if more else None,
-    }
+    return {"items": page, "next_cursor": encode_offset(offset + len(page)) if more else None}
 
 
 @bp.route("/patients/<patient_id>/checkins", methods=["GET"])
 @token_required(*STAFF_ROLES)
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, CheckInPageSchema)
-def list_checkins(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
+def list_checkins(args: dict[str, Any], patient_id: str) -> Page:
     staff = api_user()
     patient = scope.get_patient_for_staff(staff, patient_id)
     audit.record(staff, "checkins.read", patient=patient, target_type="patient", target_id=patient.id)
     query = sa.select(CheckIn).where(CheckIn.patient_id == patient.id)
-    page = newest_first(query, CheckIn.taken_at, CheckIn.id, args["limit"], args["cursor"])
-    body = {"items": [serializers.checkin(c) for c in page.items], "next_cursor": page.next_cursor}
-    return body
+    return newest_first(query, CheckIn.taken_at, CheckIn.id, args["limit"], args["cursor"])
 
 
 @bp.route("/patients/<patient_id>/checkins", methods=["POST"])
@@ -89,7 +83,7 @@ def list_checkins(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
 @idempotent
 @bp.arguments(ClinicCheckInCreateSchema)
 @bp.response(201, CheckInSchema)
-def create_checkin(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
+def create_checkin(body: dict[str, Any], patient_id: str) -> CheckIn:
     """A check-in taken in clinic, at `taken_at` (not in the future); source `clinic`."""
     staff = api_user()
     patient = scope.get_patient_for_staff(staff, patient_id)
@@ -103,4 +97,4 @@ def create_checkin(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
         entered_by=staff,
     )
     audit.record(staff, "checkin.create", patient=patient, target_type="checkin", target_id=result.checkin.id)
-    return serializers.checkin(result.checkin)
+    return result.checkin

@@ -7,59 +7,41 @@ from typing import Any
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
-from tracker.api import serializers
 from tracker.api.auth import api_user, token_required
 from tracker.api.idempotency import idempotent
-from tracker.api.pagination import newest_first
-from tracker.api.schemas import (
-    InfusionChangeSchema,
-    InfusionCreateSchema,
-    InfusionPageSchema,
-    InfusionSchema,
-    PageArgsSchema,
-    PatientDetailSchema,
-    PatientPatchSchema,
-)
+from tracker.api.pagination import Page, newest_first
+from tracker.api.schemas.common import PageArgsSchema
+from tracker.api.schemas.course import PatientDetailSchema, PatientPatchSchema
+from tracker.api.schemas.infusions import InfusionChangeSchema, InfusionCreateSchema, InfusionPageSchema, InfusionSchema
+from tracker.errors import NotFound
 from tracker.extensions import db
-from tracker.models import Alert, Infusion, Patient, User
+from tracker.models import Infusion
 from tracker.models.user import STAFF_ROLES
-from tracker.services import audit, boosters, course, patients, scope
-from tracker.services.errors import NotFound
+from tracker.services import scope
+from tracker.services.accounts import patients
+from tracker.services.audit import trail as audit
+from tracker.services.course import queries as course_queries
+from tracker.services.course import writes as course
 
 bp = Blueprint("api_course", __name__, url_prefix="/api/v1/clinic", description="A patient's course, own clinic only")
-
-
-def patient_detail(staff: User, patient: Patient) -> dict[str, Any]:
-    request = boosters.open_request_for(patient.id)
-    infusion_ids = boosters.infusion_ids_for([request] if request else [])
-    open_alerts = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Alert).where(Alert.patient_id == patient.id, Alert.status == "open")
-    )
-    return {
-        **serializers.patient(patient),
-        "outcome": serializers.outcome(course.patient_outcome(patient)),
-        "open_booster_request": serializers.booster_request(request, infusion_ids.get(request.id)) if request else None,
-        "open_alerts": open_alerts or 0,
-    }
 
 
 @bp.route("/patients/<patient_id>", methods=["GET"])
 @token_required(*STAFF_ROLES)
 @bp.response(200, PatientDetailSchema)
-def get_patient(patient_id: str) -> dict[str, Any]:
+def get_patient(patient_id: str) -> course_queries.PatientDetail:
     """The patient's record: baseline, change, response and remission (CLINICAL.md §4), settings, what is open."""
     staff = api_user()
     patient = scope.get_patient_for_staff(staff, patient_id)
     audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id)
-    body = patient_detail(staff, patient)
-    return body
+    return course_queries.patient_detail(patient)
 
 
 @bp.route("/patients/<patient_id>", methods=["PATCH"])
 @token_required(*STAFF_ROLES)
 @bp.arguments(PatientPatchSchema)
 @bp.response(200, PatientDetailSchema)
-def patch_patient(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
+def patch_patient(body: dict[str, Any], patient_id: str) -> course_queries.PatientDetail:
     staff = api_user()
     patient = scope.get_patient_for_staff(staff, patient_id)
     reminders = body.get("reminders", {})
@@ -73,22 +55,20 @@ def patch_patient(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
     )
     if "phase" in body:
         course.change_phase(patient, body["phase"], staff, body.get("phase_reason"))
-    result = patient_detail(staff, patient)
-    return result
+    return course_queries.patient_detail(patient)
 
 
 @bp.route("/patients/<patient_id>/infusions", methods=["GET"])
 @token_required(*STAFF_ROLES)
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, InfusionPageSchema)
-def list_infusions(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
+def list_infusions(args: dict[str, Any], patient_id: str) -> Page:
     """The patient's infusions, latest first (booked ones by their date)."""
     staff = api_user()
     patient = scope.get_patient_for_staff(staff, patient_id)
     audit.record(staff, "infusions.read", patient=patient, target_type="patient", target_id=patient.id)
     query = sa.select(Infusion).where(Infusion.patient_id == patient.id)
-    page = newest_first(query, Infusion.created_at, Infusion.id, args["limit"], args["cursor"])
-    return {"items": [serializers.infusion(i) for i in page.items], "next_cursor": page.next_cursor}
+    return newest_first(query, Infusion.created_at, Infusion.id, args["limit"], args["cursor"])
 
 
 @bp.route("/patients/<patient_id>/infusions", methods=["POST"])
@@ -96,7 +76,7 @@ def list_infusions(args: dict[str, Any], patient_id: str) -> dict[str, Any]:
 @idempotent
 @bp.arguments(InfusionCreateSchema)
 @bp.response(201, InfusionSchema)
-def create_infusion(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
+def create_infusion(body: dict[str, Any], patient_id: str) -> course.InfusionResult:
     """Record an infusion scheduled or given; values outside the usual ranges come back as warnings."""
     staff = api_user()
     patient = scope.get_patient_for_staff(staff, patient_id)
@@ -109,14 +89,14 @@ def create_infusion(body: dict[str, Any], patient_id: str) -> dict[str, Any]:
         booster_request_id=fields.pop("booster_request_id", None),
         **fields,
     )
-    return serializers.infusion(result.infusion, result.warnings)
+    return result
 
 
 @bp.route("/infusions/<infusion_id>", methods=["PATCH"])
 @token_required(*STAFF_ROLES)
 @bp.arguments(InfusionChangeSchema)
 @bp.response(200, InfusionSchema)
-def patch_infusion(body: dict[str, Any], infusion_id: str) -> dict[str, Any]:
+def patch_infusion(body: dict[str, Any], infusion_id: str) -> course.InfusionResult:
     """Record a booked infusion as given, move or cancel it, or correct a given one's details."""
     staff = api_user()
     row = db.session.get(Infusion, scope.parse_id(infusion_id))
@@ -124,4 +104,4 @@ def patch_infusion(body: dict[str, Any], infusion_id: str) -> dict[str, Any]:
         raise NotFound("No such infusion.")
     scope.get_patient_for_staff(staff, row.patient_id)  # 404 for another clinic's infusion
     result = course.update_infusion(row, body, staff)
-    return serializers.infusion(result.infusion, result.warnings)
+    return result

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask import Response, g, json, make_response, request
 
 from tracker import clock
+from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import IdempotencyRecord
-from tracker.services.errors import Invalid
 
 KEY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"

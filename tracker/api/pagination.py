@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.services.errors import Invalid
 
 
 @dataclass(frozen=True)

@@ -7,28 +7,25 @@ from typing import Any
 import sqlalchemy as sa
 from flask_smorest import Blueprint
 
-from tracker.api import serializers
 from tracker.api.auth import api_user, token_required
 from tracker.api.idempotency import idempotent
-from tracker.api.pagination import newest_first
-from tracker.api.schemas import (
-    BoosterRequestPageSchema,
-    BoosterRequestSchema,
-    CheckInCreateSchema,
-    CheckInPageSchema,
-    CheckInSchema,
-    InstrumentSchema,
-    MePatchSchema,
-    MeSchema,
-    PageArgsSchema,
-    PatientInfusionPageSchema,
-    ReasonSchema,
-)
+from tracker.api.pagination import Page, newest_first
+from tracker.api.schemas.boosters import BoosterRequestPageSchema, BoosterRequestSchema, ReasonSchema
+from tracker.api.schemas.checkins import CheckInCreateSchema, CheckInPageSchema, CheckInSchema, InstrumentSchema
+from tracker.api.schemas.common import PageArgsSchema
+from tracker.api.schemas.infusions import PatientInfusionPageSchema
+from tracker.api.schemas.patient import MePatchSchema, MeSchema
+from tracker.errors import NotFound
 from tracker.extensions import db
-from tracker.instruments import PHQ9
+from tracker.instruments import PHQ9, Instrument
 from tracker.models import CheckIn, Patient
-from tracker.services import boosters, checkins, course, patients, scope
-from tracker.services.errors import NotFound
+from tracker.services import scope
+from tracker.services.accounts import patients
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.boosters import requests as boosters
+from tracker.services.boosters.queries import RequestWithInfusion
+from tracker.services.checkins import submit as checkins
+from tracker.services.course import queries as course_queries
 
 bp = Blueprint("api_patient", __name__, url_prefix="/api/v1", description="The patient's own record")
 
@@ -40,15 +37,15 @@ def current_patient() -> Patient:
 @bp.route("/me", methods=["GET"])
 @token_required("patient")
 @bp.response(200, MeSchema)
-def get_me() -> dict[str, Any]:
-    return serializers.me(current_patient())
+def get_me() -> Patient:
+    return current_patient()
 
 
 @bp.route("/me", methods=["PATCH"])
 @token_required("patient")
 @bp.arguments(MePatchSchema)
 @bp.response(200, MeSchema)
-def patch_me(body: dict[str, Any]) -> dict[str, Any]:
+def patch_me(body: dict[str, Any]) -> Patient:
     patient = current_patient()
     reminders = body.get("reminders", {})
     patients.update_settings(
@@ -57,15 +54,15 @@ def patch_me(body: dict[str, Any]) -> dict[str, Any]:
         reminders_enabled=reminders.get("enabled"),
         reminder_local_time=reminders.get("local_time"),
     )
-    return serializers.me(patient)
+    return patient
 
 
 @bp.route("/instruments/phq9", methods=["GET"])
 @token_required()
 @bp.response(200, InstrumentSchema)
-def get_phq9() -> dict[str, Any]:
+def get_phq9() -> Instrument:
     """The questionnaire: stem, items with their LOINC codes, answer options, the difficulty item."""
-    return serializers.instrument(PHQ9)
+    return PHQ9
 
 
 @bp.route("/checkins", methods=["POST"])
@@ -73,31 +70,30 @@ def get_phq9() -> dict[str, Any]:
 @idempotent
 @bp.arguments(CheckInCreateSchema)
 @bp.response(201, CheckInSchema)
-def create_checkin(body: dict[str, Any]) -> dict[str, Any]:
+def create_checkin(body: dict[str, Any]) -> CheckIn:
     """Submit a check-in; when item 9 is above 0 the answer carries crisis resources and the clinic is alerted."""
     result = checkins.submit(current_patient(), body["instrument"], body["answers"], body["difficulty"], "app")
-    return serializers.checkin(result.checkin)
+    return result.checkin
 
 
 @bp.route("/checkins", methods=["GET"])
 @token_required("patient")
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, CheckInPageSchema)
-def list_checkins(args: dict[str, Any]) -> dict[str, Any]:
+def list_checkins(args: dict[str, Any]) -> Page:
     """The caller's check-ins, newest first."""
     query = sa.select(CheckIn).where(CheckIn.patient_id == current_patient().id)
-    page = newest_first(query, CheckIn.taken_at, CheckIn.id, args["limit"], args["cursor"])
-    return {"items": [serializers.checkin(c) for c in page.items], "next_cursor": page.next_cursor}
+    return newest_first(query, CheckIn.taken_at, CheckIn.id, args["limit"], args["cursor"])
 
 
 @bp.route("/checkins/<checkin_id>", methods=["GET"])
 @token_required("patient")
 @bp.response(200, CheckInSchema)
-def get_checkin(checkin_id: str) -> dict[str, Any]:
+def get_checkin(checkin_id: str) -> CheckIn:
     row = db.session.get(CheckIn, scope.parse_id(checkin_id))
     if row is None or row.patient_id != current_patient().id:
         raise NotFound("No such check-in.")
-    return serializers.checkin(row)
+    return row
 
 
 @bp.route("/booster-requests", methods=["GET"])
@@ -105,9 +101,8 @@ def get_checkin(checkin_id: str) -> dict[str, Any]:
 @bp.response(200, BoosterRequestPageSchema)
 def list_booster_requests() -> dict[str, Any]:
     """The caller's booster requests, newest first."""
-    rows = boosters.requests_for_patient(current_patient())
-    infusion_ids = boosters.infusion_ids_for(rows)
-    return {"items": [serializers.booster_request(r, infusion_ids.get(r.id)) for r in rows], "next_cursor": None}
+    rows = booster_queries.requests_for_patient(current_patient())
+    return {"items": booster_queries.with_infusions(rows), "next_cursor": None}
 
 
 @bp.route("/booster-requests", methods=["POST"])
@@ -115,11 +110,11 @@ def list_booster_requests() -> dict[str, Any]:
 @idempotent
 @bp.arguments(ReasonSchema)
 @bp.response(201, BoosterRequestSchema)
-def raise_booster_request(body: dict[str, Any]) -> dict[str, Any]:
+def raise_booster_request(body: dict[str, Any]) -> RequestWithInfusion:
     """Ask the clinic for a booster; 409 while one is already open. The clinic is alerted."""
     patient = current_patient()
     request = boosters.raise_request(patient, "patient", api_user(), body["reason"])
-    return serializers.booster_request(request, None)
+    return RequestWithInfusion(request, None)  # nothing is booked for a request just raised
 
 
 @bp.route("/infusions", methods=["GET"])
@@ -127,5 +122,4 @@ def raise_booster_request(body: dict[str, Any]) -> dict[str, Any]:
 @bp.response(200, PatientInfusionPageSchema)
 def list_infusions() -> dict[str, Any]:
     """The caller's infusions, past and booked, without clinical notes."""
-    rows = course.infusions_for_patient_view(current_patient())
-    return {"items": [serializers.patient_infusion(r) for r in rows], "next_cursor": None}
+    return {"items": course_queries.infusions_for_patient_view(current_patient()), "next_cursor": None}

@@ -11,7 +11,7 @@ A job reads a batch of due row ids, then claims each row in its own transaction 
 
 Either way the claim writes ``done``, which must make ``due`` false: once the claimer commits, nobody claims the
 row again. The work goes in the same transaction, so a claimer killed before its commit leaves the row due and
-nothing half-written: the next run does the work. The same pattern as tracker/sms/dispatcher.py, for jobs
+nothing half-written: the next run does the work. The same pattern as tracker/services/messaging/delivery.py, for jobs
 whose unit of work is one row.
 """
 

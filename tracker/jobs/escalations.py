@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from tracker.jobs import claims
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import Alert, Clinic, Patient
-from tracker.services import alerts, audit
-from tracker.services.outbox import queue_sms
-from tracker.sms import messages
+from tracker.services.alerts import writes as alerts
+from tracker.services.audit import trail as audit
+from tracker.services.messaging import texts as messages
+from tracker.services.messaging.outbox import queue_sms
 from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def escalate(session: DbSession, alert_id: uuid.UUID, now: datetime) -> str:
     clinic = session.get(Clinic, alert.clinic_id)
     assert clinic is not None  # an alert always has a clinic (foreign key)
     # CLINICAL.md §3: to the backup contact. Without one, the on-call contact is told again, more sharply.
-    contact = clinic.backup_phone or clinic.oncall_phone
+    contact = clinic.escalation_contact
     outcome = "escalated"
     if contact:
         try:

@@ -1,38 +1,12 @@
-"""The scheduler's heartbeat: proof for clinicians and /readyz that the jobs are running."""
+"""The heartbeat job: each scheduler process says it is alive (services/heartbeat.py keeps the rows)."""
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
-
 from tracker.jobs.registry import DbSession, JobResult, job
-from tracker.models import SchedulerHeartbeat
+from tracker.services.heartbeat import beat, forget_gone
 from tracker.unit_of_work import transaction
-
-STALE_AFTER = timedelta(minutes=15)
-
-
-def process_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:100]
-
-
-def beat(session: DbSession, now: datetime, last_job: str | None = None) -> None:
-    """Record that this scheduler process is alive (one row per process)."""
-    name = process_name()
-    row = session.get(SchedulerHeartbeat, name)
-    if row is None:
-        session.add(SchedulerHeartbeat(name=name, beat_at=now, started_at=now, last_job=last_job))
-    else:
-        row.beat_at = now
-        row.last_job = last_job or row.last_job
-    session.flush()
-
-
-# Each process start adds a row (host:pid); rows this old are of processes long gone.
-FORGET_AFTER = timedelta(days=7)
 
 
 @job("heartbeat", every=timedelta(minutes=1))
@@ -40,18 +14,8 @@ def heartbeat(session: DbSession, now: datetime) -> JobResult:
     """Write this process's heartbeat and forget processes gone for a week."""
     with transaction(session):
         beat(session, now, "heartbeat")
-        gone = session.execute(sa.delete(SchedulerHeartbeat).where(SchedulerHeartbeat.beat_at < now - FORGET_AFTER))
+        gone = forget_gone(session, now)
     result = JobResult({"beats": 1})
-    if gone.rowcount:  # type: ignore[attr-defined]
-        result.add("forgotten", gone.rowcount)  # type: ignore[attr-defined]
+    if gone:
+        result.add("forgotten", gone)
     return result
-
-
-def latest_beat(session: DbSession) -> datetime | None:
-    return session.scalar(sa.select(sa.func.max(SchedulerHeartbeat.beat_at)))
-
-
-def is_stale(session: DbSession, now: datetime) -> bool:
-    """True when no scheduler has beaten for 15 minutes (or ever): clinicians see a banner."""
-    last = latest_beat(session)
-    return last is None or now - last > STALE_AFTER

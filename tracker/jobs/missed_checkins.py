@@ -26,10 +26,10 @@ import sqlalchemy as sa
 from tracker import reminders
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import Alert, CheckIn, Clinic, OutboundMessage, Patient, PhaseChange
-from tracker.services import alerts, checkin_links
-from tracker.services.outbox import queue_sms
-from tracker.sms import messages
-from tracker.sms.conversation import REMINDER_PURPOSE_PREFIX
+from tracker.services.alerts import writes as alerts
+from tracker.services.checkins import links as checkin_links
+from tracker.services.messaging import texts as messages
+from tracker.services.messaging.outbox import REMINDER_PURPOSE_PREFIX, is_reminder, queue_sms
 from tracker.unit_of_work import end_read, transaction
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ BATCH_SIZE = 200
 # not a missed text, is what the clinic notices. Screening and discharged patients have no cadence to miss.
 CADENCE_PHASES = ("maintenance", "as_needed")
 CADENCE = timedelta(days=7)
-# "reminder_…": a reply to it may start an SMS check-in, like a reply to any reminder (tracker/sms/conversation.py).
+# "reminder_…": a reply to it may start an SMS check-in, like any reminder (services/checkins/by_text.py).
 PURPOSE = f"{REMINDER_PURPOSE_PREFIX}_missed_checkin"
 # A text the patient got this recently (a weekly reminder, say) is nudge enough for now.
 RECENT_REMINDER = timedelta(hours=24)
@@ -169,7 +169,7 @@ def recently_reminded(session: DbSession, ids: Sequence[uuid.UUID], now: datetim
     rows = session.scalars(
         sa.select(OutboundMessage.patient_id).where(
             OutboundMessage.patient_id.in_(ids),
-            OutboundMessage.purpose.startswith(REMINDER_PURPOSE_PREFIX),
+            is_reminder(),
             OutboundMessage.created_at > now - RECENT_REMINDER,
         )
     )

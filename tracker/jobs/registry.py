@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy.orm import Session, scoped_session
-
-# Jobs get the app's scoped session in production and a plain one in some tests.
-DbSession = Session | scoped_session[Any]
+from tracker.db import DbSession
 
 
 @dataclass
@@ -66,8 +62,8 @@ def load_jobs() -> dict[str, Job]:
 # Modules that define jobs; later work adds its module here.
 JOB_MODULES: list[str] = [
     "tracker.jobs.heartbeat",
-    "tracker.sms.dispatcher",
-    "tracker.sms.conversation",
+    "tracker.jobs.dispatch_sms",
+    "tracker.jobs.expire_sms_checkins",
     "tracker.jobs.reminders",
     "tracker.jobs.relapse_scan",
     "tracker.jobs.missed_checkins",

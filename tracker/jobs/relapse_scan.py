@@ -25,14 +25,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from tracker import relapse
+from tracker.errors import Conflict
 from tracker.jobs import claims
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import BoosterRequest, CheckIn, Clinic, Infusion, Patient
 from tracker.models.booster import OPEN_STATUSES
-from tracker.services import alerts, boosters
-from tracker.services.errors import Conflict
-from tracker.services.outbox import queue_sms
-from tracker.sms import messages
+from tracker.services.alerts import writes as alerts
+from tracker.services.boosters import requests as boosters
+from tracker.services.messaging import texts as messages
+from tracker.services.messaging.outbox import queue_sms
 from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def load_history(session: DbSession, patient_id: uuid.UUID) -> History:
 
 def page_oncall(session: DbSession, clinic: Clinic, patient: Patient, request: BoosterRequest) -> bool:
     """Text the on-call contact (the backup when there is none) about an urgent request, once per request."""
-    contact = clinic.oncall_phone or clinic.backup_phone
+    contact = clinic.oncall_contact
     if not contact:
         # The request and its alert still show on the dashboard; the operator must set a contact.
         log.warning(

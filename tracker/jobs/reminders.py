@@ -22,10 +22,9 @@ from sqlalchemy.exc import IntegrityError
 from tracker import reminders
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import CheckIn, Clinic, Infusion, OutboundMessage, Patient
-from tracker.services import checkin_links
-from tracker.services.outbox import queue_sms
-from tracker.sms import messages
-from tracker.sms.conversation import REMINDER_PURPOSE_PREFIX
+from tracker.services.checkins import links as checkin_links
+from tracker.services.messaging import texts as messages
+from tracker.services.messaging.outbox import is_reminder, queue_sms
 from tracker.unit_of_work import end_read, transaction
 
 log = logging.getLogger(__name__)
@@ -111,7 +110,7 @@ def last_reminders(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) 
         sa.select(OutboundMessage.patient_id, sa.func.max(OutboundMessage.created_at))
         .where(
             OutboundMessage.patient_id.in_(ids),
-            OutboundMessage.purpose.startswith(REMINDER_PURPOSE_PREFIX),
+            is_reminder(),
             OutboundMessage.created_at > now - HORIZON,
         )
         .group_by(OutboundMessage.patient_id)

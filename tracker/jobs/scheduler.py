@@ -17,8 +17,8 @@ from flask import Flask
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.jobs.heartbeat import beat
 from tracker.jobs.registry import Job, JobResult, load_jobs
+from tracker.services.heartbeat import beat
 from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)

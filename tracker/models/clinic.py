@@ -57,5 +57,15 @@ class Clinic(Base):
 
     created_at: Mapped[datetime] = mapped_column(default=system_now)
 
+    @property
+    def oncall_contact(self) -> str | None:
+        """Who is texted first about a safety alert or an urgent request: on-call, else the backup (CLINICAL.md §3)."""
+        return self.oncall_phone or self.backup_phone
+
+    @property
+    def escalation_contact(self) -> str | None:
+        """Who is texted when on-call has not acknowledged in time: the backup, else on-call again."""
+        return self.backup_phone or self.oncall_phone
+
     def __repr__(self) -> str:
         return f"<Clinic {self.name!r}>"

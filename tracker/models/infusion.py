@@ -10,10 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.clock import system_now
+from tracker.infusions import INFUSION_KINDS, INFUSION_STATUSES  # the rules own the vocabulary; the table checks it
 from tracker.models.base import Base, between, id_column, one_of
-
-INFUSION_KINDS = ("induction", "maintenance", "booster")
-INFUSION_STATUSES = ("scheduled", "given", "cancelled")
 
 
 class Infusion(Base):

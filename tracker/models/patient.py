@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -14,6 +15,14 @@ from tracker.models.clinic import Clinic
 from tracker.models.user import User
 
 PHASES = ("screening", "induction", "maintenance", "as_needed", "discharged")
+
+
+class Reminders(NamedTuple):
+    """A patient's weekly reminder as it goes out: on or off, at what local time, by which channel."""
+
+    enabled: bool
+    local_time: time
+    channel: str = "sms"  # reminders go by text message only
 
 
 class Patient(Base):
@@ -49,6 +58,11 @@ class Patient(Base):
 
     user: Mapped[User] = relationship()
     clinic: Mapped[Clinic] = relationship()
+
+    @property
+    def reminders(self) -> Reminders:
+        """The reminder as it goes out: at the patient's own time, or else at the clinic's default."""
+        return Reminders(self.reminders_enabled, self.reminder_local_time or self.clinic.reminder_local_time)
 
     def __repr__(self) -> str:
         return f"<Patient {self.id} {self.phase}>"

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,6 +17,20 @@ from tracker.models.clinic import Clinic
 
 ROLES = ("patient", "clinician", "admin")
 STAFF_ROLES = ("clinician", "admin")
+# werkzeug's scrypt at full strength (N=2**15, r=8, p=1): what every real account's password gets.
+PASSWORD_METHOD = "scrypt"
+# The same scrypt with a small N, for the test suite, which makes thousands of accounts. Honoured only by an
+# app whose TRACKER_ENV is "test" and whose config sets FAST_PASSWORD_HASHES_IN_TESTS; never in production.
+FAST_PASSWORD_METHOD = "scrypt:1024:8:1"
+
+
+def password_method() -> str:
+    """How a new password is hashed: full strength, unless a test app asked for the cheap scrypt."""
+    if has_app_context():
+        config = current_app.config
+        if config.get("TRACKER_ENV") == "test" and config.get("FAST_PASSWORD_HASHES_IN_TESTS") is True:
+            return FAST_PASSWORD_METHOD
+    return PASSWORD_METHOD
 
 
 def new_login_id() -> str:
@@ -64,7 +79,7 @@ class User(Base):
         return self.role in STAFF_ROLES
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.password_hash = generate_password_hash(password, method=password_method())
         self.revoke_sessions()
 
     def check_password(self, password: str) -> bool:

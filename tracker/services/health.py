@@ -11,8 +11,11 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from tracker import ROOT, clock
+from tracker import clock
 from tracker.extensions import db
+from tracker.services.heartbeat import is_stale, latest_beat
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,7 @@ class Readiness:
         }
 
 
-def expected_revision(migrations_dir: Path = ROOT / "migrations") -> str | None:
+def expected_revision(migrations_dir: Path = MIGRATIONS) -> str | None:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     return ScriptDirectory.from_config(config).get_current_head()
@@ -58,7 +61,5 @@ def readiness() -> Readiness:
         log.warning("readiness check failed: %s", type(error).__name__)
         db.session.rollback()
         return Readiness(False, False, None, expected)
-    from tracker.jobs.heartbeat import is_stale, latest_beat
-
     beat_at = latest_beat(db.session)
     return Readiness(True, current == expected, current, expected, beat_at, is_stale(db.session, clock.now()))

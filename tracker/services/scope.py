@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tracker.errors import Forbidden, NotFound
 from tracker.extensions import db
 from tracker.models import Patient, User
-from tracker.services.errors import Forbidden, NotFound
 
 
 def require_staff(user: User) -> None:

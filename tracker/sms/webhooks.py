@@ -21,9 +21,10 @@ from tracker import clock
 from tracker.config import is_e164
 from tracker.extensions import csrf, db
 from tracker.models import Clinic, InboundMessage, OutboundMessage, Patient
-from tracker.services.outbox import queue_sms
-from tracker.sms import conversation, messages
-from tracker.sms.dispatcher import STATUS_CALLBACK_PATH, raise_undelivered
+from tracker.services.checkins import by_text as conversation
+from tracker.services.messaging import texts as messages
+from tracker.services.messaging.delivery import STATUS_CALLBACK_PATH, raise_undelivered
+from tracker.services.messaging.outbox import queue_sms
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from tracker.api.problems import is_api_request, problem_from_http, problem_from_service
-from tracker.services.errors import ServiceError
+from tracker.errors import ServiceError
+from tracker.problems import is_api_request, problem_from_http, problem_from_service
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -14,10 +14,15 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from tracker import clock
+from tracker.errors import Conflict, FieldProblem, Invalid
 from tracker.extensions import db
 from tracker.models import Clinic, User
-from tracker.services import accounts, audit, audit_log, clinic_settings, enrolment, scope
-from tracker.services.errors import Conflict, FieldProblem, Invalid
+from tracker.services import scope
+from tracker.services.accounts import enrolment
+from tracker.services.accounts import users as accounts
+from tracker.services.audit import log as audit_log
+from tracker.services.audit import trail as audit
+from tracker.services.clinic import settings as clinic_settings
 from tracker.web.forms import AuditFilterForm, ClinicSettingsForm, ConfirmForm, InviteStaffForm
 from tracker.web.roles import admin_required
 

@@ -10,10 +10,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from tracker.errors import Invalid
 from tracker.extensions import db, limiter
 from tracker.models import User
-from tracker.services import accounts, enrolment
-from tracker.services.errors import Invalid
+from tracker.services.accounts import enrolment
+from tracker.services.accounts import users as accounts
 from tracker.web.forms import LoginForm, LogoutForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__)

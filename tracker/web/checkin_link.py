@@ -15,10 +15,11 @@ from typing import Any
 from flask import Blueprint, url_for
 from flask.typing import ResponseReturnValue
 
+from tracker.errors import Invalid
 from tracker.extensions import db, limiter
 from tracker.instruments import PHQ9
-from tracker.services import checkin_links, checkins
-from tracker.services.errors import Invalid
+from tracker.services.checkins import links as checkin_links
+from tracker.services.checkins import submit as checkins
 from tracker.web.patient import CheckInForm, render_form, result_page, safety_page, show_problems
 
 log = logging.getLogger(__name__)

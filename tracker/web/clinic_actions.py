@@ -15,10 +15,18 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from tracker.errors import Conflict, FieldProblem, Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import Infusion
-from tracker.services import alerts, attention, boosters, course, patient_record, scope
-from tracker.services.errors import Conflict, FieldProblem, Invalid, NotFound
+from tracker.services import scope
+from tracker.services.accounts import patients
+from tracker.services.alerts import queries as alert_queries
+from tracker.services.alerts import writes as alerts
+from tracker.services.boosters import booking
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.boosters import requests as boosters
+from tracker.services.clinic import attention
+from tracker.services.course import writes as course
 from tracker.web.clinic_base import bp
 from tracker.web.clinic_forms import (
     AcknowledgeForm,
@@ -75,7 +83,7 @@ def _attempt(
 @staff_required
 def acknowledge(alert_id: str) -> ResponseReturnValue:
     """CLINICAL.md §3: a clinician takes charge of an alert, with the documented risk level for a safety one."""
-    alert = alerts.get_alert_for_staff(current_user, alert_id)
+    alert = alert_queries.get_alert_for_staff(current_user, alert_id)
     form = AcknowledgeForm(prefix=ack_prefix(alert.id))
 
     def act() -> str:
@@ -91,11 +99,11 @@ def acknowledge(alert_id: str) -> ResponseReturnValue:
 @bp.route("/booster-requests/<request_id>/approve", methods=["POST"])
 @staff_required
 def approve(request_id: str) -> ResponseReturnValue:
-    request = boosters.get_request_for_staff(current_user, request_id)
+    request = booster_queries.get_request_for_staff(current_user, request_id)
     form = ApproveForm(prefix="approve")
 
     def act() -> str:
-        patient_record.require_version(request, form.seen_version())
+        boosters.require_version(request, form.seen_version())
         boosters.approve(request, current_user, form.note.data)
         return "Booster approved. Book it when the date is known."
 
@@ -106,11 +114,11 @@ def approve(request_id: str) -> ResponseReturnValue:
 @staff_required
 def schedule(request_id: str) -> ResponseReturnValue:
     """Book the booster; the date and time are the clinic's wall clock."""
-    request = boosters.get_request_for_staff(current_user, request_id)
+    request = booster_queries.get_request_for_staff(current_user, request_id)
     form = ScheduleForm(prefix="schedule")
 
     def act() -> str:
-        patient_record.require_version(request, form.seen_version())
+        boosters.require_version(request, form.seen_version())
         if form.scheduled_for.data is None:
             raise Invalid.one("scheduled_for", "choose the date and time of the visit")
         zone = attention.zone_of(current_user.clinic.timezone)
@@ -118,7 +126,7 @@ def schedule(request_id: str) -> ResponseReturnValue:
             when = to_utc(form.scheduled_for.data, zone)
         except NotALocalTime:
             raise Invalid.one("scheduled_for", f"that time does not exist in {zone} (the clocks change)") from None
-        result = boosters.schedule(request, current_user, when)
+        result = booking.schedule(request, current_user, when)
         texted = "" if result.message is None else " The patient will get a text with the date."
         return f"Booster booked.{texted}"
 
@@ -128,11 +136,11 @@ def schedule(request_id: str) -> ResponseReturnValue:
 @bp.route("/booster-requests/<request_id>/decline", methods=["POST"])
 @staff_required
 def decline(request_id: str) -> ResponseReturnValue:
-    request = boosters.get_request_for_staff(current_user, request_id)
+    request = booster_queries.get_request_for_staff(current_user, request_id)
     form = DeclineForm(prefix="decline")
 
     def act() -> str:
-        patient_record.require_version(request, form.seen_version())
+        boosters.require_version(request, form.seen_version())
         boosters.decline(request, current_user, form.reason.data or "")
         return "Booster request declined."
 
@@ -142,11 +150,11 @@ def decline(request_id: str) -> ResponseReturnValue:
 @bp.route("/booster-requests/<request_id>/cancel", methods=["POST"])
 @staff_required
 def cancel(request_id: str) -> ResponseReturnValue:
-    request = boosters.get_request_for_staff(current_user, request_id)
+    request = booster_queries.get_request_for_staff(current_user, request_id)
     form = CancelForm(prefix="cancel")
 
     def act() -> str:
-        patient_record.require_version(request, form.seen_version())
+        boosters.require_version(request, form.seen_version())
         boosters.cancel(request, current_user, form.reason.data or "")
         return "Booster request cancelled, with any visit booked for it."
 
@@ -255,7 +263,7 @@ def reminders(patient_id: str) -> ResponseReturnValue:
     names = {"reminders.weekday": "weekday"}
 
     def act() -> str:
-        patient_record.update_reminders(
+        patients.update_reminders(
             current_user,
             patient,
             enabled=bool(form.enabled.data),

@@ -12,8 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.jobs import heartbeat
-from tracker.services import attention
+from tracker.services import heartbeat
+from tracker.services.clinic import attention
 
 log = logging.getLogger(__name__)
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
@@ -34,7 +34,7 @@ SEVERITY_WORDS = {
 }
 
 
-# The outbox's purposes in a clinician's words (tracker/sms/messages.py lists the texts themselves).
+# The outbox's purposes in a clinician's words (tracker/services/messaging/texts.py lists the texts themselves).
 PURPOSE_WORDS = {
     "crisis": "Crisis resources (after item 9)",
     "safety_oncall": "Safety alert to the on-call contact",
@@ -51,7 +51,7 @@ PURPOSE_WORDS = {
 
 @bp.app_context_processor
 def scheduler_banner() -> dict[str, Any]:
-    """base.html asks, for staff only, whether the scheduler's heartbeat is stale (jobs/heartbeat.py).
+    """base.html asks, for staff only, whether the scheduler's heartbeat is stale (services/heartbeat.py).
 
     A function, not a value: the query runs only on the pages that show the banner.
     """

@@ -25,11 +25,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
+from tracker.errors import FieldProblem
 from tracker.models.alert import RISK_LEVELS
 from tracker.models.infusion import INFUSION_KINDS
 from tracker.models.patient import PHASES
-from tracker.services.errors import FieldProblem
-from tracker.services.patient_list import SORTS
+from tracker.services.clinic.patient_list import SORTS
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 PHASE_WORDS = {p: p.replace("_", " ") for p in PHASES}

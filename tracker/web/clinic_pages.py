@@ -5,6 +5,7 @@ Views parse input, call a service, render; each GET commits once, for its audit 
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
 
 from flask import request, url_for
@@ -12,8 +13,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from tracker import charts, clock
-from tracker.services import attention, audit, patient_list, patient_record
+from tracker import clock
+from tracker.services.audit import trail as audit
+from tracker.services.clinic import attention, patient_list
+from tracker.services.clinic import patient_page as patient_record
+from tracker.web import charts
 from tracker.web.clinic_base import bp, render
 from tracker.web.clinic_forms import (
     AcknowledgeForm,
@@ -133,7 +137,7 @@ def patient_page(
         record=record,
         patient=record.patient,
         outcome=record.outcome,
-        chart=record.chart(now, zone),
+        chart=trajectory_of(record, now, zone),
         heat=record.heatmap(),
         forms=all_forms,
         problems=problems or {},
@@ -150,3 +154,22 @@ def patient_page(
 def patient(patient_id: str) -> ResponseReturnValue:
     """A patient's trajectory, symptoms, outcome, and everything a clinician can do for them; audited."""
     return patient_page(patient_id)
+
+
+def trajectory_of(record: patient_record.PatientRecord, now: datetime, zone: tzinfo) -> charts.Chart:
+    """The record's PHQ-9 trajectory beside its infusions and requests, as the chart draws it."""
+    return charts.trajectory(
+        [charts.Point(str(c.id), c.taken_at, c.total, c.item9_positive) for c in record.checkins],
+        [
+            charts.InfusionIn(str(i.id), i.kind, i.status, at)
+            for i in record.infusions
+            # A cancelled infusion was never given: it has no place on the chart.
+            if i.status in ("given", "scheduled") and (at := i.given_at or i.scheduled_for) is not None
+        ],
+        [charts.RequestIn(str(r.id), r.raised_at, r.urgency, r.status, r.decided_at) for r in record.requests],
+        baseline=record.outcome.baseline,
+        reference_low=record.outcome.reference_low,
+        window_start=record.window_start,
+        now=now,
+        zone=zone,
+    )

@@ -14,7 +14,9 @@ from flask import Blueprint, Response, render_template, stream_with_context
 from flask_login import current_user, login_required
 
 from tracker import clock
-from tracker.services import audit, exports, fhir_export, outcomes_report, scope
+from tracker.services import scope
+from tracker.services.audit import trail as audit
+from tracker.services.clinic import exports, fhir_export, outcomes_report
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 

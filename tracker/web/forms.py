@@ -7,7 +7,7 @@ from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
-from tracker.services import clinic_settings
+from tracker.services.clinic import settings as clinic_settings
 
 
 class LoginForm(FlaskForm):

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from tracker.services import patients as patient_service
+from tracker.services.accounts import patients as patient_service
 
 bp = Blueprint("home", __name__)
 

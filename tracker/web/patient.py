@@ -17,13 +17,14 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 
+from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.instruments import INSTRUMENTS, PHQ9
 from tracker.models import CheckIn, Patient
 from tracker.safety import CrisisResource
-from tracker.services import checkin_queries, checkins
-from tracker.services.errors import Invalid
-from tracker.services.patients import patient_of
+from tracker.services.accounts.patients import patient_of
+from tracker.services.checkins import queries as checkin_queries
+from tracker.services.checkins import submit as checkins
 from tracker.web.roles import patient_required
 
 bp = Blueprint("patient", __name__, url_prefix="/me")

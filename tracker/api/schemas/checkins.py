@@ -1,0 +1,100 @@
+"""The questionnaire and check-ins, the patient's own and those taken in clinic (API.md, Patient and Clinician)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from tracker.api.schemas.common import NestedFrom, Strict, StrictInteger, page_of
+from tracker.instruments import Instrument
+from tracker.models.checkin import DIAGNOSES, SEVERITIES, SOURCES
+from tracker.services.checkins.submit import safety_for
+
+
+class AnswerOptionSchema(Schema):
+    """Dumps an instruments.AnswerOption."""
+
+    value = fields.Integer(required=True)
+    text = fields.String(required=True)
+    loinc = fields.String(required=True)
+
+
+class ItemSchema(Schema):
+    """Dumps an instruments.Item."""
+
+    number = fields.Integer(required=True)
+    text = fields.String(required=True)
+    loinc = fields.String(required=True)
+
+
+class DifficultySchema(Schema):
+    """Dumps an Instrument that has a difficulty item: the item, and the answers it takes."""
+
+    text = fields.String(required=True, attribute="difficulty_item.text")
+    loinc = fields.String(required=True, attribute="difficulty_item.loinc")
+    options = fields.List(fields.Nested(AnswerOptionSchema), required=True, attribute="difficulty_options")
+
+
+def _with_difficulty(instrument: Instrument) -> Instrument | None:
+    return instrument if instrument.difficulty_item is not None else None
+
+
+class InstrumentSchema(Schema):
+    """Dumps an Instrument."""
+
+    name = fields.String(required=True)
+    title = fields.String(required=True)
+    stem = fields.String(required=True)
+    loinc = fields.String(required=True, attribute="panel_loinc")
+    total_loinc = fields.String(required=True)
+    items = fields.List(fields.Nested(ItemSchema), required=True)
+    options = fields.List(fields.Nested(AnswerOptionSchema), required=True)
+    difficulty = NestedFrom(DifficultySchema, _with_difficulty, allow_none=True, required=True)
+
+
+class CheckInCreateSchema(Strict):
+    instrument = fields.String(required=True, validate=validate.OneOf(["phq9", "gad7"]))
+    answers = fields.List(
+        StrictInteger(validate=validate.Range(min=0, max=3)),
+        required=True,
+        validate=validate.Length(min=1, max=9),
+        metadata={"description": "one answer per item, 0–3: nine for phq9, seven for gad7"},
+    )
+    difficulty = StrictInteger(load_default=None, allow_none=True, validate=validate.Range(min=0, max=3))
+
+
+class ClinicCheckInCreateSchema(CheckInCreateSchema):
+    taken_at = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with offset; not in the future"})
+
+
+class CrisisResourceSchema(Schema):
+    """Dumps a safety.CrisisResource."""
+
+    name = fields.String(required=True)
+    phone = fields.String(required=True)
+    text = fields.String(required=True)
+
+
+class SafetySchema(Schema):
+    """Dumps a safety.SafetyResponse."""
+
+    message = fields.String(required=True)
+    resources = fields.List(fields.Nested(CrisisResourceSchema), required=True)
+
+
+class CheckInSchema(Schema):
+    """Dumps a CheckIn, with the crisis resources it calls for whenever it is shown (item 9 above 0)."""
+
+    id = fields.String(required=True)
+    instrument = fields.String(required=True)
+    taken_at = fields.AwareDateTime(required=True)
+    answers = fields.List(fields.Integer(), required=True)
+    difficulty = fields.Integer(allow_none=True, required=True)
+    total = fields.Integer(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
+    diagnosis = fields.String(allow_none=True, required=True, validate=validate.OneOf(DIAGNOSES))
+    item9_positive = fields.Boolean(required=True)
+    source = fields.String(required=True, validate=validate.OneOf(SOURCES))
+    safety = NestedFrom(SafetySchema, safety_for, allow_none=True, required=True)
+
+
+CheckInPageSchema = page_of(CheckInSchema)

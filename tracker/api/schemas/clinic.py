@@ -1,0 +1,125 @@
+"""The clinic's side: enrolling patients, the patient list, the clinic's settings (API.md, Clinician)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from tracker import clock
+from tracker.api.schemas.common import NestedFrom, Strict, StrictInteger, page_of
+from tracker.api.schemas.patient import RemindersSchema
+from tracker.models.patient import PHASES
+from tracker.services.clinic.patient_list import PatientSummary
+
+
+class PatientCreateSchema(Strict):
+    display_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    phone = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={"example": "+13125550123"})
+    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    timezone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    phase = fields.String(load_default="screening", validate=validate.OneOf(PHASES))
+
+
+class PatientSchema(Schema):
+    """Dumps a Patient."""
+
+    id = fields.String(required=True)
+    display_name = fields.String(required=True)
+    phone = fields.String(required=True)
+    timezone = fields.String(required=True)
+    phase = fields.String(required=True, validate=validate.OneOf(PHASES))
+    sms_opted_out = fields.Boolean(required=True)
+    reminders = fields.Nested(RemindersSchema, required=True)
+    created_at = fields.AwareDateTime(required=True)
+
+
+class PatientListArgsSchema(Strict):
+    phase = fields.String(load_default=None, validate=validate.OneOf(PHASES))
+    q = fields.String(load_default=None, validate=validate.Length(max=100))
+    needs_attention = fields.Boolean(load_default=None, allow_none=True)
+    sort = fields.String(
+        load_default="name", validate=validate.OneOf(["name", "latest_total", "change", "days_since_last"])
+    )
+    order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+
+
+class OpenRequestRefSchema(Schema):
+    """Dumps a PatientSummary that has an open booster request: that request, in brief."""
+
+    id = fields.String(required=True, attribute="open_request_id")
+    status = fields.String(required=True, attribute="open_request_status")
+    urgency = fields.String(required=True, attribute="open_request_urgency")
+
+
+def _with_open_request(summary: PatientSummary) -> PatientSummary | None:
+    return summary if summary.open_request_id is not None else None
+
+
+class PatientSummarySchema(Schema):
+    """Dumps a patient_list.PatientSummary: its patient, the latest score and what is open."""
+
+    id = fields.String(required=True, attribute="patient.id")
+    display_name = fields.String(required=True, attribute="patient.display_name")
+    phase = fields.String(required=True, validate=validate.OneOf(PHASES), attribute="patient.phase")
+    latest_total = fields.Integer(allow_none=True, required=True)
+    latest_severity = fields.String(allow_none=True, required=True)
+    latest_at = fields.AwareDateTime(allow_none=True, required=True)
+    change_from_baseline = fields.Integer(allow_none=True, required=True)
+    days_since_last_checkin = fields.Method(
+        "_days_since_last", allow_none=True, required=True, metadata={"type": "integer"}
+    )
+    open_alerts = fields.Integer(required=True)
+    open_booster_request = NestedFrom(OpenRequestRefSchema, _with_open_request, allow_none=True, required=True)
+
+    def _days_since_last(self, summary: PatientSummary) -> int | None:
+        return summary.days_since_last(clock.now())
+
+
+PatientSummaryPageSchema = page_of(PatientSummarySchema)
+
+
+class ClinicSettingsSchema(Schema):
+    """Dumps a Clinic: its settings (CLINICAL.md §5 thresholds, reminder defaults, contacts, time zone)."""
+
+    name = fields.String(required=True)
+    timezone = fields.String(required=True)
+    phone = fields.String(allow_none=True, required=True)
+    oncall_phone = fields.String(allow_none=True, required=True)
+    backup_phone = fields.String(allow_none=True, required=True)
+    signal_min_total = fields.Integer(required=True)
+    signal_min_rise = fields.Integer(required=True)
+    confirm_min_days = fields.Integer(required=True)
+    confirm_max_days = fields.Integer(required=True)
+    urgent_min_total = fields.Integer(required=True)
+    induction_infusion_count = fields.Integer(required=True)
+    post_induction_phase = fields.String(required=True)
+    safety_ack_minutes = fields.Integer(required=True)
+    missed_checkin_grace_days = fields.Integer(required=True)
+    missed_checkin_alert_days = fields.Integer(required=True)
+    reminder_weekday = fields.Integer(required=True)
+    reminder_local_time = fields.Time(format="%H:%M", required=True)
+    quiet_start = fields.Time(format="%H:%M", required=True)
+    quiet_end = fields.Time(format="%H:%M", required=True)
+
+
+class ClinicSettingsPatchSchema(Strict):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    oncall_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    backup_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    signal_min_total = StrictInteger()
+    signal_min_rise = StrictInteger()
+    confirm_min_days = StrictInteger()
+    confirm_max_days = StrictInteger()
+    urgent_min_total = StrictInteger()
+    induction_infusion_count = StrictInteger()
+    post_induction_phase = fields.String()
+    safety_ack_minutes = StrictInteger()
+    missed_checkin_grace_days = StrictInteger()
+    missed_checkin_alert_days = StrictInteger()
+    reminder_weekday = StrictInteger()
+    reminder_local_time = fields.Time(format="%H:%M")
+    quiet_start = fields.Time(format="%H:%M")
+    quiet_end = fields.Time(format="%H:%M")

@@ -1,0 +1,116 @@
+"""Infusions: the patient's own view, the clinic's record of them, and changes to it (API.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import Schema, fields, missing, validate
+
+from tracker.api.schemas.common import Strict, StrictInteger, page_of
+from tracker.models import Infusion
+from tracker.models.infusion import INFUSION_KINDS, INFUSION_STATUSES
+from tracker.services.course.writes import InfusionResult
+
+BP_PATTERN = r"^\d{2,3}/\d{2,3}$"
+
+
+class Reading(fields.String):
+    """A blood pressure reading, "120/80", or null.
+
+    It dumps a (systolic, diastolic) pair, or, given `columns`, the two attributes that hold them.
+    """
+
+    def __init__(self, columns: tuple[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.columns = columns
+
+    def get_value(
+        self,
+        obj: Any,
+        attr: str,
+        accessor: Callable[[Any, str, Any], Any] | None = None,
+        default: Any = missing,
+    ) -> Any:
+        if self.columns is None:
+            return super().get_value(obj, attr, accessor, default)
+        systolic_column, diastolic_column = self.columns
+        systolic = super().get_value(obj, systolic_column, accessor, None)
+        diastolic = super().get_value(obj, diastolic_column, accessor, None)
+        return None if systolic is None or diastolic is None else (systolic, diastolic)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else f"{value[0]}/{value[1]}"
+
+
+class WarningSchema(Schema):
+    """Dumps an errors.FieldProblem: a value outside the usual range, shown and not refused."""
+
+    field = fields.String(required=True)
+    message = fields.String(required=True)
+
+
+class PatientInfusionSchema(Schema):
+    """An infusion as its patient sees it: no clinical notes. Dumps a course PatientInfusion."""
+
+    id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(INFUSION_KINDS))
+    status = fields.String(required=True, validate=validate.OneOf(INFUSION_STATUSES))
+    scheduled_for = fields.AwareDateTime(allow_none=True, required=True)
+    given_at = fields.AwareDateTime(allow_none=True, required=True)
+    dose_mg_per_kg = fields.Float(allow_none=True, required=True)
+    weight_kg = fields.Float(allow_none=True, required=True)
+    total_mg = fields.Float(allow_none=True, required=True)
+    duration_min = fields.Integer(allow_none=True, required=True)
+    bp_before = Reading(allow_none=True, required=True, metadata={"example": "120/80"})
+    bp_after = Reading(allow_none=True, required=True)
+    observed_min = fields.Integer(allow_none=True, required=True)
+    ride_home_confirmed = fields.Boolean(allow_none=True, required=True)
+    booster_request_id = fields.String(allow_none=True, required=True)
+
+
+class InfusionSchema(PatientInfusionSchema):
+    """An infusion as staff see it. Dumps an Infusion, or a course InfusionResult: the infusion and its warnings."""
+
+    bp_before = Reading(
+        ("bp_before_systolic", "bp_before_diastolic"), allow_none=True, required=True, metadata={"example": "120/80"}
+    )
+    bp_after = Reading(("bp_after_systolic", "bp_after_diastolic"), allow_none=True, required=True)
+    notes = fields.String(allow_none=True, required=True)
+    warnings = fields.List(fields.Nested(WarningSchema), required=True)
+
+    def get_attribute(self, obj: Infusion | InfusionResult, attr: str, default: Any) -> Any:
+        if isinstance(obj, InfusionResult):
+            return obj.warnings if attr == "warnings" else super().get_attribute(obj.infusion, attr, default)
+        return [] if attr == "warnings" else super().get_attribute(obj, attr, default)
+
+
+InfusionPageSchema = page_of(InfusionSchema)
+
+
+PatientInfusionPageSchema = page_of(PatientInfusionSchema)
+
+
+class InfusionChangeSchema(Strict):
+    scheduled_for = fields.AwareDateTime(allow_none=True)
+    given_at = fields.AwareDateTime(allow_none=True)
+    dose_mg_per_kg = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=0))
+    weight_kg = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=0))
+    duration_min = StrictInteger(allow_none=True)
+    bp_before = fields.String(
+        allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
+    )
+    bp_after = fields.String(
+        allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
+    )
+    observed_min = StrictInteger(allow_none=True)
+    ride_home_confirmed = fields.Boolean(allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    status = fields.String(validate=validate.OneOf(INFUSION_STATUSES))
+    kind = fields.String(validate=validate.OneOf(INFUSION_KINDS))
+
+
+class InfusionCreateSchema(InfusionChangeSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(INFUSION_KINDS))
+    status = fields.String(required=True, validate=validate.OneOf(["scheduled", "given"]))
+    booster_request_id = fields.String(allow_none=True, validate=validate.Length(max=64))

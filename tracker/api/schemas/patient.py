@@ -1,0 +1,48 @@
+"""The patient's own profile, /me, and the reminder settings in it (API.md, Patient)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from tracker.api.schemas.common import Strict
+from tracker.models.patient import PHASES
+
+
+class ClinicRefSchema(Schema):
+    """Dumps a Clinic."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class RemindersSchema(Schema):
+    """Dumps a patient's `reminders` (models.patient.Reminders)."""
+
+    enabled = fields.Boolean(required=True)
+    local_time = fields.Time(
+        format="%H:%M", required=True, metadata={"description": "HH:MM in the patient's time zone"}
+    )
+    channel = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    """Dumps the caller's Patient."""
+
+    id = fields.String(required=True)
+    display_name = fields.String(required=True)
+    clinic = fields.Nested(ClinicRefSchema, required=True)
+    phase = fields.String(required=True, validate=validate.OneOf(PHASES))
+    timezone = fields.String(required=True)
+    reminders = fields.Nested(RemindersSchema, required=True)
+    sms_opted_out = fields.Boolean(required=True)
+
+
+class RemindersPatchSchema(Strict):
+    enabled = fields.Boolean()
+    local_time = fields.Time(format="%H:%M", metadata={"description": "HH:MM, 24-hour"})
+    channel = fields.String(validate=validate.OneOf(["sms"]))
+
+
+class MePatchSchema(Strict):
+    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    reminders = fields.Nested(RemindersPatchSchema)

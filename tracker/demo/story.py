@@ -1,0 +1,457 @@
+"""The demo's story: the clinic, its patients, and what each of them does when, over the year up to `end`. Pure.
+
+`tell(seed, end)` gives the same Story for the same seed and end. The steps follow the clinic's own rules so
+that, played through the services and jobs (tracker/demo/play.py), they give every screen something true:
+an induction series of six infusions, then a check-in after each weekly reminder (CLINICAL.md §1); relapses
+as a raised check-in, then a higher one when the relapse scan asks for a confirming check-in five days later,
+so that the scan raises a routine request (§5); an urgent score raising an urgent request on its own; item 9
+answered above 0 (§3). Who raises what is left to the system: the story says only what people do.
+
+Patients who use the app set a password from their invitation and check in there; the others check in from
+the one-time link in each reminder, so every check-in of theirs follows a reminder.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from tracker import relapse
+from tracker.demo import steps
+from tracker.reminders import local_instant
+
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (demo logins, printed on purpose)
+FIRST_NAMES = (
+    "Alex Sam Jordan Taylor Morgan Casey Riley Jamie Avery Quinn Rowan Drew Emerson Hayden Parker "
+    "Reese Skyler Dakota Finley Harper Logan Cameron Elliot Sage Blake Kendall Marley Shawn Toni Robin"
+).split()
+LAST_INITIALS = "ABCDEFGHJKLMNPRSTVW"
+# Who the clinic's patients are, by what their year holds; the index is the patient's number.
+CAST = (
+    ["stays_well"] * 9
+    + ["relapses"] * 7
+    + ["booster_booked", "relapsing_now", "urgent_now"]
+    + ["non_responder"] * 4
+    + ["past_item9", "safety_now", "gone_quiet"]
+    + ["in_induction"] * 3
+    + ["screening"] * 2
+)
+# Always app users: they check in when they choose, not only after a reminder.
+APP_KINDS = frozenset({"relapsing_now", "urgent_now", "past_item9", "safety_now"})
+PATIENT_ASKS, DECLINED, APPROVED_FIRST = 9, 10, 11  # relapsers whose first or second relapse goes otherwise
+PHONE_OUTAGE = 20  # a non-responder whose phone was off for the last weekly reminder but one
+NO_RECEIPTS = 5  # a patient whose network never reports delivery
+LATEST = timedelta(minutes=12)  # the safety check-in, the story's last step, this long before `end`
+SAFETY_NOTE = "Called the patient; C-SSRS screen done, safety plan reviewed."
+
+
+@dataclass(frozen=True)
+class ClinicPlan:
+    """The demo clinic and its settings; the story counts on these, so the clinic is created with them."""
+
+    name: str = "Lakeside Ketamine Clinic"
+    timezone: str = "America/Chicago"
+    phone: str = "+13125550100"
+    oncall_phone: str = "+13125550101"
+    backup_phone: str = "+13125550102"
+    admin_email: str = "admin@lakeside.example"
+    clinician_email: str = "clinician@lakeside.example"
+    induction_infusion_count: int = 6
+    post_induction_phase: str = "as_needed"
+    reminder_weekday: int = 0  # Monday
+    reminder_local_time: time = time(10, 0)
+    thresholds: relapse.Thresholds = field(default_factory=relapse.Thresholds)  # CLINICAL.md §5's table
+
+    def settings(self) -> dict[str, object]:
+        """The clinic's columns, as accounts.create_clinic takes them."""
+        t = self.thresholds
+        return {
+            "phone": self.phone,
+            "oncall_phone": self.oncall_phone,
+            "backup_phone": self.backup_phone,
+            "induction_infusion_count": self.induction_infusion_count,
+            "post_induction_phase": self.post_induction_phase,
+            "reminder_weekday": self.reminder_weekday,
+            "reminder_local_time": self.reminder_local_time,
+            "signal_min_total": t.signal_min_total,
+            "signal_min_rise": t.signal_min_rise,
+            "confirm_min_days": t.confirm_min_days,
+            "confirm_max_days": t.confirm_max_days,
+            "urgent_min_total": t.urgent_min_total,
+        }
+
+
+@dataclass(frozen=True)
+class Person:
+    index: int
+    name: str
+    phone: str
+    kind: str
+    uses_app: bool
+
+
+@dataclass(frozen=True)
+class Story:
+    clinic: ClinicPlan
+    people: tuple[Person, ...]
+    steps: tuple[steps.Step, ...]  # in time order
+    reminder_runs: tuple[datetime, ...]  # when reminders fall due: weekly slots, visit mornings, confirmations
+    carrier: steps.Carrier
+    start: datetime  # the clinic opens
+    end: datetime  # now
+    login: int  # the patient whose phone is printed with the demo logins
+    showcase: Mapping[str, int]  # what the dashboard's tour opens first -> the patient it belongs to
+
+
+def answers_for(total: int, rng: random.Random, item9: int = 0) -> tuple[int, ...]:
+    """Nine answers 0–3 with the given total (clamped to what nine items allow)."""
+    answers = [0] * 8 + [item9]
+    remaining = max(0, min(27, total) - item9)
+    slots = [i for i in range(8) for _ in range(3)]
+    rng.shuffle(slots)
+    for i in slots[:remaining]:
+        answers[i] += 1
+    return tuple(answers)
+
+
+def phone_of(index: int) -> str:
+    return f"+1312555{200 + index:04d}"
+
+
+class _Life:
+    """One patient's year, written as steps; the reminders they are due go into `runs`."""
+
+    def __init__(self, person: Person, clinic: ClinicPlan, rng: random.Random, end: datetime) -> None:
+        self.person, self.clinic, self.rng, self.end = person, clinic, rng, end
+        self.zone = ZoneInfo(clinic.timezone)
+        self.cutoff = end - LATEST
+        self.steps: list[steps.Step] = []
+        self.runs: set[datetime] = set()
+        self.outages: list[steps.Outage] = []
+        self.weight = Decimal(rng.randint(55, 110))
+        self.baseline = rng.randint(16, 21)
+        self.low = 6 if person.kind == "relapsing_now" else rng.randint(2, 6)
+        own_slot = person.uses_app and person.index % 3 != 0
+        self.slot_weekday = person.index % 7 if own_slot else clinic.reminder_weekday
+        self.slot_time = time(9 + person.index % 10, 30 if person.index % 2 else 0) if own_slot else None
+
+    # Time: the clinic's wall clock.
+
+    def local(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return local_instant(day, time(hour, minute), self.zone)
+
+    def day_of(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def weekday_from(self, day: date, avoid: int | None = None) -> date:
+        """The first clinic day (Monday to Friday) on or after `day`, other than weekday `avoid`."""
+        while day.weekday() >= 5 or day.weekday() == avoid:
+            day += timedelta(days=1)
+        return day
+
+    def visit_from(self, day: date, avoid: int | None = None) -> datetime:
+        """A 10:00 visit on the first clinic day from `day`, never within hours of now (it is given or booked)."""
+        while True:
+            day = self.weekday_from(day, avoid)
+            visit = self.local(day, 10)
+            if not self.cutoff - timedelta(hours=3) < visit < self.end + timedelta(hours=2):
+                return visit
+            day += timedelta(days=1)
+
+    def slots(self, after: datetime) -> list[datetime]:
+        """The weekly reminder's moments after `after` up to the story's last moment (CLINICAL.md §1)."""
+        at = self.slot_time or self.clinic.reminder_local_time
+        day = self.day_of(after)
+        day += timedelta(days=(self.slot_weekday - day.weekday()) % 7)
+        found = []
+        while (moment := self.local(day, at.hour, at.minute)) <= self.cutoff:
+            if moment > after:
+                found.append(moment)
+            day += timedelta(days=7)
+        return found
+
+    def minutes(self, low: int, high: int) -> timedelta:
+        return timedelta(minutes=self.rng.randint(low, high))
+
+    # Steps.
+
+    def add(self, step: steps.Step) -> None:
+        assert step.at <= self.cutoff, f"{type(step).__name__} of patient {step.person} after the story's end"
+        self.steps.append(step)
+
+    def checkin(self, at: datetime, total: int, item9: int = 0, source: str | None = None) -> None:
+        if at > self.cutoff:
+            return
+        total = max(0, min(27, total))
+        source = source or ("app" if self.person.uses_app else "web")
+        answers = answers_for(total, self.rng, item9)
+        self.add(steps.CheckIn(at, self.person.index, answers, min(3, total // 7), source))
+
+    def noise(self, centre: int, spread: int) -> int:
+        return centre + self.rng.randint(-spread, spread)
+
+    def vitals(self) -> steps.Vitals:
+        rng = self.rng
+        return steps.Vitals(
+            weight_kg=self.weight + rng.choice((-1, 0, 0, 1)),
+            bp_before=(rng.randint(112, 138), rng.randint(70, 84)),
+            bp_after=(rng.randint(120, 148), rng.randint(76, 92)),
+        )
+
+    def weekly(self, slot: datetime, total: int) -> None:
+        """The week's check-in, a little after its reminder."""
+        self.checkin(slot + self.minutes(5, 150), total)
+
+    # The course.
+
+    def enrol(self, at: datetime) -> None:
+        n = self.person.index
+        self.add(steps.Enrol(at, n))
+        self.checkin(at + timedelta(minutes=20), self.baseline, source="clinic")
+        if self.person.uses_app:
+            accepted = at + self.minutes(60, 360)
+            self.add(steps.AcceptInvitation(accepted, n))
+            if self.slot_time is not None:
+                self.add(steps.ChooseReminders(accepted + timedelta(minutes=3), n, self.slot_weekday, self.slot_time))
+
+    def induction(self, first_day: date, target: int) -> datetime | None:
+        """The series of CLINICAL.md §1: a visit every two or three days, each booked at the first; a check-in
+        the morning of each after its reminder. Returns the last visit, or None while the series goes on."""
+        n, count = self.person.index, self.clinic.induction_infusion_count
+        visits = [self.visit_from(first_day)]
+        while len(visits) < count:
+            visits.append(self.visit_from(self.day_of(visits[-1]) + timedelta(days=self.rng.choice((2, 2, 3)))))
+        first = visits[0]
+        self.add(steps.MovePhase(first - timedelta(minutes=25), n, "induction", "Accepted for an induction series."))
+        self.checkin(first - timedelta(minutes=15), self.baseline + self.rng.randint(-1, 1), source="clinic")
+        self.add(steps.Infuse(first, n, "induction", self.vitals()))
+        for visit in visits[1:]:
+            self.add(steps.Book(first + timedelta(minutes=50), n, "induction", visit))
+        for k, visit in enumerate(visits[1:], start=1):
+            morning = self.local(self.day_of(visit), 8)
+            if morning > self.cutoff:
+                return None
+            self.runs.add(morning)
+            level = round(self.baseline - (self.baseline - target) * k / count)
+            self.checkin(morning + self.minutes(10, 70), self.noise(level, 1))
+            if visit > self.cutoff:
+                return None
+            self.add(steps.GiveBooked(visit, n, self.vitals()))
+        return visits[-1]
+
+    def clinic_morning(self, after: datetime, hour: int = 9, minute: int = 30) -> datetime:
+        """The first clinic-day morning at hour:minute after `after`: when the clinician works the queue."""
+        day = self.day_of(after)
+        while (moment := self.local(self.weekday_from(day), hour, minute)) <= after:
+            day = self.weekday_from(day) + timedelta(days=1)
+        return moment
+
+    def relapse(self, weeks: list[datetime], i: int, until: datetime, how: str = "schedule") -> int | None:
+        """A relapse from week i's check-in (CLINICAL.md §5): that one raised, the confirming check-in the scan
+        asks for five days later higher still, then the clinic's decision and, unless declined, a booster.
+        Returns the index of the first week after it, or None (and writes nothing) if it would end after `until`.
+        """
+        n, low, rng = self.person.index, self.low, self.rng
+        first = weeks[i] + self.minutes(5, 150)
+        due = first + timedelta(days=self.clinic.thresholds.confirm_min_days)  # the scan's confirming check-in
+        second = due + self.minutes(10, 120)
+        decided = self.clinic_morning(second + timedelta(hours=12))
+        booking = self.clinic_morning(decided + timedelta(hours=20), 9, 15) if how == "approve" else decided
+        visit = None
+        if how != "decline":
+            visit = self.visit_from(self.day_of(booking) + timedelta(days=rng.randint(2, 5)), avoid=self.slot_weekday)
+        over = visit or decided
+        if over + timedelta(days=1) > until:
+            return None
+        self.checkin(first, low + rng.randint(8, 10))
+        if how == "patient_asks":
+            asked = self.local(self.day_of(first) + timedelta(days=1), 19, 30)
+            self.add(steps.AskForBooster(asked, n, "Feeling the way I did before my last booster. Could I come in?"))
+        self.runs.add(due)
+        self.checkin(second, low + rng.randint(10, 13))
+        if how == "decline":
+            note = "Reviewed by phone: a hard week at work, not a relapse. Recheck in a week."
+            self.add(steps.Decide(decided, n, "decline", note))
+        elif how == "approve":
+            self.add(steps.Decide(decided, n, "approve", "Booster agreed by phone; booking once the patient has a day."))
+            self.add(steps.Decide(booking, n, "schedule", "Booked.", visit))
+        else:
+            self.add(steps.Decide(decided, n, "schedule", "Called the patient; booster booked.", visit))
+        if visit is not None:
+            self.add(steps.GiveBooked(visit, n, self.vitals()))
+        j = i + 1
+        while j < len(weeks) and weeks[j] < over:
+            # Still unwell until the booster (the scan cites these too); after a decline, it was a bad week.
+            self.weekly(weeks[j], low + rng.randint(10, 12) if visit else self.noise(low + 1, 1))
+            j += 1
+        return j
+
+    def relapsing(self, weeks: list[datetime], until: datetime) -> int:
+        """Well for five to twelve weeks (relief lasts weeks to months, CLINICAL.md §1), then a relapse; again
+        until `until`. Returns the index of the first week not written."""
+        i, cycle = 0, 0
+        while i < len(weeks):
+            for _ in range(self.rng.randint(5, 12)):
+                if i >= len(weeks) or weeks[i] >= until:
+                    return i
+                self.weekly(weeks[i], self.noise(self.low + 1, 1))
+                i += 1
+            if i >= len(weeks) or weeks[i] >= until:
+                return i
+            how = "schedule"
+            if (self.person.index, cycle) in {(PATIENT_ASKS, 1), (DECLINED, 0), (APPROVED_FIRST, 0)}:
+                how = {PATIENT_ASKS: "patient_asks", DECLINED: "decline", APPROVED_FIRST: "approve"}[self.person.index]
+            after = self.relapse(weeks, i, until, how)
+            if after is None:
+                return i
+            i, cycle = after, cycle + 1
+        return i
+
+    def live(self) -> None:
+        """The patient's year, by their kind."""
+        kind, rng, end = self.person.kind, self.rng, self.end
+        if kind in ("in_induction", "screening"):
+            first_day = self.day_of(end) - timedelta(days=rng.randint(1, 6))
+            enrolled = self.day_of(end) - timedelta(days=rng.randint(3, 10))
+        else:
+            days_ago = 358 if self.person.index == 0 else rng.randint(200, 360)
+            enrolled = self.day_of(end) - timedelta(days=days_ago)
+            first_day = enrolled + timedelta(days=rng.randint(2, 5))
+        enrolled = self.weekday_from(enrolled)
+        if kind == "in_induction":
+            enrolled = min(enrolled, self.weekday_from(first_day) - timedelta(days=2))
+        self.enrol(self.local(enrolled, rng.randint(9, 15), rng.choice((0, 15, 30, 45))))
+        if kind == "screening":
+            return
+        target = {"non_responder": self.baseline - 3, "in_induction": self.baseline - 6}.get(kind, self.low + 2)
+        last_visit = self.induction(max(first_day, enrolled + timedelta(days=1)), target)
+        if last_visit is None:
+            return
+        # The sixth infusion moves the patient on (tracker/services/course): weekly reminders from then.
+        weeks = self.slots(last_visit + timedelta(days=1))
+        self.runs.update(weeks)
+        getattr(self, f"_{kind}")(weeks)
+
+    def _stays_well(self, weeks: list[datetime]) -> None:
+        for week in weeks:
+            self.weekly(week, self.noise(self.low + 1, 2))
+
+    def _relapses(self, weeks: list[datetime]) -> None:
+        self._stays_well(weeks[self.relapsing(weeks, self.end - timedelta(days=21)) :])
+
+    def _booster_booked(self, weeks: list[datetime]) -> None:
+        """Past relapses, then one now whose booster is booked for a day after now."""
+        i = self.relapsing(weeks, self.end - timedelta(days=40))
+        last = max(j for j, week in enumerate(weeks) if week <= self.end - timedelta(days=9))
+        for week in weeks[i:last]:
+            self.weekly(week, self.noise(self.low + 1, 1))
+        after = self.relapse(weeks, last, self.end + timedelta(days=30))
+        assert after is not None and any(isinstance(s, steps.Decide) and s.at > weeks[last] for s in self.steps)
+
+    def _relapsing_now(self, weeks: list[datetime]) -> None:
+        """A request the clinic must decide (CLINICAL.md §5): "PHQ-9 14 → 17 over 8 days, low was 6"."""
+        i = self.relapsing(weeks, self.end - timedelta(days=45))
+        for week in weeks[i:]:
+            if week < self.end - timedelta(days=17):
+                self.weekly(week, self.noise(self.low + 1, 1))
+        end = self.end
+        self.checkin(end - timedelta(days=16), self.low)
+        first = end - timedelta(days=9)
+        self.checkin(first, self.low + 8)
+        self.runs.add(first + timedelta(days=self.clinic.thresholds.confirm_min_days))
+        self.checkin(end - timedelta(days=1), self.low + 11)
+
+    def _urgent_now(self, weeks: list[datetime]) -> None:
+        """CLINICAL.md §5: a signal at urgent_min_total or above is urgent on its own."""
+        i = self.relapsing(weeks, self.end - timedelta(days=45))
+        for week in weeks[i:]:
+            if week < self.end - timedelta(days=3):
+                self.weekly(week, self.noise(self.low + 1, 1))
+        self.checkin(self.end - timedelta(hours=20), self.clinic.thresholds.urgent_min_total + 2)
+
+    def _non_responder(self, weeks: list[datetime]) -> None:
+        """Less than half better after induction (CLINICAL.md §4); the clinic keeps them on weekly check-ins."""
+        level = min(self.baseline - 3, 17)
+        moved = self.clinic_morning(weeks[0] + timedelta(days=25), 11)
+        reason = "Partial response after induction: maintenance, weekly check-ins, review at the next visit."
+        self.add(steps.MovePhase(moved, self.person.index, "maintenance", reason))
+        off = None
+        if self.person.index == PHONE_OUTAGE:
+            off = max(j for j, week in enumerate(weeks) if week <= self.end - timedelta(days=3))
+            phone, week = self.person.phone, weeks[off]
+            self.outages.append(steps.Outage(phone, week - timedelta(minutes=30), week + timedelta(hours=8)))
+        for j, week in enumerate(weeks):
+            if j == off:
+                self.checkin(week + timedelta(days=2), self.noise(level, 2))  # when the phone was back
+            else:
+                self.weekly(week, self.noise(level, 2))
+
+    def _past_item9(self, weeks: list[datetime]) -> None:
+        """Item 9 answered above 0 once (CLINICAL.md §3), followed up by phone in time."""
+        j = min(range(len(weeks)), key=lambda k: abs(weeks[k] - (weeks[0] + timedelta(days=60))))
+        for k, week in enumerate(weeks):
+            if k != j:
+                self.weekly(week, self.noise(self.low + 1, 1))
+                continue
+            at = week + self.minutes(5, 150)
+            self.checkin(at, self.low + 8, item9=1)
+            self.add(steps.AcknowledgeSafety(at + timedelta(minutes=12), self.person.index, SAFETY_NOTE, "low"))
+            due = at + timedelta(days=self.clinic.thresholds.confirm_min_days)
+            self.runs.add(due)
+            self.checkin(due + self.minutes(20, 90), self.noise(self.low + 1, 1))
+
+    def _safety_now(self, weeks: list[datetime]) -> None:
+        """CLINICAL.md §3: the clinic must acknowledge it by its deadline; this one has 18 minutes left."""
+        for week in weeks:
+            if week < self.end - timedelta(days=1):
+                self.weekly(week, self.noise(self.low + 1, 1))
+        self.checkin(self.end - LATEST, self.low + 9, item9=2)
+
+    def _gone_quiet(self, weeks: list[datetime]) -> None:
+        """No check-in for 25 days: the missed-checkins job nudges, then tells the clinic."""
+        for week in weeks:
+            if week < self.end - timedelta(days=25):
+                self.weekly(week, self.noise(self.low + 1, 1))
+
+    def _in_induction(self, weeks: list[datetime]) -> None:
+        """Never reached: the series is still going on."""
+
+
+def tell(seed: int, end: datetime) -> Story:
+    """The demo's story up to `end` (now), the same for the same seed."""
+    rng = random.Random(seed)
+    clinic = ClinicPlan()
+    people, lives = [], []
+    for index, kind in enumerate(CAST):
+        name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_INITIALS[index % len(LAST_INITIALS)]}."
+        uses_app = kind in APP_KINDS or index % 2 == 0 or index in (PATIENT_ASKS, PHONE_OUTAGE)
+        person = Person(index, name, phone_of(index), kind, uses_app)
+        life = _Life(person, clinic, rng, end)
+        life.live()
+        people.append(person)
+        lives.append(life)
+    zone = ZoneInfo(clinic.timezone)
+    start = local_instant(end.astimezone(zone).date() - timedelta(days=365), time(9, 0), zone)
+    by_kind = {p.kind: p.index for p in people}
+    return Story(
+        clinic=clinic,
+        people=tuple(people),
+        steps=tuple(sorted((s for life in lives for s in life.steps), key=lambda s: (s.at, s.person))),
+        reminder_runs=tuple(sorted({run for life in lives for run in life.runs})),
+        carrier=steps.Carrier(
+            no_receipts=frozenset({phone_of(NO_RECEIPTS)}),
+            outages=tuple(o for life in lives for o in life.outages),
+        ),
+        start=start,
+        end=end,
+        login=0,
+        showcase={
+            "safety_alert": by_kind["safety_now"],
+            "urgent_request": by_kind["urgent_now"],
+            "routine_request": by_kind["relapsing_now"],
+        },
+    )

@@ -1,0 +1,147 @@
+"""Clinics and accounts: creating them, and checking who someone is."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+import phonenumbers
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from tracker import clock
+from tracker.errors import Conflict, FieldProblem, Invalid
+from tracker.extensions import db
+from tracker.models import Clinic, User
+from tracker.services.accounts import tokens
+
+MIN_PASSWORD_LENGTH = 10
+# A hash to check against when no user matches, so a wrong username costs the same time.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+COMMON_PASSWORDS = {
+    "password123",
+    "1234567890",
+    "qwertyuiop",
+    "letmein123",
+    "iloveyou12",
+    "password1234",
+    "welcome123",
+    "0123456789",
+}
+
+
+def normalize_email(raw: str) -> str | None:
+    email = raw.strip().lower()
+    if len(email) > 254 or email.count("@") != 1:
+        return None
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or domain.startswith(".") or " " in email:
+        return None
+    return email
+
+
+def normalize_phone(raw: str, region: str = "US") -> str | None:
+    """E.164 for any way a person writes a number; None if it is not one."""
+    try:
+        number = phonenumbers.parse(raw.strip(), region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def valid_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return "/" in name or name == "UTC"
+
+
+def password_problem(password: str) -> str | None:
+    """Why a password is too weak, in words a patient understands; None if it will do."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(set(password)) < 4 or password.lower() in COMMON_PASSWORDS:
+        return "That password is too easy to guess."
+    if len(password) > 200:
+        return "Use at most 200 characters."
+    return None
+
+
+def find_login(username: str) -> User | None:
+    """The account a username names: an email, or a phone number in any usual spelling."""
+    username = username.strip()
+    if "@" in username:
+        email = normalize_email(username)
+        return db.session.scalar(sa.select(User).where(User.email == email)) if email else None
+    phone = normalize_phone(username)
+    return db.session.scalar(sa.select(User).where(User.phone == phone)) if phone else None
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with these credentials, or None; the same work either way."""
+    user = find_login(username)
+    if user is None or user.password_hash is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    user.last_login_at = clock.now()
+    return user
+
+
+def create_clinic(name: str, timezone: str, **settings: object) -> Clinic:
+    problems = []
+    if not name.strip():
+        problems.append(FieldProblem("name", "A clinic needs a name."))
+    if not valid_timezone(timezone):
+        problems.append(FieldProblem("timezone", f"Unknown time zone {timezone!r}; use a name like America/Chicago."))
+    if problems:
+        raise Invalid(problems)
+    clinic = Clinic(name=name.strip(), timezone=timezone, **settings)
+    db.session.add(clinic)
+    db.session.flush()
+    return clinic
+
+
+def create_staff(clinic: Clinic, role: str, email: str, password: str | None) -> User:
+    """A clinician or admin of the clinic: with a password, able to log in at once; without one,
+    waiting for an invitation (enrolment.invite) to set it."""
+    problems = []
+    if role not in ("clinician", "admin"):
+        problems.append(FieldProblem("role", "Choose clinician or admin."))
+    normalized = normalize_email(email)
+    if normalized is None:
+        problems.append(FieldProblem("email", "Enter an email address such as name@clinic.org."))
+    if password is not None and (problem := password_problem(password)):
+        problems.append(FieldProblem("password", problem))
+    if problems:
+        raise Invalid(problems)
+    if db.session.scalar(sa.select(User.id).where(User.email == normalized)) is not None:
+        raise Invalid.one("email", "An account with this email already exists.")
+    user = User(clinic_id=clinic.id, role=role, email=normalized)
+    if password is not None:
+        user.set_password(password)
+    db.session.add(user)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise Conflict("An account with this email already exists.") from None
+    return user
+
+
+def deactivate(user: User) -> None:
+    """No more logins, and every open session and API token ends now."""
+    user.active = False
+    user.revoke_sessions()
+    tokens.revoke_all(user)
+
+
+def change_password(user: User, password: str) -> None:
+    """A new password ends every session and API token the old one opened."""
+    if problem := password_problem(password):
+        raise Invalid.one("password", problem)
+    user.set_password(password)
+    tokens.revoke_all(user)

@@ -1,0 +1,87 @@
+"""The one check-in service: the API, the web pages, clinic entry and SMS all come through here."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from tracker import clock
+from tracker.errors import FieldProblem, Invalid
+from tracker.extensions import db
+from tracker.instruments import UnknownInstrument, get_instrument
+from tracker.models import Alert, CheckIn, Patient, User
+from tracker.safety import SafetyResponse, safety_response
+from tracker.services.alerts.writes import open_safety_alert
+
+SOURCES = ("app", "web", "sms", "clinic")
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    checkin: CheckIn
+    safety: SafetyResponse | None
+    alert: Alert | None
+
+
+def validate(instrument: object, answers: object, difficulty: object) -> list[FieldProblem]:
+    """Every problem with a submission, one per field path (e.g. answers[3])."""
+    try:
+        if not isinstance(instrument, str):
+            raise UnknownInstrument(instrument)
+        scorer = get_instrument(instrument)
+    except UnknownInstrument:
+        return [FieldProblem("instrument", "unknown instrument; use phq9 or gad7")]
+    return [FieldProblem(e.field, e.message) for e in scorer.validate(answers, difficulty)]
+
+
+def submit(
+    patient: Patient,
+    instrument: str,
+    answers: list[int],
+    difficulty: int | None,
+    source: str,
+    *,
+    taken_at: datetime | None = None,
+    entered_by: User | None = None,
+    checkin_id: uuid.UUID | None = None,
+) -> CheckInResult:
+    """Validate, score and store a check-in; a positive item 9 opens a safety alert in the same transaction.
+
+    Nothing is stored when anything is invalid (Invalid is raised before the first write).
+    """
+    now = clock.now()
+    problems = validate(instrument, answers, difficulty)
+    if taken_at is not None and taken_at > now:
+        problems.append(FieldProblem("taken_at", "must not be in the future"))
+    if problems:
+        raise Invalid(problems)
+    score = get_instrument(instrument).score(answers)
+    checkin = CheckIn(
+        id=checkin_id or uuid.uuid4(),
+        patient_id=patient.id,
+        instrument=instrument,
+        answers=list(answers),
+        difficulty=difficulty,
+        total=score.total,
+        severity=score.severity,
+        diagnosis=score.diagnosis,
+        item9_positive=score.item9_positive,
+        taken_at=taken_at or now,
+        source=source,
+        entered_by_id=entered_by.id if entered_by else None,
+        created_at=now,
+    )
+    db.session.add(checkin)
+    patient.changed_at = now  # the relapse scan looks again at this patient
+    db.session.flush()
+    if not score.item9_positive:
+        return CheckInResult(checkin, None, None)
+    # CLINICAL.md §3: handled at once, whatever the phase, never left to a periodic job.
+    alert = open_safety_alert(patient, checkin)
+    return CheckInResult(checkin, safety_response(), alert)
+
+
+def safety_for(checkin: CheckIn) -> SafetyResponse | None:
+    """The crisis resources a check-in calls for, whenever it is shown again."""
+    return safety_response() if checkin.item9_positive else None

@@ -1,0 +1,274 @@
+"""The clinician's attention queue: who needs them now, in what order, and why, in a phrase.
+
+Order: open safety alerts (CLINICAL.md §3), oldest first; then booster requests awaiting a decision or a
+booking, urgent before routine, oldest first (CLINICAL.md §5); then missed check-ins and the other attention
+alerts, oldest first. A booked (scheduled) request needs nobody until its day, so it is left out.
+
+The whole queue takes a fixed number of queries, whatever its length: alerts and requests each in one (with
+their patients' names), the requests' evidence in one, then the check-ins and infusions the phrases rest on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from tracker import relapse
+from tracker.extensions import db
+from tracker.instruments import PHQ9
+from tracker.models import Alert, BoosterRequest, CheckIn, Infusion, Patient, User
+from tracker.services.alerts import queries as alert_queries
+
+# The requests that wait on a clinician: a decision (open) or a booking (approved).
+from tracker.services.audit import trail as audit
+from tracker.services.boosters import queries as booster_queries
+
+AWAITING = ("open", "approved")
+# tracker/jobs/missed_checkins.py names its alerts "missed-checkin-alert:<patient>:<gap>" (Gap.alert_key).
+MISSED_CHECKIN_KEY_PREFIX = "missed-checkin-alert:"
+RANKS = {"safety": 0, "urgent": 1, "routine": 2, "attention": 3}
+QUOTE_MAX = 90
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One row of the queue: what it is, whose, why, and how long it has waited."""
+
+    kind: str  # safety, booster, attention
+    rank: int  # RANKS: the order of the groups
+    title: str
+    why: str
+    patient_id: uuid.UUID
+    patient_name: str
+    raised_at: datetime
+    target_id: uuid.UUID  # the alert or the request
+    deadline: datetime | None = None
+    escalated_at: datetime | None = None
+    status: str = "open"
+
+    @property
+    def anchor(self) -> str:
+        """Where on the patient's page the item can be acted on."""
+        return "booster" if self.kind == "booster" else f"alert-{self.target_id}"
+
+    def overdue(self, now: datetime) -> bool:
+        return self.deadline is not None and now > self.deadline
+
+
+def zone_of(name: str | None) -> tzinfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC  # a bad zone must not hide the queue
+
+
+def duration_phrase(delta: timedelta) -> str:
+    """A wait as a clinician reads it at a glance: '12 min', '3 h 5 min', '4 days'."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest} min" if rest and hours < 6 else f"{hours} h"
+    days = hours // 24
+    return f"{days} day{'s' if days != 1 else ''}"
+
+
+def deadline_phrase(deadline: datetime, now: datetime) -> str:
+    """CLINICAL.md §3: a safety alert must be acknowledged by its deadline, then it escalates."""
+    if now > deadline:
+        return f"overdue by {duration_phrase(now - deadline)}"
+    return f"due in {duration_phrase(deadline - now)}"
+
+
+def _quote(text: str | None) -> str:
+    words = " ".join((text or "").split())
+    return words if len(words) <= QUOTE_MAX else words[: QUOTE_MAX - 1].rstrip() + "…"
+
+
+def safety_phrase(checkin: CheckIn | None, fallback: str) -> str:
+    """CLINICAL.md §3: what item 9 was answered, and the total beside it."""
+    item = PHQ9.safety_item
+    if checkin is None or item is None or len(checkin.answers) < item:
+        return fallback
+    value = checkin.answers[item - 1]
+    words = {o.value: o.text for o in PHQ9.options}.get(value, str(value))
+    return f"Item 9 (thoughts of death or self-harm) answered “{words}”; PHQ-9 {checkin.total}"
+
+
+def _days(delta: timedelta) -> str:
+    days = round(delta.total_seconds() / 86400)
+    if days == 0:
+        return "the same day"
+    return f"over {days} day{'s' if days != 1 else ''}"
+
+
+def evidence_phrase(evidence: Sequence[relapse.CheckInPoint], reference_low: int | None, zone: tzinfo = UTC) -> str:
+    """'PHQ-9 14 → 17 over 8 days, low was 6': the cited check-ins and the §5 reference low they rose from."""
+    ordered = relapse.sort_checkins(evidence)
+    if not ordered:
+        return ""
+    totals = [str(p.total) for p in ordered]
+    if len(totals) > 4:
+        totals = [totals[0], "…", totals[-1]]
+    if len(ordered) == 1:
+        local = ordered[0].taken_at.astimezone(zone)
+        text = f"PHQ-9 {ordered[0].total} on {local:%b} {local.day}"
+    else:
+        text = f"PHQ-9 {' → '.join(totals)} {_days(ordered[-1].taken_at - ordered[0].taken_at)}"
+    if reference_low is not None:
+        text += f", low was {reference_low}"
+    return text
+
+
+def reference_low_of(
+    evidence_ids: Iterable[str],
+    checkins: Sequence[relapse.CheckInPoint],
+    infusions: Sequence[relapse.InfusionPoint],
+) -> int | None:
+    """CLINICAL.md §5: the reference low of the latest cited check-in, within the window it was taken in."""
+    cited = set(evidence_ids)
+    in_window = relapse.window(checkins, infusions)
+    lows = relapse.reference_lows(in_window)
+    found = [low for point, low in zip(in_window, lows, strict=True) if point.id in cited]
+    return found[-1] if found else None
+
+
+def request_phrase(
+    request: BoosterRequest,
+    checkins: Sequence[relapse.CheckInPoint],
+    infusions: Sequence[relapse.InfusionPoint],
+    zone: tzinfo = UTC,
+) -> str:
+    """Why a booster request was raised, in one phrase: its evidence, or the words of whoever raised it.
+
+    `checkins` are the patient's PHQ-9s; `infusions` those given before the request was raised, so the
+    window is the one the request was raised in (CLINICAL.md §5: a later infusion completes it).
+    """
+    cited = [str(e.checkin_id) for e in request.evidence]
+    evidence = [p for p in checkins if p.id in set(cited)]
+    parts = []
+    if evidence:
+        parts.append(evidence_phrase(evidence, reference_low_of(cited, checkins, infusions), zone))
+    if request.raised_by == "patient":
+        parts.append(f"Patient asked: “{_quote(request.patient_reason)}”")
+    elif request.raised_by == "clinician":
+        parts.append(f"Raised by a clinician: “{_quote(request.patient_reason)}”")
+    if not parts:
+        parts.append("Raised by the relapse scan")
+    if request.status == "approved":
+        parts.append("approved, not booked yet")
+    return "; ".join(parts)
+
+
+def _points(rows: Iterable[CheckIn]) -> dict[uuid.UUID, list[relapse.CheckInPoint]]:
+    by_patient: dict[uuid.UUID, list[relapse.CheckInPoint]] = defaultdict(list)
+    for row in rows:
+        if row.instrument == PHQ9.name:
+            by_patient[row.patient_id].append(relapse.CheckInPoint(str(row.id), row.taken_at, row.total))
+    return by_patient
+
+
+def _given(patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[relapse.InfusionPoint]]:
+    by_patient: dict[uuid.UUID, list[relapse.InfusionPoint]] = defaultdict(list)
+    if not patient_ids:
+        return by_patient
+    rows = db.session.execute(
+        sa.select(Infusion.patient_id, Infusion.id, Infusion.given_at).where(
+            Infusion.patient_id.in_(patient_ids), Infusion.status == "given", Infusion.given_at.is_not(None)
+        )
+    )
+    for patient_id, infusion_id, given_at in rows:
+        by_patient[patient_id].append(relapse.InfusionPoint(str(infusion_id), given_at))
+    return by_patient
+
+
+def queue(staff: User, now: datetime) -> list[QueueItem]:
+    """The staff member's clinic's queue, most pressing first; the read is written to the audit log."""
+    zone = zone_of(staff.clinic.timezone)
+    alert_rows = db.session.execute(
+        alert_queries.alerts_query(staff, status="open")
+        .join(Patient, Patient.id == Alert.patient_id)
+        .add_columns(Patient.display_name)
+    ).all()
+    request_rows = db.session.execute(
+        booster_queries.requests_query(staff, AWAITING)
+        .join(Patient, Patient.id == BoosterRequest.patient_id)
+        .add_columns(Patient.display_name)
+        .options(selectinload(BoosterRequest.evidence))
+    ).all()
+    requests = [row[0] for row in request_rows]
+    request_patients = list({r.patient_id for r in requests})
+    safety_checkins = [a.checkin_id for a, _ in alert_rows if a.kind == "safety" and a.checkin_id is not None]
+    checkins: list[CheckIn] = []
+    if safety_checkins or request_patients:
+        checkins = list(
+            db.session.scalars(
+                sa.select(CheckIn).where(
+                    sa.or_(
+                        CheckIn.id.in_(safety_checkins),
+                        sa.and_(CheckIn.patient_id.in_(request_patients), CheckIn.instrument == PHQ9.name),
+                    )
+                )
+            )
+        )
+    by_id = {c.id: c for c in checkins}
+    asking = set(request_patients)
+    points = _points(c for c in checkins if c.patient_id in asking)
+    given = _given(request_patients)
+
+    items: list[QueueItem] = []
+    # A patient's own request opens an attention alert too (services/boosters.py): one row says it all.
+    folded = {r.id for r in requests}
+    for alert, name in alert_rows:
+        if alert.kind == "attention" and alert.booster_request_id in folded:
+            continue
+        if alert.kind == "safety":
+            title, why = (
+                "Safety: item 9",
+                safety_phrase(by_id.get(alert.checkin_id) if alert.checkin_id else None, alert.reason),
+            )
+        else:
+            missed = (alert.dedupe_key or "").startswith(MISSED_CHECKIN_KEY_PREFIX)
+            title, why = ("Missed check-ins" if missed else "Needs attention"), alert.reason
+        items.append(
+            QueueItem(
+                kind=alert.kind,
+                rank=RANKS[alert.kind],
+                title=title,
+                why=why,
+                patient_id=alert.patient_id,
+                patient_name=name,
+                raised_at=alert.raised_at,
+                target_id=alert.id,
+                deadline=alert.deadline,
+                escalated_at=alert.escalated_at,
+            )
+        )
+    for request, name in request_rows:
+        before = [i for i in given.get(request.patient_id, []) if i.given_at <= request.raised_at]
+        why = request_phrase(request, points.get(request.patient_id, []), before, zone)
+        items.append(
+            QueueItem(
+                kind="booster",
+                rank=RANKS[request.urgency],
+                title=f"{request.urgency.capitalize()} booster request",
+                why=why,
+                patient_id=request.patient_id,
+                patient_name=name,
+                raised_at=request.raised_at,
+                target_id=request.id,
+                status=request.status,
+            )
+        )
+    # Python's sort is stable: within a group, the queries' own order (oldest first) holds.
+    items.sort(key=lambda item: (item.rank, item.raised_at))
+    audit.record(staff, "attention.list", detail={"count": len(items)})
+    return items

@@ -1,0 +1,207 @@
+"""A patient's record as the clinic's page shows it: one read (audited), a fixed number of queries.
+
+Everything the page needs is gathered here, from the services that own each rule: the outcome from
+course_queries.patient_outcome (CLINICAL.md §4), infusions from course_queries.infusions_of, the request's phrase from
+attention.request_phrase (CLINICAL.md §5). The page draws the chart from it (tracker/web/charts.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from tracker import relapse
+from tracker.extensions import db
+from tracker.instruments import PHQ9
+from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, Infusion, OutboundMessage, Patient, PhaseChange, User
+from tracker.outcomes import Outcome
+from tracker.services import scope
+from tracker.services.audit import trail as audit
+from tracker.services.clinic import attention
+from tracker.services.course import queries as course_queries
+
+HEATMAP_COLUMNS = 10
+
+
+MESSAGES_SHOWN = 30
+
+
+ACKNOWLEDGED_SHOWN = 10
+
+
+PHASES_SHOWN = 10
+
+
+# Short row names for the heat map of CLINICAL.md §2's nine items; the full wording goes beside them for
+# screen readers (the table's row headers) and in the legend.
+ITEM_SHORT = {
+    1: "Interest",
+    2: "Mood",
+    3: "Sleep",
+    4: "Energy",
+    5: "Appetite",
+    6: "Self-worth",
+    7: "Concentration",
+    8: "Movement",
+    9: "Self-harm",
+}
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    number: int
+    short: str
+    text: str
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class HeatMap:
+    """Rows: the nine items; columns: the recent check-ins, oldest on the left (so a return reads rightwards)."""
+
+    columns: tuple[CheckIn, ...]
+    rows: tuple[HeatRow, ...]
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    patient: Patient
+    clinic: Clinic
+    checkins: list[CheckIn]  # PHQ-9s, oldest first
+    outcome: Outcome
+    infusions: list[Infusion]  # latest first (course_queries.infusions_of)
+    requests: list[BoosterRequest]  # newest first
+    alerts: list[Alert]  # open ones first, then the latest acknowledged
+    messages: list[OutboundMessage]  # newest first
+    phases: list[PhaseChange]  # newest first
+    people: dict[uuid.UUID, User]  # the staff named on the page (deciders, acknowledgers)
+
+    @property
+    def open_request(self) -> BoosterRequest | None:
+        return next((r for r in self.requests if r.is_open), None)
+
+    @property
+    def open_alerts(self) -> list[Alert]:
+        return [a for a in self.alerts if a.status == "open"]
+
+    @property
+    def window_start(self) -> datetime | None:
+        """CLINICAL.md §5: the current window opens at the most recent infusion given."""
+        return relapse.window_start(self._given())
+
+    def _given(self, before: datetime | None = None) -> list[relapse.InfusionPoint]:
+        return [
+            relapse.InfusionPoint(str(i.id), i.given_at)
+            for i in self.infusions
+            if i.status == "given" and i.given_at is not None and (before is None or i.given_at <= before)
+        ]
+
+    def _points(self) -> list[relapse.CheckInPoint]:
+        return [relapse.CheckInPoint(str(c.id), c.taken_at, c.total) for c in self.checkins]
+
+    def why(self, request: BoosterRequest, zone: tzinfo) -> str:
+        """The request's phrase, as the queue writes it."""
+        return attention.request_phrase(request, self._points(), self._given(request.raised_at), zone)
+
+    def alert_phrase(self, alert: Alert) -> str:
+        """Why an alert was raised, as the queue says it."""
+        if alert.kind != "safety":
+            return alert.reason
+        checkin = next((c for c in self.checkins if c.id == alert.checkin_id), None)
+        return attention.safety_phrase(checkin, alert.reason)
+
+    def person(self, user_id: uuid.UUID | None) -> str:
+        """A staff member named on the page; the system (a job) when nobody is."""
+        user = self.people.get(user_id) if user_id is not None else None
+        if user is None:
+            return "the system" if user_id is None else "a former colleague"
+        return user.email or user.phone or "a colleague"
+
+    def heatmap(self, columns: int = HEATMAP_COLUMNS) -> HeatMap:
+        return heatmap(self.checkins, columns)
+
+
+def heatmap(checkins: list[CheckIn], columns: int = HEATMAP_COLUMNS) -> HeatMap:
+    """The item scores of the latest `columns` PHQ-9s: which symptoms come back first."""
+    recent = tuple(c for c in checkins if c.instrument == PHQ9.name)[-columns:]
+    rows = tuple(
+        HeatRow(
+            item.number,
+            ITEM_SHORT.get(item.number, str(item.number)),
+            item.text,
+            tuple(c.answers[item.number - 1] for c in recent),
+        )
+        for item in PHQ9.items
+    )
+    return HeatMap(recent, rows)
+
+
+def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
+    """The patient's record for a staff member of their clinic (NotFound otherwise); audited as patient.read."""
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    clinic = patient.clinic
+    checkins = list(
+        db.session.scalars(
+            sa.select(CheckIn)
+            .where(CheckIn.patient_id == patient.id, CheckIn.instrument == PHQ9.name)
+            .order_by(CheckIn.taken_at, CheckIn.id)
+        )
+    )
+    requests = list(
+        db.session.scalars(
+            sa.select(BoosterRequest)
+            .where(BoosterRequest.patient_id == patient.id)
+            .options(selectinload(BoosterRequest.evidence))
+            .order_by(BoosterRequest.raised_at.desc(), BoosterRequest.id)
+        )
+    )
+    is_open = Alert.status == "open"
+    alerts = list(
+        db.session.scalars(
+            sa.select(Alert)
+            .where(Alert.patient_id == patient.id)
+            .order_by(
+                sa.case((is_open, 0), else_=1),
+                sa.case((Alert.kind == "safety", 0), else_=1),
+                Alert.raised_at.desc(),
+            )
+        )
+    )
+    alerts = [a for a in alerts if a.status == "open"] + [a for a in alerts if a.status != "open"][:ACKNOWLEDGED_SHOWN]
+    messages = list(
+        db.session.scalars(
+            sa.select(OutboundMessage)
+            .where(OutboundMessage.patient_id == patient.id)
+            .order_by(OutboundMessage.created_at.desc(), OutboundMessage.id)
+            .limit(MESSAGES_SHOWN)
+        )
+    )
+    phases = list(
+        db.session.scalars(
+            sa.select(PhaseChange)
+            .where(PhaseChange.patient_id == patient.id)
+            .order_by(PhaseChange.changed_at.desc(), PhaseChange.id)
+            .limit(PHASES_SHOWN)
+        )
+    )
+    named = {r.decided_by_id for r in requests} | {a.acknowledged_by_id for a in alerts}
+    named |= {p.changed_by_id for p in phases}
+    named.discard(None)
+    people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(named)))} if named else {}
+    audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id)
+    return PatientRecord(
+        patient=patient,
+        clinic=clinic,
+        checkins=checkins,
+        outcome=course_queries.patient_outcome(patient),
+        infusions=course_queries.infusions_of(patient),
+        requests=requests,
+        alerts=alerts,
+        messages=messages,
+        phases=phases,
+        people=people,
+    )

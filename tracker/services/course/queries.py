@@ -1,0 +1,104 @@
+"""Reading a course: a patient's infusions, the patient's own view of them, and the outcome (CLINICAL.md §4)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from tracker.extensions import db
+from tracker.infusions import (
+    BloodPressure,
+)
+from tracker.models import Alert, CheckIn, Infusion, Patient
+from tracker.outcomes import Outcome, outcome
+from tracker.relapse import CheckInPoint, InfusionPoint
+from tracker.services.boosters.queries import RequestWithInfusion, open_request_for, with_infusion
+
+
+@dataclass(frozen=True)
+class PatientInfusion:
+    """An infusion as its patient sees it: everything but the clinical notes."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    scheduled_for: datetime | None
+    given_at: datetime | None
+    dose_mg_per_kg: Decimal | None
+    weight_kg: Decimal | None
+    total_mg: Decimal | None
+    duration_min: int | None
+    bp_before: BloodPressure | None
+    bp_after: BloodPressure | None
+    observed_min: int | None
+    ride_home_confirmed: bool | None
+    booster_request_id: uuid.UUID | None
+
+
+def patient_outcome(patient: Patient) -> Outcome:
+    """CLINICAL.md §4: baseline, change, response, remission and the §5 reference low, from the PHQ-9s."""
+    checkins = db.session.execute(
+        sa.select(CheckIn.id, CheckIn.taken_at, CheckIn.total).where(
+            CheckIn.patient_id == patient.id, CheckIn.instrument == "phq9"
+        )
+    ).all()
+    given = db.session.execute(
+        sa.select(Infusion.id, Infusion.given_at, Infusion.kind).where(
+            Infusion.patient_id == patient.id, Infusion.status == "given", Infusion.given_at.is_not(None)
+        )
+    ).all()
+    infusions = [InfusionPoint(str(row.id), row.given_at) for row in given]
+    first_induction = min((row.given_at for row in given if row.kind == "induction"), default=None)
+    points = [CheckInPoint(str(row.id), row.taken_at, row.total) for row in checkins]
+    return outcome(points, infusions, first_induction)
+
+
+
+@dataclass(frozen=True)
+class PatientDetail:
+    """A patient's record as staff read it through the API: the patient, the outcome and what is open."""
+
+    patient: Patient
+    outcome: Outcome
+    open_booster_request: RequestWithInfusion | None
+    open_alerts: int
+
+
+def patient_detail(patient: Patient) -> PatientDetail:
+    request = open_request_for(patient.id)
+    open_alerts = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Alert).where(Alert.patient_id == patient.id, Alert.status == "open")
+    )
+    return PatientDetail(
+        patient,
+        patient_outcome(patient),
+        with_infusion(request) if request is not None else None,
+        open_alerts or 0,
+    )
+
+def infusions_of(patient: Patient) -> list[Infusion]:
+    """A patient's infusions, the latest (given or booked) first."""
+    when = sa.func.coalesce(Infusion.given_at, Infusion.scheduled_for)
+    query = sa.select(Infusion).where(Infusion.patient_id == patient.id)
+    return list(db.session.scalars(query.order_by(when.desc(), Infusion.created_at.desc(), Infusion.id)))
+
+
+def infusions_for_patient_view(patient: Patient) -> list[PatientInfusion]:
+    """The patient's own infusions, past and booked, without the clinical notes (API.md GET /infusions)."""
+    plain = [f.name for f in fields(PatientInfusion) if f.name not in ("bp_before", "bp_after")]
+    return [
+        PatientInfusion(
+            **{name: getattr(row, name) for name in plain},
+            bp_before=blood_pressure(row.bp_before_systolic, row.bp_before_diastolic),
+            bp_after=blood_pressure(row.bp_after_systolic, row.bp_after_diastolic),
+        )
+        for row in infusions_of(patient)
+    ]
+
+
+def blood_pressure(systolic: int | None, diastolic: int | None) -> BloodPressure | None:
+    return BloodPressure(systolic, diastolic) if systolic is not None and diastolic is not None else None

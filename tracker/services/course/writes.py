@@ -1,0 +1,236 @@
+"""The course of treatment (CLINICAL.md §1): phase changes with history, infusions recorded and corrected.
+
+A given booster infusion completes its request (boosters/requests.py); the end of induction moves the phase."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Unpack
+
+import sqlalchemy as sa
+
+from tracker import clock
+from tracker.errors import Conflict, FieldProblem, Invalid, NotFound
+from tracker.extensions import db
+from tracker.infusions import (
+    DEFAULT_DOSE_MG_PER_KG,
+    DEFAULT_DURATION_MIN,
+    EDITABLE,
+    InfusionFields,
+    clean,
+)
+from tracker.models import BoosterRequest, Clinic, Infusion, Patient, PhaseChange, User
+from tracker.models.infusion import INFUSION_STATUSES
+from tracker.models.patient import PHASES
+from tracker.services import scope
+from tracker.services.audit import trail as audit
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.boosters import requests as boosters
+from tracker.services.course import notices
+from tracker.services.course.queries import blood_pressure
+
+PHASE_REASON_MAX = 500  # PhaseChange.reason
+
+
+# Status moves of an infusion, (from, to); editing a given infusion's details is given -> given.
+INFUSION_TRANSITIONS = frozenset(
+    {("scheduled", "scheduled"), ("scheduled", "given"), ("scheduled", "cancelled"), ("given", "given")}
+)
+
+
+@dataclass(frozen=True)
+class InfusionResult:
+    infusion: Infusion
+    warnings: list[FieldProblem] = field(default_factory=list)  # outside the usual range: shown, not refused
+    phase_change: PhaseChange | None = None  # the move out of induction, when this infusion ended it
+    completed_request: BoosterRequest | None = None  # the booster request this infusion completed
+
+
+def _require_staff_of(patient: Patient, by: User | None) -> None:
+    """Staff of the patient's clinic, or the system (None); anyone else is refused."""
+    if by is None:
+        return
+    scope.require_staff(by)
+    if by.clinic_id != patient.clinic_id:
+        raise NotFound("No such patient.")
+
+
+def change_phase(patient: Patient, to_phase: str, by: User | None, reason: str | None = None) -> PhaseChange | None:
+    """Move a patient to another phase, kept in the history with who, when and why.
+
+    Moving to the phase they are in already changes nothing and returns None (a repeated PATCH is harmless).
+    """
+    if to_phase not in PHASES:
+        raise Invalid.one("phase", f"use one of {', '.join(PHASES)}")
+    _require_staff_of(patient, by)
+    text = (reason or "").strip() or None
+    if text is not None and len(text) > PHASE_REASON_MAX:
+        raise Invalid.one("reason", f"at most {PHASE_REASON_MAX} characters")
+    if to_phase == patient.phase:
+        return None
+    now = clock.now()
+    row = PhaseChange(
+        patient_id=patient.id,
+        from_phase=patient.phase,
+        to_phase=to_phase,
+        changed_by_id=by.id if by is not None else None,
+        changed_at=now,
+        reason=text,
+    )
+    detail = {"from": patient.phase, "to": to_phase}
+    patient.phase = to_phase
+    patient.changed_at = now  # CLINICAL.md §5: the phase decides whether the relapse rule applies
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        by, "patient.phase_change", patient=patient, target_type="patient", target_id=patient.id, detail=detail
+    )
+    return row
+
+
+def _linked_request(patient: Patient, request_id: Any, problems: list[FieldProblem]) -> BoosterRequest | None:
+    """The open booster request of this patient that an infusion is for; a problem otherwise."""
+    try:
+        parsed = request_id if isinstance(request_id, uuid.UUID) else uuid.UUID(str(request_id))
+    except ValueError:
+        parsed = None
+    request = db.session.get(BoosterRequest, parsed) if parsed is not None else None
+    if request is None or request.patient_id != patient.id or not request.is_open:
+        problems.append(FieldProblem("booster_request_id", "not an open booster request of this patient"))
+        return None
+    return request
+
+
+def record_infusion(
+    patient: Patient,
+    *,
+    kind: str,
+    status: str,
+    by: User | None,
+    booster_request_id: uuid.UUID | str | None = None,
+    **fields: Unpack[InfusionFields],
+) -> InfusionResult:
+    """Record an infusion scheduled or given (given_at defaults to now); nothing is stored when refused.
+
+    Giving one may complete the open booster request and end induction (see `_after_given`).
+    """
+    _require_staff_of(patient, by)
+    now = clock.now()
+    raw: dict[str, Any] = {"kind": kind, "status": status, **fields}
+    if status == "given" and raw.get("given_at") is None:
+        raw["given_at"] = now
+    if raw.get("dose_mg_per_kg") is None:
+        raw["dose_mg_per_kg"] = DEFAULT_DOSE_MG_PER_KG
+    if raw.get("duration_min") is None:
+        raw["duration_min"] = DEFAULT_DURATION_MIN
+    values, problems, warnings = clean(raw, now, touched=raw.keys())
+    if status == "cancelled":
+        problems.append(FieldProblem("status", "use scheduled or given"))
+    request = _linked_request(patient, booster_request_id, problems) if booster_request_id is not None else None
+    if problems:
+        raise Invalid(problems)
+    infusion = Infusion(
+        patient_id=patient.id,
+        booster_request_id=request.id if request is not None else None,
+        created_by_id=by.id if by is not None else None,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+    db.session.add(infusion)
+    patient.changed_at = now  # CLINICAL.md §5: a given infusion opens a new window
+    db.session.flush()
+    detail = {"kind": kind, "status": status, "warnings": [w.field for w in warnings]}
+    audit.record(by, "infusion.record", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
+    if status != "given":
+        return InfusionResult(infusion, warnings)
+    return _after_given(patient, infusion, by, warnings, newly_given=True)
+
+
+def _current_fields(infusion: Infusion) -> dict[str, Any]:
+    current = {name: getattr(infusion, name) for name in EDITABLE if name not in ("bp_before", "bp_after")}
+    current["bp_before"] = blood_pressure(infusion.bp_before_systolic, infusion.bp_before_diastolic)
+    current["bp_after"] = blood_pressure(infusion.bp_after_systolic, infusion.bp_after_diastolic)
+    return current
+
+
+def update_infusion(infusion: Infusion, changes: Mapping[str, Any], by: User | None) -> InfusionResult:
+    """Record a scheduled infusion as given, reschedule or cancel it, or correct a given one's details."""
+    patient = db.session.get(Patient, infusion.patient_id)
+    assert patient is not None  # an infusion always has a patient (foreign key)
+    _require_staff_of(patient, by)
+    if unknown := sorted(set(changes) - EDITABLE):
+        raise Invalid([FieldProblem(name, "not a field that can be changed") for name in unknown])
+    old_status, new_status = infusion.status, changes.get("status", infusion.status)
+    if new_status not in INFUSION_STATUSES:
+        raise Invalid.one("status", "use scheduled, given or cancelled")
+    if (old_status, new_status) not in INFUSION_TRANSITIONS:
+        raise Conflict(f"An infusion that is {old_status} cannot become {new_status}.")
+    linked = db.session.get(BoosterRequest, infusion.booster_request_id) if infusion.booster_request_id else None
+    if new_status == "cancelled" and linked is not None and linked.is_open:
+        raise Conflict("This infusion books a booster request: cancel the request, and the infusion goes with it.")
+    now = clock.now()
+    raw = {**_current_fields(infusion), **changes}
+    if new_status == "given" and raw.get("given_at") is None:
+        raw["given_at"] = now
+    values, problems, warnings = clean(raw, now, touched=set(changes))
+    if problems:
+        raise Invalid(problems)
+    values["status"] = new_status
+    rescheduled = new_status == "scheduled" and values["scheduled_for"] != infusion.scheduled_for
+    for name, value in values.items():
+        setattr(infusion, name, value)
+    infusion.updated_at = now
+    patient.changed_at = now  # CLINICAL.md §5: the window follows the infusions given
+    db.session.flush()
+    detail = {"fields": sorted(changes), "status": new_status, "warnings": [w.field for w in warnings]}
+    audit.record(by, "infusion.update", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
+    if rescheduled and linked is not None and linked.is_open:
+        notices.notify_booked(patient, infusion)  # the patient was told the old date
+    if new_status != "given":
+        return InfusionResult(infusion, warnings)
+    return _after_given(patient, infusion, by, warnings, newly_given=old_status != "given")
+
+
+def _after_given(
+    patient: Patient, infusion: Infusion, by: User | None, warnings: list[FieldProblem], newly_given: bool
+) -> InfusionResult:
+    """What giving an infusion sets off: the open booster request completed, induction ended."""
+    completed = None
+    request = booster_queries.open_request_for(patient.id) if newly_given else None
+    assert infusion.given_at is not None  # a given infusion has its time (check constraint)
+    # CLINICAL.md §5: any infusion given while a request is open completes it; one given before it was raised
+    # (entered late) did not meet its need.
+    if request is not None and (infusion.booster_request_id == request.id or infusion.given_at >= request.raised_at):
+        completed = boosters.complete(request, infusion, by)
+    phase_change = _end_induction(patient) if infusion.kind == "induction" else None
+    return InfusionResult(infusion, warnings, phase_change, completed)
+
+
+def _end_induction(patient: Patient) -> PhaseChange | None:
+    """Move the patient on once the clinic's count of induction infusions has been given."""
+    if patient.phase != "induction":
+        return None
+    clinic = db.session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # a patient always has a clinic (foreign key)
+    # A second series (back to induction from a later phase) counts afresh.
+    restarted = db.session.scalar(
+        sa.select(sa.func.max(PhaseChange.changed_at)).where(
+            PhaseChange.patient_id == patient.id,
+            PhaseChange.to_phase == "induction",
+            PhaseChange.from_phase.in_(("maintenance", "as_needed", "discharged")),
+        )
+    )
+    query = sa.select(sa.func.count(Infusion.id)).where(
+        Infusion.patient_id == patient.id, Infusion.kind == "induction", Infusion.status == "given"
+    )
+    if restarted is not None:
+        query = query.where(Infusion.given_at > restarted)
+    given = db.session.scalar(query) or 0
+    # CLINICAL.md §1: induction is typically 6 infusions; the clinic sets its own count.
+    if given < clinic.induction_infusion_count:
+        return None
+    reason = f"Induction series complete: {given} of {clinic.induction_infusion_count} induction infusions given."
+    return change_phase(patient, clinic.post_induction_phase, None, reason=reason)

@@ -1,0 +1,83 @@
+"""Every SMS body tracker sends, in one place so a test can check them all for PHI.
+
+No body names a score, a severity, a diagnosis or a drug: a text can be read by anyone
+holding the phone, and carriers keep them.
+"""
+
+from __future__ import annotations
+
+SAFETY_ONCALL = "tracker: a patient needs a safety follow-up. Open the dashboard: {url}"
+SAFETY_ESCALATION = "tracker: a safety follow-up has not been acknowledged. Please open the dashboard now: {url}"
+INVITATION = "{clinic} invites you to check in with tracker. Set your password here (valid 72 hours): {url}"
+CRISIS_SMS = (
+    "Thank you for telling us. Your clinic has been told and will contact you. "
+    "If you need help now, call or text 988. In immediate danger, call 911."
+)
+
+# A booster visit booked by the clinic (API.md schedule): the date and the safety instructions of
+# CLINICAL.md §1, with no word of the drug or the reason for the visit.
+BOOSTER_SCHEDULED = (
+    "tracker: your clinic has booked your next treatment visit for {when}. Please arrange a ride home: "
+    "do not drive until after a full night's sleep. Keep taking your prescribed medicines unless your "
+    "clinic tells you otherwise."
+)
+
+# SMS keywords and the PHQ-9 by text (tracker/sms/webhooks.py, tracker/services/checkins/by_text.py). Each body fits
+# in two GSM-7 segments (tests/test_sms_messages.py counts them) and never asks the patient to type a carrier
+# opt-out word: PAUSE stops a check-in.
+SMS_ANSWER_KEY = "Reply 0 Not at all, 1 Several days, 2 More than half the days, 3 Nearly every day"
+SMS_QUESTION = "{number}/9 {text}\n" + SMS_ANSWER_KEY
+SMS_CHECKIN_START = "tracker check-in (text PAUSE to stop). {stem}\n{question}"
+SMS_CHECKIN_RETRY = "Sorry, please reply with just 0, 1, 2 or 3.\n{question}"
+SMS_CHECKIN_THANKS = "Thank you. Your check-in is saved and your clinic will see it."
+SMS_CHECKIN_PAUSED = "Check-in paused. Text CHECKIN when you want to start again."
+SMS_HELP = (
+    "{clinic}: call {phone}. Texts here are not read by staff. Text CHECKIN to start a check-in. "
+    "If you need help now, call or text 988."
+)
+SMS_HELP_NO_PHONE = (
+    "{clinic}: please call your clinic. Texts here are not read by staff. Text CHECKIN to start a check-in. "
+    "If you need help now, call or text 988."
+)
+SMS_OPTED_IN = "You will get texts from your clinic again. Text CHECKIN to start a check-in, or HELP for help."
+SMS_NOT_UNDERSTOOD = (
+    "Texts here are not read by staff. Text CHECKIN to start a check-in, or HELP for your clinic's number. "
+    "If you need help now, call or text 988."
+)
+# To a number we do not know: nothing that names the product or a clinic.
+SMS_UNKNOWN_SENDER = "This number does not accept messages from you."
+
+# Check-in reminders (tracker/jobs/reminders.py), each one GSM-7 segment besides the link. The confirming one
+# reads like any other: a text must never hint that the answers were noticed (CLINICAL.md §5).
+REMINDER_WEEKLY = "{clinic}: time for your weekly check-in. Tap {url} or reply CHECKIN."
+REMINDER_INDUCTION_MORNING = "{clinic}: please check in before your visit today. Tap {url} or reply CHECKIN."
+REMINDER_CONFIRMING = "{clinic}: time for your check-in. Tap {url} or reply CHECKIN."
+# A weekly check-in overdue past the clinic's grace days (tracker/jobs/missed_checkins.py): once per gap.
+MISSED_CHECKIN_NUDGE = "{clinic}: we have not had your check-in for a while. Tap {url} or reply CHECKIN."
+
+# To the clinic's on-call contact when the relapse scan raises an urgent booster request or makes one urgent
+# (tracker/jobs/relapse_scan.py, CLINICAL.md §5): which patient, and why, only on the dashboard.
+BOOSTER_URGENT_ONCALL = "tracker: a patient may need an urgent booster review. Open the dashboard: {url}"
+
+ALL_TEMPLATES = {
+    "safety_oncall": SAFETY_ONCALL,
+    "safety_escalation": SAFETY_ESCALATION,
+    "invitation": INVITATION,
+    "crisis": CRISIS_SMS,
+    "booster_scheduled": BOOSTER_SCHEDULED,
+    "sms_question": SMS_QUESTION,
+    "sms_checkin_start": SMS_CHECKIN_START,
+    "sms_checkin_retry": SMS_CHECKIN_RETRY,
+    "sms_checkin_thanks": SMS_CHECKIN_THANKS,
+    "sms_checkin_paused": SMS_CHECKIN_PAUSED,
+    "sms_help": SMS_HELP,
+    "sms_help_no_phone": SMS_HELP_NO_PHONE,
+    "sms_opted_in": SMS_OPTED_IN,
+    "sms_not_understood": SMS_NOT_UNDERSTOOD,
+    "sms_unknown_sender": SMS_UNKNOWN_SENDER,
+    "reminder_weekly": REMINDER_WEEKLY,
+    "reminder_induction_morning": REMINDER_INDUCTION_MORNING,
+    "reminder_confirming": REMINDER_CONFIRMING,
+    "reminder_missed_checkin": MISSED_CHECKIN_NUDGE,
+    "booster_urgent_oncall": BOOSTER_URGENT_ONCALL,
+}
