@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from factories import Factory
+from fake_twilio import FakeTwilio
 from flask import Flask, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -27,8 +28,9 @@ from tracker import create_app
 from tracker.clock import FrozenClock
 from tracker.config import normalize_database_url
 from tracker.extensions import db, limiter
+from tracker.models import Clinic, Patient, User
 
-pytest_plugins = ["browser"]
+pytest_plugins = ["browser", "sms_webhook"]
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/tracker_test"
 # A fixed "now" for tests: a Saturday in November, outside daylight saving in the US.
 TEST_NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
@@ -158,6 +160,35 @@ def ctx(app: Flask, connection: sa.Connection, clock: FrozenClock) -> Iterator[N
 @pytest.fixture
 def factory(app: Flask, connection: sa.Connection, clock: FrozenClock) -> Factory:
     return Factory(app)
+
+
+@pytest.fixture
+def clinic(request: pytest.FixtureRequest, factory: Factory) -> Clinic:
+    """The test's clinic: the factory's, with the settings its module gives in CLINIC, if any.
+
+    In a module marked `in_app_context` (its tests call services directly) it is made inside the
+    test's app context, `ctx`, and so are the `clinician` and `patient` below.
+    """
+    if request.node.get_closest_marker("in_app_context"):
+        request.getfixturevalue("ctx")
+    return factory.clinic(**getattr(request.module, "CLINIC", {}))
+
+
+@pytest.fixture
+def clinician(factory: Factory, clinic: Clinic) -> User:
+    return factory.user(clinic)
+
+
+@pytest.fixture
+def patient(factory: Factory, clinic: Clinic) -> Patient:
+    return factory.patient(clinic)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    """Twilio's API, faked on a local port: scripted answers, and every request it got."""
+    with FakeTwilio() as server:
+        yield server
 
 
 @pytest.fixture

@@ -15,20 +15,7 @@ from tracker.services.alerts import writes as alerts
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins import submit as checkins
 
-
-@pytest.fixture
-def clinic(ctx: None, factory: Factory) -> Clinic:
-    return factory.clinic()
-
-
-@pytest.fixture
-def clinician(factory: Factory, clinic: Clinic) -> User:
-    return factory.user(clinic)
-
-
-@pytest.fixture
-def patient(factory: Factory, clinic: Clinic) -> Patient:
-    return factory.patient(clinic)
+pytestmark = pytest.mark.in_app_context  # conftest's clinic, clinician and patient are made in `ctx`
 
 
 def safety_alert(patient: Patient) -> Alert:
@@ -44,7 +31,9 @@ def alerts_of(patient: Patient) -> list[Alert]:
 
 def test_an_attention_alert_opens_for_the_patients_clinic(clock: FrozenClock, patient: Patient) -> None:
     request = boosters.raise_request(patient, "scan", None, None)
-    alert = alerts.open_attention_alert(patient, "  No check-in for 3 weeks.  ", booster_request=request)
+    alert = alerts.open_attention_alert(
+        patient, "  No check-in for 3 weeks.  ", cause="missed_checkin", booster_request=request
+    )
     assert (alert.kind, alert.status, alert.reason) == ("attention", "open", "No check-in for 3 weeks.")
     assert (alert.clinic_id, alert.booster_request_id, alert.raised_at) == (patient.clinic_id, request.id, clock())
     assert alert.deadline is None  # only safety alerts escalate
@@ -52,10 +41,16 @@ def test_an_attention_alert_opens_for_the_patients_clinic(clock: FrozenClock, pa
 
 
 def test_the_same_dedupe_key_opens_one_alert(clock: FrozenClock, patient: Patient) -> None:
-    first = alerts.open_attention_alert(patient, "Missed check-ins", dedupe_key=f"missed:{patient.id}:1")
+    first = alerts.open_attention_alert(
+        patient, "Missed check-ins", cause="missed_checkin", dedupe_key=f"missed:{patient.id}:1"
+    )
     clock.advance(hours=6)
-    again = alerts.open_attention_alert(patient, "Missed check-ins", dedupe_key=f"missed:{patient.id}:1")
-    other = alerts.open_attention_alert(patient, "Missed check-ins", dedupe_key=f"missed:{patient.id}:2")
+    again = alerts.open_attention_alert(
+        patient, "Missed check-ins", cause="missed_checkin", dedupe_key=f"missed:{patient.id}:1"
+    )
+    other = alerts.open_attention_alert(
+        patient, "Missed check-ins", cause="missed_checkin", dedupe_key=f"missed:{patient.id}:2"
+    )
     assert again is first and other is not first
     assert len(alerts_of(patient)) == 2
 
@@ -63,7 +58,9 @@ def test_the_same_dedupe_key_opens_one_alert(clock: FrozenClock, patient: Patien
 def test_losing_the_race_to_the_dedupe_key_returns_the_winner(
     monkeypatch: pytest.MonkeyPatch, patient: Patient
 ) -> None:
-    winner = alerts.open_attention_alert(patient, "Non-response after induction", dedupe_key="nonresponse:1")
+    winner = alerts.open_attention_alert(
+        patient, "Non-response after induction", cause="booster_raised", dedupe_key="nonresponse:1"
+    )
     real_lookup = alerts._by_dedupe_key
     calls: list[str] = []
 
@@ -73,7 +70,9 @@ def test_losing_the_race_to_the_dedupe_key_returns_the_winner(
         return None if len(calls) == 1 else real_lookup(key)
 
     monkeypatch.setattr(alerts, "_by_dedupe_key", late_lookup)
-    loser = alerts.open_attention_alert(patient, "Non-response after induction", dedupe_key="nonresponse:1")
+    loser = alerts.open_attention_alert(
+        patient, "Non-response after induction", cause="booster_raised", dedupe_key="nonresponse:1"
+    )
     assert loser is winner and len(calls) == 2
     assert alerts_of(patient) == [winner]  # the SAVEPOINT left the transaction usable
 
@@ -81,12 +80,19 @@ def test_losing_the_race_to_the_dedupe_key_returns_the_winner(
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_an_attention_alert_needs_a_reason(reason: str, patient: Patient) -> None:
     with pytest.raises(Invalid) as refused:
-        alerts.open_attention_alert(patient, reason)
+        alerts.open_attention_alert(patient, reason, cause="missed_checkin")
     assert [p.field for p in refused.value.problems] == ["reason"]
 
 
+@pytest.mark.parametrize("cause", ["safety", "nonresponse"])
+def test_an_attention_alert_names_one_of_the_attention_causes(cause: str, patient: Patient) -> None:
+    with pytest.raises(ValueError, match="not a cause of an attention alert"):
+        alerts.open_attention_alert(patient, "Something to look at.", cause=cause)
+    assert alerts_of(patient) == []
+
+
 def test_a_long_reason_is_shortened_to_fit(patient: Patient) -> None:
-    alert = alerts.open_attention_alert(patient, "Undelivered: " + "x" * 400)
+    alert = alerts.open_attention_alert(patient, "Undelivered: " + "x" * 400, cause="sms_undelivered")
     assert len(alert.reason) == 300 and alert.reason.endswith("…")
     db.session.expire(alert)
     assert len(alert.reason) == 300  # as stored
@@ -128,7 +134,7 @@ def test_acknowledging_keeps_who_when_the_note_and_the_risk_level(
 def test_an_attention_alert_may_carry_a_risk_level(
     risk_level: str | None, ok: bool, clinician: User, patient: Patient
 ) -> None:
-    alert = alerts.open_attention_alert(patient, "The patient asked for a booster infusion.")
+    alert = alerts.open_attention_alert(patient, "The patient asked for a booster infusion.", cause="patient_request")
     if not ok:
         with pytest.raises(Invalid):
             alerts.acknowledge(alert, clinician, None, risk_level)
@@ -179,13 +185,13 @@ def test_the_clinic_list_is_scoped_ordered_and_audited(
     factory: Factory, clock: FrozenClock, clinic: Clinic, clinician: User
 ) -> None:
     first, second = factory.patient(clinic), factory.patient(clinic)
-    old_attention = alerts.open_attention_alert(first, "Missed check-ins")
+    old_attention = alerts.open_attention_alert(first, "Missed check-ins", cause="missed_checkin")
     clock.advance(hours=1)
-    done_early = alerts.open_attention_alert(second, "Non-response")
+    done_early = alerts.open_attention_alert(second, "Non-response", cause="booster_raised")
     clock.advance(hours=1)
     safety = safety_alert(second)
     clock.advance(hours=1)
-    done_late = alerts.open_attention_alert(first, "Asked for a booster")
+    done_late = alerts.open_attention_alert(first, "Asked for a booster", cause="patient_request")
     alerts.acknowledge(done_early, clinician, None, None)
     alerts.acknowledge(done_late, clinician, None, None)
     safety_alert(factory.patient(factory.clinic()))  # another clinic's
@@ -209,7 +215,7 @@ def test_the_clinic_list_is_scoped_ordered_and_audited(
 
 def test_the_query_pages_by_kind_too(clinician: User, patient: Patient) -> None:
     safety_alert(patient)
-    alerts.open_attention_alert(patient, "Missed check-ins")
+    alerts.open_attention_alert(patient, "Missed check-ins", cause="missed_checkin")
     query = alert_queries.alerts_query(clinician, kind="attention")
     assert [a.kind for a in db.session.scalars(query)] == ["attention"]
     assert db.session.scalars(alert_queries.alerts_query(clinician, status="open").limit(1)).one().kind == "safety"

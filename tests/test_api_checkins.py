@@ -15,13 +15,8 @@ from tracker.clock import FrozenClock
 from tracker.models import Alert, AuditEvent, CheckIn, OutboundMessage, Patient
 
 PROBLEM = "application/problem+json"
+CLINIC = {"name": "Lakeside", "oncall_phone": "+13125550101"}
 GOOD = {"instrument": "phq9", "answers": [2, 2, 1, 1, 1, 1, 1, 1, 0], "difficulty": 1}
-
-
-@pytest.fixture
-def patient(factory: Factory) -> Patient:
-    clinic = factory.clinic("Lakeside", oncall_phone="+13125550101")
-    return factory.patient(clinic)
 
 
 @pytest.fixture

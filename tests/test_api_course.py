@@ -18,11 +18,7 @@ from tracker.models import Alert, AuditEvent, Clinic, Infusion, OutboundMessage,
 from tracker.services.boosters import requests as boosters
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def clinic(factory: Factory) -> Clinic:
-    return factory.clinic("Lakeside", oncall_phone="+13125550101")
+CLINIC = {"name": "Lakeside", "oncall_phone": "+13125550101"}
 
 
 @pytest.fixture

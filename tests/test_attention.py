@@ -32,6 +32,7 @@ def alert(patient: Patient, kind: str, raised_ago: timedelta, **fields: Any) -> 
         patient_id=patient.id,
         clinic_id=patient.clinic_id,
         kind=kind,
+        cause=fields.pop("cause", "safety" if kind == "safety" else "patient_request"),
         reason=fields.pop("reason", "PHQ-9 item 9 answered above 0" if kind == "safety" else "Something to look at."),
         raised_at=now - raised_ago,
         deadline=now - raised_ago + timedelta(minutes=30) if kind == "safety" else None,
@@ -74,7 +75,14 @@ def test_safety_first_oldest_first_then_urgent_routine_and_attention(ctx: None, 
     request(p["Routine"], "routine", timedelta(days=3))  # older than the urgent one, yet after it
     request(p["Urgent"], "urgent", timedelta(hours=2))
     gap = Gap(p["Missed"].id, "checkin:x", ago(25))
-    alert(p["Missed"], "attention", timedelta(days=4), dedupe_key=gap.alert_key, reason="No check-in for 21 days.")
+    alert(
+        p["Missed"],
+        "attention",
+        timedelta(days=4),
+        cause="missed_checkin",
+        dedupe_key=gap.alert_key,
+        reason="No check-in for 21 days.",
+    )
     alert(p["Other"], "attention", timedelta(days=1))
     request(p["Booked"], "routine", timedelta(days=5), status="scheduled")  # booked: nothing to do until its day
     alert(
@@ -158,11 +166,6 @@ def test_the_safety_phrase_quotes_item_9(ctx: None, factory: Factory) -> None:
     [item] = attention.queue(staff_of(factory, clinic), clock.now())
     assert item.why == "Item 9 (thoughts of death or self-harm) answered “More than half the days”; PHQ-9 12"
     assert item.deadline is not None and attention.deadline_phrase(item.deadline, clock.now()) == "due in 27 min"
-
-
-def test_the_missed_check_in_prefix_is_the_jobs_own() -> None:
-    gap = Gap(__import__("uuid").uuid4(), "enrolment", datetime(2026, 1, 1).astimezone())
-    assert gap.alert_key.startswith(attention.MISSED_CHECKIN_KEY_PREFIX)
 
 
 def test_only_the_staff_members_clinic(ctx: None, factory: Factory) -> None:

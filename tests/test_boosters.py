@@ -51,20 +51,7 @@ ALLOWED = {
 }
 TARGET = dict(zip(ACTIONS, ("approved", "scheduled", "declined", "cancelled", "completed"), strict=True))
 
-
-@pytest.fixture
-def clinic(ctx: None, factory: Factory) -> Clinic:
-    return factory.clinic()
-
-
-@pytest.fixture
-def clinician(factory: Factory, clinic: Clinic) -> User:
-    return factory.user(clinic)
-
-
-@pytest.fixture
-def patient(factory: Factory, clinic: Clinic) -> Patient:
-    return factory.patient(clinic, phase="as_needed")
+pytestmark = pytest.mark.in_app_context  # conftest's clinic, clinician and patient are made in `ctx`
 
 
 def audit_rows(action: str, target_id: object) -> list[AuditEvent]:
@@ -452,3 +439,13 @@ def _delete_race_rows(app: Flask, ids: dict[str, uuid.UUID]) -> None:
         db.session.execute(sa.delete(User).where(User.clinic_id == ids["clinic"]))
         db.session.execute(sa.delete(Clinic).where(Clinic.id == ids["clinic"]))
         db.session.commit()
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_actions_offered_are_the_decisions_the_state_allows(
+    state: str, factory: Factory, clinician: User, patient: Patient
+) -> None:
+    """The pages draw what allowed_actions names; completing is no decision (an infusion given does it)."""
+    request = request_in(state, patient, clinician, factory)
+    decisions = tuple(action for action in ACTIONS if (state, action) in ALLOWED and action != "complete")
+    assert boosters.allowed_actions(request) == decisions

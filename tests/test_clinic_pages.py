@@ -52,6 +52,7 @@ def safety_alert(factory: Factory, patient: Patient, minutes_ago: int = 10, chec
         patient_id=patient.id,
         clinic_id=patient.clinic_id,
         kind="safety",
+        cause="safety",
         reason="PHQ-9 item 9 answered above 0",
         checkin_id=checkin.id if checkin else None,
         raised_at=raised,
@@ -559,7 +560,13 @@ def test_an_attention_alert_needs_no_risk_level(
 ) -> None:
     clinic = factory.clinic()
     patient = factory.patient(clinic, phase="screening")  # no check-ins yet: an empty chart, still a page
-    alert = Alert(patient_id=patient.id, clinic_id=clinic.id, kind="attention", reason="No check-in for 22 days.")
+    alert = Alert(
+        patient_id=patient.id,
+        clinic_id=clinic.id,
+        kind="attention",
+        cause="missed_checkin",
+        reason="No check-in for 22 days.",
+    )
     add(factory, alert)
     staff(factory, auth, clinic)
     html = page(client, f"/clinic/patients/{patient.id}")
@@ -604,3 +611,42 @@ def test_patient_page_links_its_exports_and_the_nav_reaches_every_staff_page(
     ):
         assert f'href="{path}"' in page
         assert client.get(path).status_code == 200, path
+
+
+def decision_forms(html: str, request: BoosterRequest) -> list[str]:
+    return re.findall(rf'action="/clinic/booster-requests/{request.id}/(\w+)#booster"', html)
+
+
+def test_the_patient_page_offers_the_decisions_the_service_allows(
+    client: FlaskClient, auth: AuthActions, factory: Factory
+) -> None:
+    clinic = factory.clinic()
+    patient, request = relapsing(factory, clinic)
+    staff(factory, auth, clinic)
+    path = f"/clinic/patients/{patient.id}"
+    html = page(client, path)
+    # An open request may be withdrawn before anyone approves it, as the service allows.
+    assert decision_forms(html, request) == ["approve", "schedule", "decline", "cancel"]
+    assert "Approve and book" in html
+    assert submit(client, patient, f"/clinic/booster-requests/{request.id}/approve", "approve").status_code == 303
+    html = page(client, path)
+    assert decision_forms(html, request) == ["schedule", "decline", "cancel"]
+    assert "Book the booster" in html and "Approve and book" not in html
+    action = f"/clinic/booster-requests/{request.id}/schedule"
+    assert submit(client, patient, action, "schedule", scheduled_for="2026-11-25T10:00").status_code == 303
+    assert decision_forms(page(client, path), request) == ["cancel"]
+    action = f"/clinic/booster-requests/{request.id}/cancel"
+    assert submit(client, patient, action, "cancel", reason="Moved away").status_code == 303
+    assert decision_forms(page(client, path), request) == []
+
+
+def test_an_open_request_can_be_cancelled_from_the_page(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
+) -> None:
+    clinic = factory.clinic()
+    patient, request = relapsing(factory, clinic)
+    staff(factory, auth, clinic)
+    action = f"/clinic/booster-requests/{request.id}/cancel"
+    assert submit(client, patient, action, "cancel", reason="Raised in error").status_code == 303
+    stored = one(fetch, BoosterRequest, request.id)
+    assert (stored.status, stored.reason) == ("cancelled", "Raised in error")

@@ -25,15 +25,7 @@ from tracker.services.course import writes as course
 
 GIVEN: dict[str, Any] = {"kind": "maintenance", "status": "given", "weight_kg": 70}
 
-
-@pytest.fixture
-def clinic(ctx: None, factory: Factory) -> Clinic:
-    return factory.clinic()
-
-
-@pytest.fixture
-def clinician(factory: Factory, clinic: Clinic) -> User:
-    return factory.user(clinic)
+pytestmark = pytest.mark.in_app_context  # conftest's clinic, clinician and patient are made in `ctx`
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
 """A clinician works the dashboard in Chromium, on a desktop and on a phone, over the demo's data.
 
-Each test empties the live server's database and builds the demo in it (tracker.demo.build_demo in the
-live app's context, committed), so the phone and the desktop runs start from the same clinic.
+The module empties the live server's database once and builds the demo in it (tracker.demo.build_demo in
+the live app's context, committed), then keeps a copy; each test starts from that copy, restored into the
+live database, so the phone and the desktop runs start from the same clinic.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from playwright.sync_api import Page, ViewportSize, expect
 from tracker.demo import DEMO_PASSWORD, build_demo
 from tracker.extensions import db
 from tracker.models import Alert, Base, BoosterRequest, CheckIn, Infusion, OutboundMessage, SchedulerHeartbeat
+from tracker.unit_of_work import transaction
 
 pytestmark = pytest.mark.browser
 
@@ -44,15 +47,29 @@ def rows(live_server: LiveServer, statement: sa.Select[Any]) -> list[Any]:
         return found
 
 
-@pytest.fixture
-def demo(live_server: LiveServer) -> Demo:
-    """The demo, alone in the live database, with a scheduler that has just beaten (no banner)."""
+@pytest.fixture(scope="module")
+def built_demo(live_server: LiveServer) -> Iterator[tuple[sqlite3.Connection, dict[str, Any]]]:
+    """The demo, alone in the live database, with a scheduler that has just beaten (no banner): built once,
+    and copied into memory with SQLite's backup API, with its showcase."""
     with live_server.app.app_context():
-        for table in reversed(Base.metadata.sorted_tables):
-            db.session.execute(table.delete())
-        shown = build_demo().showcase
-        db.session.add(SchedulerHeartbeat(name="live:1", beat_at=TEST_NOW, started_at=TEST_NOW))
-        db.session.commit()
+        with transaction(db.session):  # as `tracker demo` runs it: one unit of work
+            for table in reversed(Base.metadata.sorted_tables):
+                db.session.execute(table.delete())
+            shown = build_demo().showcase
+            db.session.add(SchedulerHeartbeat(name="live:1", beat_at=TEST_NOW, started_at=TEST_NOW))
+        copy = sqlite3.connect(":memory:")
+        with db.engine.connect() as conn:
+            conn.connection.driver_connection.backup(copy)  # type: ignore[union-attr]
+    yield copy, shown
+    copy.close()
+
+
+@pytest.fixture
+def demo(live_server: LiveServer, built_demo: tuple[sqlite3.Connection, dict[str, Any]]) -> Demo:
+    """The built demo, restored over whatever the live database holds now (an earlier test's changes)."""
+    copy, shown = built_demo
+    with live_server.app.app_context(), db.engine.connect() as conn:
+        copy.backup(conn.connection.driver_connection)  # type: ignore[arg-type]
     [alert] = rows(live_server, sa.select(Alert).where(Alert.id == shown["safety_alert"]))
     [urgent] = rows(live_server, sa.select(BoosterRequest).where(BoosterRequest.id == shown["urgent_request"]))
     [routine] = rows(live_server, sa.select(BoosterRequest).where(BoosterRequest.id == shown["routine_request"]))

@@ -20,6 +20,8 @@ from tracker.services.messaging import texts as messages
 
 ONCALL = "+13125550100"
 BACKUP = "+13125550101"
+CLINIC = {"oncall_phone": ONCALL, "backup_phone": BACKUP}
+pytestmark = pytest.mark.in_app_context  # conftest's clinic, clinician and patient are made in `ctx`
 ITEM9_POSITIVE = [1, 1, 1, 1, 1, 0, 0, 0, 2]
 
 
@@ -39,11 +41,6 @@ def safety_alert(patient: Patient) -> Alert:
 
 def escalation_texts() -> list[OutboundMessage]:
     return list(db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.purpose == "safety_escalation")))
-
-
-@pytest.fixture
-def clinic(ctx: None, factory: Factory) -> Clinic:
-    return factory.clinic(oncall_phone=ONCALL, backup_phone=BACKUP)
 
 
 def test_registered_every_minute() -> None:
@@ -130,7 +127,7 @@ def test_without_a_backup_the_on_call_is_told_again_and_without_either_it_is_log
 
 def test_attention_alerts_never_escalate(factory: Factory, clinic: Clinic, clock: FrozenClock) -> None:
     patient = factory.patient(clinic)
-    alerts.open_attention_alert(patient, "The patient asked for a booster infusion.")
+    alerts.open_attention_alert(patient, "The patient asked for a booster infusion.", cause="patient_request")
     db.session.commit()
     assert run(clock, days=3).counts == {}
 

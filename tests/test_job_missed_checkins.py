@@ -23,6 +23,8 @@ from tracker.services.messaging.outbox import queue_sms
 # TEST_NOW, Saturday 2026-11-21 15:00 UTC, is 09:00 in Chicago: outside the clinic's quiet hours (21:00–08:00).
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 NUDGE = re.compile(r"Lakeside Wellness: we have not had your check-in for a while\. Tap (\S+) or reply CHECKIN\.")
+CLINIC = {"name": "Lakeside Wellness"}
+pytestmark = pytest.mark.in_app_context  # conftest's clinic, clinician and patient are made in `ctx`
 
 
 def run(clock: FrozenClock, at: datetime | None = None) -> JobResult:
@@ -43,11 +45,6 @@ def clinic_alerts(patient: Patient) -> list[Alert]:
 def hourly(clock: FrozenClock, start: datetime, hours: int) -> None:
     for hour in range(hours):
         run(clock, start + timedelta(hours=hour))
-
-
-@pytest.fixture
-def clinic(ctx: None, factory: Factory) -> Clinic:
-    return factory.clinic(name="Lakeside Wellness")
 
 
 def enrol(factory: Factory, clock: FrozenClock, clinic: Clinic, phase: str = "maintenance", **fields: Any) -> Patient:

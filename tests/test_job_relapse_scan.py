@@ -24,6 +24,7 @@ from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, OutboundMessa
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins import submit as checkins
+from tracker.services.course import relapse_inputs
 from tracker.services.course import writes as course
 from tracker.services.messaging import texts as messages
 
@@ -414,19 +415,19 @@ def test_one_patients_failure_leaves_the_others_done_and_itself_due(
         c.checkin(1, 2)
         c.checkin(3, 23)
     broken = sorted(courses, key=lambda c: c.patient.id)[1].patient.id
-    real = scan_job.load_history
+    real = relapse_inputs.load_one
 
-    def failing(session: Any, patient_id: uuid.UUID) -> scan_job.History:
+    def failing(patient_id: uuid.UUID) -> relapse_inputs.RelapseInputs:
         if patient_id == broken:
             raise RuntimeError("+13125550100 must never reach a log")
-        return real(session, patient_id)
+        return real(patient_id)
 
-    monkeypatch.setattr(scan_job, "load_history", failing)
+    monkeypatch.setattr(relapse_inputs, "load_one", failing)
     with caplog.at_level(logging.INFO, logger="tracker"):
         assert courses[0].scan().counts == {"scanned": 2, "raised_urgent": 2, "oncall_texted": 2, "errors": 1}
     assert f"patient {broken} failed (RuntimeError)" in caplog.text
     assert "+1312555" not in caplog.text  # the error's own message may quote row values: never logged
-    monkeypatch.setattr(scan_job, "load_history", real)
+    monkeypatch.setattr(relapse_inputs, "load_one", real)
     assert courses[0].scan().counts == {"scanned": 3, "raised_urgent": 1, "oncall_texted": 1}
     assert all(len(c.requests()) == 1 for c in courses)
 

@@ -304,12 +304,12 @@ from datetime import datetime
 from tracker import create_app
 from tracker.clock import FrozenClock
 from tracker.extensions import db
-from tracker.jobs import relapse_scan
 from tracker.jobs.registry import load_jobs
+from tracker.services.boosters import scan
 
 now = datetime.fromisoformat(sys.argv[2])
 app = create_app({"ENVIRON": {"TRACKER_ENV": "test", "DATABASE_URL": sys.argv[1]}, "CLOCK": FrozenClock(now)})
-real, pages = relapse_scan.page_oncall, []
+real, pages = scan.page_oncall, []
 
 def page_then_die(*args):
     pages.append(1)
@@ -317,7 +317,7 @@ def page_then_die(*args):
         os.kill(os.getpid(), signal.SIGKILL)
     return real(*args)
 
-relapse_scan.page_oncall = page_then_die
+scan.page_oncall = page_then_die
 with app.app_context():
     load_jobs()["relapse-scan"].run(db.session, now)
 """

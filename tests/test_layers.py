@@ -15,7 +15,7 @@ PACKAGE = ROOT / "tracker"
 
 # The rules of CLINICAL.md and the instruments: answers in, result out.
 PURE = ("tracker.errors", "tracker.instruments", "tracker.relapse", "tracker.reminders", "tracker.outcomes")
-PURE += ("tracker.safety", "tracker.infusions")
+PURE += ("tracker.safety", "tracker.infusions", "tracker.local_time")
 WAYS_IN = ("tracker.api", "tracker.web", "tracker.sms", "tracker.jobs", "tracker.cli", "tracker.demo")
 # What the ways in share among themselves: the unit of work and the problem+json answers.
 SHARED_BY_WAYS_IN = ("tracker.unit_of_work", "tracker.problems")

@@ -80,11 +80,10 @@ def test_dedupe_keys_make_effects_happen_once(ctx: None, factory: Factory) -> No
     db.session.add(OutboundMessage(to_phone=patient.phone, body="hi", purpose="reminder", dedupe_key="r:1"))
     db.session.flush()
     _fails(OutboundMessage(to_phone=patient.phone, body="hi", purpose="reminder", dedupe_key="r:1"))
-    db.session.add(
-        Alert(patient_id=patient.id, clinic_id=patient.clinic_id, kind="attention", reason="x", dedupe_key="m:1")
-    )
+    alert = {"patient_id": patient.id, "clinic_id": patient.clinic_id, "kind": "attention", "cause": "missed_checkin"}
+    db.session.add(Alert(**alert, reason="x", dedupe_key="m:1"))
     db.session.flush()
-    _fails(Alert(patient_id=patient.id, clinic_id=patient.clinic_id, kind="attention", reason="x", dedupe_key="m:1"))
+    _fails(Alert(**alert, reason="x", dedupe_key="m:1"))
 
 
 def test_times_come_back_aware_and_in_utc(ctx: None, factory: Factory) -> None:

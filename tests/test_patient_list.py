@@ -31,7 +31,7 @@ def test_summary_has_latest_baseline_change_alerts_and_request(ctx: None, factor
     factory.infusion(p, "induction", given_at=now - timedelta(days=30))
     factory.checkin(p, total=6, taken_at=now - timedelta(days=10))
     factory.checkin(p, total=13, taken_at=now - timedelta(days=3))
-    db.session.add(Alert(patient_id=p.id, clinic_id=clinic.id, kind="attention", reason="x"))
+    db.session.add(Alert(patient_id=p.id, clinic_id=clinic.id, kind="attention", cause="missed_checkin", reason="x"))
     db.session.add(BoosterRequest(patient_id=p.id, clinic_id=clinic.id, raised_by="scan", urgency="urgent"))
     db.session.flush()
 
@@ -61,7 +61,7 @@ def test_filters_sorting_paging_and_scope(ctx: None, factory: Factory) -> None:
     factory.checkin(a, total=3, days_ago=1)
     factory.checkin(b, total=15, days_ago=9)
     factory.checkin(c, total=8, days_ago=4)
-    db.session.add(Alert(patient_id=c.id, clinic_id=clinic.id, kind="safety", reason="x"))
+    db.session.add(Alert(patient_id=c.id, clinic_id=clinic.id, kind="safety", cause="safety", reason="x"))
     db.session.flush()
 
     def names(**kw: Any) -> list[str]:

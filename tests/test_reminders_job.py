@@ -21,8 +21,8 @@ from tracker.jobs.registry import JobResult, load_jobs
 from tracker.models import CheckinLink, Clinic, InboundMessage, OutboundMessage, Patient, User
 from tracker.models.access import hash_secret
 from tracker.services.messaging import texts as messages
+from tracker.services.messaging.inbound import handle_inbound
 from tracker.services.messaging.outbox import queue_sms
-from tracker.sms.webhooks import handle_inbound
 
 # The clinic's default: Monday 10:00 in the patient's zone; Chicago's Monday 2026-11-23 10:00 is 16:00 UTC.
 MONDAY_10_CHICAGO = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)

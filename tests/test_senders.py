@@ -33,12 +33,6 @@ MakeSender = Callable[..., TwilioSender]
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as server:
-        yield server
-
-
-@pytest.fixture
 def make_twilio(fake: FakeTwilio) -> Iterator[MakeSender]:
     """Build TwilioSenders pointed at the fake; close their connection pools after."""
     senders: list[TwilioSender] = []

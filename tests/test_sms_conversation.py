@@ -11,7 +11,7 @@ from factories import Factory
 from fake_twilio import FakeTwilio
 from flask import Flask
 from flask.testing import FlaskClient
-from test_sms_webhooks import Fetch, outbox_to, sign_with_token, texter
+from sms_webhook import TEXTING_CLINIC, Fetch, outbox_to, texter
 from werkzeug.test import TestResponse
 
 from tracker.clock import FrozenClock
@@ -19,28 +19,14 @@ from tracker.extensions import db
 from tracker.instruments.phq9 import STEM
 from tracker.jobs.dispatch_sms import dispatch
 from tracker.jobs.expire_sms_checkins import expire_sms_checkins
-from tracker.models import Alert, CheckIn, Clinic, OutboundMessage, Patient, SmsConversation
+from tracker.models import Alert, CheckIn, OutboundMessage, Patient, SmsConversation
 from tracker.services.checkins import by_text as conversation
 from tracker.services.messaging import texts as messages
 from tracker.services.messaging.pacing import Pacer
 
-ONCALL = "+13125550100"
+CLINIC = TEXTING_CLINIC
+ONCALL = TEXTING_CLINIC["oncall_phone"]
 Text = Callable[[str], TestResponse]
-
-
-@pytest.fixture
-def signed(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    sign_with_token(app, monkeypatch)
-
-
-@pytest.fixture
-def clinic(factory: Factory) -> Clinic:
-    return factory.clinic(name="Lakeside Wellness", phone="+13125550199", oncall_phone=ONCALL)
-
-
-@pytest.fixture
-def patient(factory: Factory, clinic: Clinic) -> Patient:
-    return factory.patient(clinic)
 
 
 @pytest.fixture
@@ -232,7 +218,7 @@ def reminder(factory: Factory, patient: Patient, sent_hours_ago: float, clock: F
             OutboundMessage(
                 to_phone=patient.phone,
                 body="Time for your check-in.",
-                purpose="reminder",
+                purpose="reminder_weekly",
                 patient_id=patient.id,
                 clinic_id=patient.clinic_id,
                 status="delivered",

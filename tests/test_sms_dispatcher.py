@@ -6,13 +6,11 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from factories import Factory
 from fake_twilio import FakeTwilio, Step
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -31,6 +29,8 @@ from tracker.services.messaging.senders import SendResult, make_sender
 
 FROM = "+15005550006"
 ONCALL = "+13125550100"
+CLINIC = {"oncall_phone": ONCALL, "phone": "+13125550199"}
+pytestmark = pytest.mark.in_app_context  # conftest's clinic, clinician and patient are made in `ctx`
 LEASE = timedelta(minutes=2)
 
 
@@ -47,12 +47,6 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.current += seconds
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTwilio]:
-    with FakeTwilio() as server:
-        yield server
 
 
 @pytest.fixture
@@ -76,12 +70,6 @@ def twilio(app: Flask, fake: FakeTwilio, monkeypatch: pytest.MonkeyPatch) -> Fak
 @pytest.fixture
 def time_() -> FakeTime:
     return FakeTime()
-
-
-@pytest.fixture
-def patient(ctx: None, factory: Factory) -> Patient:
-    clinic = factory.clinic(oncall_phone=ONCALL, phone="+13125550199")
-    return factory.patient(clinic)
 
 
 def run(time_: FakeTime, rate: float = 1, **kwargs: Any) -> JobResult:

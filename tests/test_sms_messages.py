@@ -22,7 +22,7 @@ from tracker.instruments.phq9 import FREQUENCY_OPTIONS, ITEMS
 from tracker.models import InboundMessage, OutboundMessage, Patient
 from tracker.services.checkins import by_text as conversation
 from tracker.services.messaging import texts as messages
-from tracker.sms.webhooks import handle_inbound
+from tracker.services.messaging.inbound import handle_inbound
 
 FORBIDDEN = (
     "score",

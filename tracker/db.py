@@ -12,6 +12,22 @@ from sqlalchemy.orm import Session, scoped_session
 DbSession = Session | scoped_session[Any]
 
 
+def insert_once(session: DbSession, *rows: object) -> bool:
+    """Add the rows and flush them in a SAVEPOINT: True when this call inserted them, False when it did not.
+
+    What must happen once (a text, an alert, a conversation) carries a unique key; False means the database
+    refused the rows (an IntegrityError: the key was already taken, by an earlier call or a concurrent one).
+    The SAVEPOINT and the rows with it are then rolled back, and the caller's transaction goes on.
+    """
+    try:
+        with session.begin_nested():
+            session.add_all(rows)
+            session.flush()
+    except sa.exc.IntegrityError:
+        return False
+    return True
+
+
 def configure_engine(engine: Engine) -> None:
     """SQLite: WAL, foreign keys on, a busy timeout, writers queued at BEGIN, real SAVEPOINT handling."""
     if engine.dialect.name != "sqlite":

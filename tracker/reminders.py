@@ -15,7 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tracker.local_time import zone_of
+
+# A weekly slot this close before midnight may fall between two runs of the job (every 5 minutes): the first
+# run of the next day still sends it, rather than the week passing without one.
+LATE_SLOT_GRACE = timedelta(minutes=30)
 
 INDUCTION_MORNING = "induction_morning"
 WEEKLY = "weekly"
@@ -84,16 +89,6 @@ class _Candidate:
 def dedupe_key(patient_id: str, local_day: date) -> str:
     """One reminder per patient per local day; the outbox's unique index holds it across schedulers."""
     return f"reminder:{patient_id}:{local_day.isoformat()}"
-
-
-def zone_of(name: str, fallback: str = "UTC") -> tzinfo:
-    """The named zone; a bad name (never accepted on input, but data outlives checks) falls back, then to UTC."""
-    for candidate in (name, fallback):
-        try:
-            return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
-            continue
-    return UTC
 
 
 def local_instant(day: date, at: time, zone: tzinfo) -> datetime:
@@ -203,12 +198,19 @@ def _todays_candidate(patient: PatientState, clinic: ClinicDefaults, zone: tzinf
 
     weekday = clinic.reminder_weekday if patient.reminder_weekday is None else patient.reminder_weekday
     at = patient.reminder_local_time or clinic.reminder_local_time
-    # Yesterday's slot counts too: a late-evening time moves past midnight, to the end of quiet hours.
+    # Yesterday's slot counts too: a late-evening time moves past midnight, to the end of quiet hours; and
+    # one in yesterday's last minutes that no run reached before midnight is sent by the first run today.
     for day in (today - timedelta(days=1), today):
         if day.weekday() != weekday:
             continue
         due = local_instant(day, at, zone)
-        if on_today(shifted(due)):
+        send_at = shifted(due)
+        missed_at_midnight = (
+            day < today
+            and start_of_today - LATE_SLOT_GRACE <= send_at < start_of_today
+            and (patient.last_reminder_at is None or patient.last_reminder_at < due)
+        )
+        if on_today(send_at) or missed_at_midnight:
             # A check-in any time on the slot's own day counts as this week's: hours later, a nudge only nags.
-            return _Candidate(WEEKLY, due, shifted(due), answered_since=local_instant(day, time(0), zone))
+            return _Candidate(WEEKLY, due, send_at, answered_since=local_instant(day, time(0), zone))
     return None

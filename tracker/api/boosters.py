@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_smorest import Blueprint
-from sqlalchemy.orm import selectinload
 
 from tracker.api.auth import api_user, token_required
 from tracker.api.idempotency import idempotent
@@ -24,12 +23,10 @@ from tracker.api.schemas.boosters import (
 from tracker.api.schemas.clinic import ClinicSettingsPatchSchema, ClinicSettingsSchema
 from tracker.extensions import db
 from tracker.models import Alert, BoosterRequest, Clinic
-from tracker.models.booster import OPEN_STATUSES
 from tracker.models.user import STAFF_ROLES
 from tracker.services import scope
 from tracker.services.alerts import queries as alert_queries
 from tracker.services.alerts import writes as alerts
-from tracker.services.audit import trail as audit
 from tracker.services.boosters import booking
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
@@ -57,17 +54,9 @@ def raise_request(body: dict[str, Any], patient_id: str) -> RequestWithInfusion:
 @bp.response(200, BoosterRequestPageSchema)
 def list_requests(args: dict[str, Any]) -> dict[str, Any]:
     """Urgent first, then the oldest. `status=open` means every request that counts as open (API.md)."""
-    staff = api_user()
-    status: Any = OPEN_STATUSES if args["status"] == "open" else args["status"]
-    if args["patient_id"]:
-        scope.get_patient_for_staff(staff, args["patient_id"])
-    query = booster_queries.requests_query(staff, status, args["patient_id"]).options(
-        selectinload(BoosterRequest.evidence)
-    )
+    query = booster_queries.list_for_staff(api_user(), args["status"], args["patient_id"])
     page = offset_page(query, args["limit"], args["cursor"])
-    items = booster_queries.with_infusions(page.items)
-    audit.record(staff, "booster.list", detail={"status": args["status"], "patient_id": args["patient_id"]})
-    return {"items": items, "next_cursor": page.next_cursor}
+    return {"items": booster_queries.with_infusions(page.items), "next_cursor": page.next_cursor}
 
 
 def _decided(request: BoosterRequest) -> RequestWithInfusion:
@@ -119,10 +108,7 @@ def schedule(body: dict[str, Any], request_id: str) -> dict[str, Any]:
 @bp.response(200, AlertPageSchema)
 def list_alerts(args: dict[str, Any]) -> Page:
     """Open before acknowledged, safety first, the longest-waiting first."""
-    staff = api_user()
-    page = offset_page(alert_queries.alerts_query(staff, args["status"]), args["limit"], args["cursor"])
-    audit.record(staff, "alert.list", detail={"status": args["status"]})
-    return page
+    return offset_page(alert_queries.list_for_staff(api_user(), args["status"]), args["limit"], args["cursor"])
 
 
 @bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from tracker.api.auth import api_user, token_required
@@ -22,7 +21,7 @@ from tracker.models import CheckIn, Patient
 from tracker.models.user import STAFF_ROLES
 from tracker.services import scope
 from tracker.services.accounts import enrolment
-from tracker.services.audit import trail as audit
+from tracker.services.checkins import queries as checkin_queries
 from tracker.services.checkins import submit as checkins
 from tracker.services.clinic import patient_list
 
@@ -40,7 +39,6 @@ def enrol(body: dict[str, Any]) -> Patient:
     result = enrolment.enrol_patient(
         staff, body["display_name"], body["phone"], body["timezone"], body.get("email"), body["phase"]
     )
-    audit.record(staff, "patient.enrol", patient=result.patient, target_type="patient", target_id=result.patient.id)
     return result.patient
 
 
@@ -52,7 +50,7 @@ def list_patients(args: dict[str, Any]) -> dict[str, Any]:
     """The clinic's patients with their latest score, change from baseline and what is open."""
     staff = api_user()
     offset = decode_offset(args["cursor"])
-    page, more = patient_list.summaries(
+    page, more = patient_list.list_for_staff(
         staff,
         phase=args["phase"],
         q=args["q"],
@@ -62,7 +60,6 @@ def list_patients(args: dict[str, Any]) -> dict[str, Any]:
         limit=args["limit"],
         offset=offset,
     )
-    audit.record(staff, "patients.list", detail={"count": len(page)})
     return {"items": page, "next_cursor": encode_offset(offset + len(page)) if more else None}
 
 
@@ -71,10 +68,7 @@ def list_patients(args: dict[str, Any]) -> dict[str, Any]:
 @bp.arguments(PageArgsSchema, location="query")
 @bp.response(200, CheckInPageSchema)
 def list_checkins(args: dict[str, Any], patient_id: str) -> Page:
-    staff = api_user()
-    patient = scope.get_patient_for_staff(staff, patient_id)
-    audit.record(staff, "checkins.read", patient=patient, target_type="patient", target_id=patient.id)
-    query = sa.select(CheckIn).where(CheckIn.patient_id == patient.id)
+    query = checkin_queries.checkins_for_staff(api_user(), patient_id)
     return newest_first(query, CheckIn.taken_at, CheckIn.id, args["limit"], args["cursor"])
 
 
@@ -96,5 +90,4 @@ def create_checkin(body: dict[str, Any], patient_id: str) -> CheckIn:
         taken_at=body["taken_at"],
         entered_by=staff,
     )
-    audit.record(staff, "checkin.create", patient=patient, target_type="checkin", target_id=result.checkin.id)
     return result.checkin

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from flask_smorest import Blueprint
 
 from tracker.api.auth import api_user, token_required
@@ -19,7 +18,6 @@ from tracker.models import Infusion
 from tracker.models.user import STAFF_ROLES
 from tracker.services import scope
 from tracker.services.accounts import patients
-from tracker.services.audit import trail as audit
 from tracker.services.course import queries as course_queries
 from tracker.services.course import writes as course
 
@@ -31,10 +29,7 @@ bp = Blueprint("api_course", __name__, url_prefix="/api/v1/clinic", description=
 @bp.response(200, PatientDetailSchema)
 def get_patient(patient_id: str) -> course_queries.PatientDetail:
     """The patient's record: baseline, change, response and remission (CLINICAL.md §4), settings, what is open."""
-    staff = api_user()
-    patient = scope.get_patient_for_staff(staff, patient_id)
-    audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id)
-    return course_queries.patient_detail(patient)
+    return course_queries.read_for_staff(api_user(), patient_id)
 
 
 @bp.route("/patients/<patient_id>", methods=["PATCH"])
@@ -64,10 +59,7 @@ def patch_patient(body: dict[str, Any], patient_id: str) -> course_queries.Patie
 @bp.response(200, InfusionPageSchema)
 def list_infusions(args: dict[str, Any], patient_id: str) -> Page:
     """The patient's infusions, latest first (booked ones by their date)."""
-    staff = api_user()
-    patient = scope.get_patient_for_staff(staff, patient_id)
-    audit.record(staff, "infusions.read", patient=patient, target_type="patient", target_id=patient.id)
-    query = sa.select(Infusion).where(Infusion.patient_id == patient.id)
+    query = course_queries.infusions_for_staff(api_user(), patient_id)
     return newest_first(query, Infusion.created_at, Infusion.id, args["limit"], args["cursor"])
 
 

@@ -1,5 +1,5 @@
 """What people do in the demo's story, one step at a time: the words tracker/demo/story.py writes and
-tracker/demo/play.py acts out through the services. Pure data.
+tracker/demo/player.py acts out through the services. Pure data.
 
 Each step is one person's (a patient's, or the clinician's about that patient) at one moment. What the
 system does in answer (scores, alerts, booster requests, reminders, texts) is never a step: the services
@@ -132,10 +132,14 @@ class Carrier:
     outages: tuple[Outage, ...]
     report_after: timedelta = timedelta(seconds=15)
 
+    def reaches(self, phone: str, at: datetime) -> bool:
+        """Whether a text sent to the phone at `at` arrives."""
+        return not any(o.phone == phone and o.start <= at < o.end for o in self.outages)
+
     def report(self, phone: str, sent_at: datetime) -> tuple[str, int | None] | None:
         """The final status and error code the network reports, or None when it reports nothing."""
         if phone in self.no_receipts:
             return None
-        if any(o.phone == phone and o.start <= sent_at < o.end for o in self.outages):
+        if not self.reaches(phone, sent_at):
             return ("failed", 30003)  # Twilio: unreachable destination handset
         return ("delivered", None)

@@ -1,106 +1,42 @@
-"""The demo's story: the clinic, its patients, and what each of them does when, over the year up to `end`. Pure.
+"""The demo's story: what each of the clinic's people does when, over the year up to `end`. Pure.
 
 `tell(seed, end)` gives the same Story for the same seed and end. The steps follow the clinic's own rules so
-that, played through the services and jobs (tracker/demo/play.py), they give every screen something true:
+that, played through the services and jobs (tracker/demo/player.py), they give every screen something true:
 an induction series of six infusions, then a check-in after each weekly reminder (CLINICAL.md §1); relapses
 as a raised check-in, then a higher one when the relapse scan asks for a confirming check-in five days later,
 so that the scan raises a routine request (§5); an urgent score raising an urgent request on its own; item 9
 answered above 0 (§3). Who raises what is left to the system: the story says only what people do.
 
-Patients who use the app set a password from their invitation and check in there; the others check in from
-the one-time link in each reminder, so every check-in of theirs follows a reminder.
+Patients who use the app (tracker/demo/cast.py) set a password from their invitation and check in there; the
+others check in from the one-time link in each reminder, so every check-in of theirs follows a reminder.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tracker import relapse
 from tracker.demo import steps
+from tracker.demo.cast import NO_RECEIPTS, PHONE_OUTAGE, TENURE, VARIANTS, ClinicPlan, Person, people, phone_of
+from tracker.demo.steps import Carrier, Step
 from tracker.reminders import local_instant
 
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (demo logins, printed on purpose)
-FIRST_NAMES = (
-    "Alex Sam Jordan Taylor Morgan Casey Riley Jamie Avery Quinn Rowan Drew Emerson Hayden Parker "
-    "Reese Skyler Dakota Finley Harper Logan Cameron Elliot Sage Blake Kendall Marley Shawn Toni Robin"
-).split()
-LAST_INITIALS = "ABCDEFGHJKLMNPRSTVW"
-# Who the clinic's patients are, by what their year holds; the index is the patient's number.
-CAST = (
-    ["stays_well"] * 9
-    + ["relapses"] * 7
-    + ["booster_booked", "relapsing_now", "urgent_now"]
-    + ["non_responder"] * 4
-    + ["past_item9", "safety_now", "gone_quiet"]
-    + ["in_induction"] * 3
-    + ["screening"] * 2
-)
-# Always app users: they check in when they choose, not only after a reminder.
-APP_KINDS = frozenset({"relapsing_now", "urgent_now", "past_item9", "safety_now"})
-PATIENT_ASKS, DECLINED, APPROVED_FIRST = 9, 10, 11  # relapsers whose first or second relapse goes otherwise
-PHONE_OUTAGE = 20  # a non-responder whose phone was off for the last weekly reminder but one
-NO_RECEIPTS = 5  # a patient whose network never reports delivery
 LATEST = timedelta(minutes=12)  # the safety check-in, the story's last step, this long before `end`
 SAFETY_NOTE = "Called the patient; C-SSRS screen done, safety plan reviewed."
-
-
-@dataclass(frozen=True)
-class ClinicPlan:
-    """The demo clinic and its settings; the story counts on these, so the clinic is created with them."""
-
-    name: str = "Lakeside Ketamine Clinic"
-    timezone: str = "America/Chicago"
-    phone: str = "+13125550100"
-    oncall_phone: str = "+13125550101"
-    backup_phone: str = "+13125550102"
-    admin_email: str = "admin@lakeside.example"
-    clinician_email: str = "clinician@lakeside.example"
-    induction_infusion_count: int = 6
-    post_induction_phase: str = "as_needed"
-    reminder_weekday: int = 0  # Monday
-    reminder_local_time: time = time(10, 0)
-    thresholds: relapse.Thresholds = field(default_factory=relapse.Thresholds)  # CLINICAL.md §5's table
-
-    def settings(self) -> dict[str, object]:
-        """The clinic's columns, as accounts.create_clinic takes them."""
-        t = self.thresholds
-        return {
-            "phone": self.phone,
-            "oncall_phone": self.oncall_phone,
-            "backup_phone": self.backup_phone,
-            "induction_infusion_count": self.induction_infusion_count,
-            "post_induction_phase": self.post_induction_phase,
-            "reminder_weekday": self.reminder_weekday,
-            "reminder_local_time": self.reminder_local_time,
-            "signal_min_total": t.signal_min_total,
-            "signal_min_rise": t.signal_min_rise,
-            "confirm_min_days": t.confirm_min_days,
-            "confirm_max_days": t.confirm_max_days,
-            "urgent_min_total": t.urgent_min_total,
-        }
-
-
-@dataclass(frozen=True)
-class Person:
-    index: int
-    name: str
-    phone: str
-    kind: str
-    uses_app: bool
 
 
 @dataclass(frozen=True)
 class Story:
     clinic: ClinicPlan
     people: tuple[Person, ...]
-    steps: tuple[steps.Step, ...]  # in time order
+    steps: tuple[Step, ...]  # in time order
     reminder_runs: tuple[datetime, ...]  # when reminders fall due: weekly slots, visit mornings, confirmations
-    carrier: steps.Carrier
+    gaps_due: tuple[datetime, ...]  # when a gap in someone's weekly check-ins is due a nudge or an alert
+    carrier: Carrier
     start: datetime  # the clinic opens
     end: datetime  # now
     login: int  # the patient whose phone is printed with the demo logins
@@ -118,10 +54,6 @@ def answers_for(total: int, rng: random.Random, item9: int = 0) -> tuple[int, ..
     return tuple(answers)
 
 
-def phone_of(index: int) -> str:
-    return f"+1312555{200 + index:04d}"
-
-
 class _Life:
     """One patient's year, written as steps; the reminders they are due go into `runs`."""
 
@@ -132,6 +64,7 @@ class _Life:
         self.steps: list[steps.Step] = []
         self.runs: set[datetime] = set()
         self.outages: list[steps.Outage] = []
+        self.cadence_start: datetime | None = None  # the sixth infusion: weekly check-ins are owed from then
         self.weight = Decimal(rng.randint(55, 110))
         self.baseline = rng.randint(16, 21)
         self.low = 6 if person.kind == "relapsing_now" else rng.randint(2, 6)
@@ -151,6 +84,12 @@ class _Life:
         """The first clinic day (Monday to Friday) on or after `day`, other than weekday `avoid`."""
         while day.weekday() >= 5 or day.weekday() == avoid:
             day += timedelta(days=1)
+        return day
+
+    def weekday_before(self, day: date) -> date:
+        """The last clinic day on or before `day`."""
+        while day.weekday() >= 5:
+            day -= timedelta(days=1)
         return day
 
     def visit_from(self, day: date, avoid: int | None = None) -> datetime:
@@ -212,8 +151,8 @@ class _Life:
         n = self.person.index
         self.add(steps.Enrol(at, n))
         self.checkin(at + timedelta(minutes=20), self.baseline, source="clinic")
-        if self.person.uses_app:
-            accepted = at + self.minutes(60, 360)
+        accepted = at + self.minutes(60, 360)
+        if self.person.uses_app and accepted <= self.cutoff:
             self.add(steps.AcceptInvitation(accepted, n))
             if self.slot_time is not None:
                 self.add(steps.ChooseReminders(accepted + timedelta(minutes=3), n, self.slot_weekday, self.slot_time))
@@ -250,10 +189,13 @@ class _Life:
             day = self.weekday_from(day) + timedelta(days=1)
         return moment
 
-    def relapse(self, weeks: list[datetime], i: int, until: datetime, how: str = "schedule") -> int | None:
+    def relapse(
+        self, weeks: list[datetime], i: int, until: datetime, how: str = "schedule", visit_after: datetime | None = None
+    ) -> int | None:
         """A relapse from week i's check-in (CLINICAL.md §5): that one raised, the confirming check-in the scan
-        asks for five days later higher still, then the clinic's decision and, unless declined, a booster.
-        Returns the index of the first week after it, or None (and writes nothing) if it would end after `until`.
+        asks for five days later higher still, then the clinic's decision and, unless declined, a booster (on a
+        day after `visit_after`, if given). Returns the index of the first week after it, or None (and writes
+        nothing) if it would end after `until`.
         """
         n, low, rng = self.person.index, self.low, self.rng
         first = weeks[i] + self.minutes(5, 150)
@@ -263,7 +205,10 @@ class _Life:
         booking = self.clinic_morning(decided + timedelta(hours=20), 9, 15) if how == "approve" else decided
         visit = None
         if how != "decline":
-            visit = self.visit_from(self.day_of(booking) + timedelta(days=rng.randint(2, 5)), avoid=self.slot_weekday)
+            day = self.day_of(booking) + timedelta(days=rng.randint(2, 5))
+            if visit_after is not None:
+                day = max(day, self.day_of(visit_after) + timedelta(days=1))
+            visit = self.visit_from(day, avoid=self.slot_weekday)
         over = visit or decided
         if over + timedelta(days=1) > until:
             return None
@@ -277,11 +222,11 @@ class _Life:
             note = "Reviewed by phone: a hard week at work, not a relapse. Recheck in a week."
             self.add(steps.Decide(decided, n, "decline", note))
         elif how == "approve":
-            self.add(steps.Decide(decided, n, "approve", "Booster agreed by phone; booking once the patient has a day."))
+            self.add(steps.Decide(decided, n, "approve", "Booster agreed by phone; to book when the patient can."))
             self.add(steps.Decide(booking, n, "schedule", "Booked.", visit))
         else:
             self.add(steps.Decide(decided, n, "schedule", "Called the patient; booster booked.", visit))
-        if visit is not None:
+        if visit is not None and visit <= self.cutoff:
             self.add(steps.GiveBooked(visit, n, self.vitals()))
         j = i + 1
         while j < len(weeks) and weeks[j] < over:
@@ -302,10 +247,7 @@ class _Life:
                 i += 1
             if i >= len(weeks) or weeks[i] >= until:
                 return i
-            how = "schedule"
-            if (self.person.index, cycle) in {(PATIENT_ASKS, 1), (DECLINED, 0), (APPROVED_FIRST, 0)}:
-                how = {PATIENT_ASKS: "patient_asks", DECLINED: "decline", APPROVED_FIRST: "approve"}[self.person.index]
-            after = self.relapse(weeks, i, until, how)
+            after = self.relapse(weeks, i, until, VARIANTS.get((self.person.index, cycle), "schedule"))
             if after is None:
                 return i
             i, cycle = after, cycle + 1
@@ -314,24 +256,25 @@ class _Life:
     def live(self) -> None:
         """The patient's year, by their kind."""
         kind, rng, end = self.person.kind, self.rng, self.end
+        today = self.day_of(end)
         if kind in ("in_induction", "screening"):
-            first_day = self.day_of(end) - timedelta(days=rng.randint(1, 6))
-            enrolled = self.day_of(end) - timedelta(days=rng.randint(3, 10))
+            # Recent: the first visit already happened, so walk back over weekends, never forward to now.
+            first_day = self.weekday_before(today - timedelta(days=rng.randint(1, 6)))
+            days_ago = rng.randint(3, 10)
+            enrolled = self.weekday_before(min(today - timedelta(days=days_ago), first_day - timedelta(days=2)))
         else:
-            days_ago = 358 if self.person.index == 0 else rng.randint(200, 360)
-            enrolled = self.day_of(end) - timedelta(days=days_ago)
+            days_ago = 358 if self.person.index == 0 else rng.randint(*TENURE[kind])
+            enrolled = self.weekday_from(today - timedelta(days=days_ago))
             first_day = enrolled + timedelta(days=rng.randint(2, 5))
-        enrolled = self.weekday_from(enrolled)
-        if kind == "in_induction":
-            enrolled = min(enrolled, self.weekday_from(first_day) - timedelta(days=2))
         self.enrol(self.local(enrolled, rng.randint(9, 15), rng.choice((0, 15, 30, 45))))
         if kind == "screening":
             return
         target = {"non_responder": self.baseline - 3, "in_induction": self.baseline - 6}.get(kind, self.low + 2)
-        last_visit = self.induction(max(first_day, enrolled + timedelta(days=1)), target)
+        last_visit = self.induction(first_day, target)
         if last_visit is None:
             return
         # The sixth infusion moves the patient on (tracker/services/course): weekly reminders from then.
+        self.cadence_start = last_visit
         weeks = self.slots(last_visit + timedelta(days=1))
         self.runs.update(weeks)
         getattr(self, f"_{kind}")(weeks)
@@ -346,11 +289,11 @@ class _Life:
     def _booster_booked(self, weeks: list[datetime]) -> None:
         """Past relapses, then one now whose booster is booked for a day after now."""
         i = self.relapsing(weeks, self.end - timedelta(days=40))
-        last = max(j for j, week in enumerate(weeks) if week <= self.end - timedelta(days=9))
+        last = max(j for j, week in enumerate(weeks) if week <= self.end - timedelta(days=10))
         for week in weeks[i:last]:
             self.weekly(week, self.noise(self.low + 1, 1))
-        after = self.relapse(weeks, last, self.end + timedelta(days=30))
-        assert after is not None and any(isinstance(s, steps.Decide) and s.at > weeks[last] for s in self.steps)
+        written = self.relapse(weeks, last, self.end + timedelta(days=30), visit_after=self.end)
+        assert written is not None  # `until` is past any visit it can book
 
     def _relapsing_now(self, weeks: list[datetime]) -> None:
         """A request the clinic must decide (CLINICAL.md §5): "PHQ-9 14 → 17 over 8 days, low was 6"."""
@@ -366,9 +309,9 @@ class _Life:
         self.checkin(end - timedelta(days=1), self.low + 11)
 
     def _urgent_now(self, weeks: list[datetime]) -> None:
-        """CLINICAL.md §5: a signal at urgent_min_total or above is urgent on its own."""
-        i = self.relapsing(weeks, self.end - timedelta(days=45))
-        for week in weeks[i:]:
+        """Well since induction, then a first relapse, and a severe one: CLINICAL.md §5 makes a signal at
+        urgent_min_total or above urgent on its own."""
+        for week in weeks:
             if week < self.end - timedelta(days=3):
                 self.weekly(week, self.noise(self.low + 1, 1))
         self.checkin(self.end - timedelta(hours=20), self.clinic.thresholds.urgent_min_total + 2)
@@ -378,7 +321,8 @@ class _Life:
         level = min(self.baseline - 3, 17)
         moved = self.clinic_morning(weeks[0] + timedelta(days=25), 11)
         reason = "Partial response after induction: maintenance, weekly check-ins, review at the next visit."
-        self.add(steps.MovePhase(moved, self.person.index, "maintenance", reason))
+        if moved <= self.cutoff:
+            self.add(steps.MovePhase(moved, self.person.index, "maintenance", reason))
         off = None
         if self.person.index == PHONE_OUTAGE:
             off = max(j for j, week in enumerate(weeks) if week <= self.end - timedelta(days=3))
@@ -420,29 +364,41 @@ class _Life:
     def _in_induction(self, weeks: list[datetime]) -> None:
         """Never reached: the series is still going on."""
 
+    def gaps_due(self) -> set[datetime]:
+        """When a stretch without a check-in since the weekly cadence began is due the missed-checkins job's
+        nudge (a week plus the clinic's grace) or its alert (the clinic's limit): tracker/jobs/missed_checkins.py.
+        """
+        if self.cadence_start is None:
+            return set()
+        start, clinic = self.cadence_start, self.clinic
+        taken = sorted(s.at for s in self.steps if isinstance(s, steps.CheckIn) and s.at >= start)
+        waits = (timedelta(days=7 + clinic.missed_checkin_grace_days), timedelta(days=clinic.missed_checkin_alert_days))
+        due: set[datetime] = set()
+        for since, until in zip([start, *taken], [*taken, self.end], strict=True):
+            due.update(since + wait for wait in waits if since + wait < until)
+        return due
+
 
 def tell(seed: int, end: datetime) -> Story:
     """The demo's story up to `end` (now), the same for the same seed."""
     rng = random.Random(seed)
     clinic = ClinicPlan()
-    people, lives = [], []
-    for index, kind in enumerate(CAST):
-        name = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_INITIALS[index % len(LAST_INITIALS)]}."
-        uses_app = kind in APP_KINDS or index % 2 == 0 or index in (PATIENT_ASKS, PHONE_OUTAGE)
-        person = Person(index, name, phone_of(index), kind, uses_app)
+    cast = people()
+    lives = []
+    for person in cast:
         life = _Life(person, clinic, rng, end)
         life.live()
-        people.append(person)
         lives.append(life)
     zone = ZoneInfo(clinic.timezone)
     start = local_instant(end.astimezone(zone).date() - timedelta(days=365), time(9, 0), zone)
-    by_kind = {p.kind: p.index for p in people}
+    by_kind = {p.kind: p.index for p in cast}
     return Story(
         clinic=clinic,
-        people=tuple(people),
+        people=cast,
         steps=tuple(sorted((s for life in lives for s in life.steps), key=lambda s: (s.at, s.person))),
         reminder_runs=tuple(sorted({run for life in lives for run in life.runs})),
-        carrier=steps.Carrier(
+        gaps_due=tuple(sorted({due for life in lives for due in life.gaps_due()})),
+        carrier=Carrier(
             no_receipts=frozenset({phone_of(NO_RECEIPTS)}),
             outages=tuple(o for life in lives for o in life.outages),
         ),

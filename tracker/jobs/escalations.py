@@ -18,13 +18,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from tracker.db import insert_once
 from tracker.jobs import claims
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import Alert, Clinic, Patient
 from tracker.services.alerts import writes as alerts
 from tracker.services.audit import trail as audit
 from tracker.services.messaging import texts as messages
-from tracker.services.messaging.outbox import queue_sms
+from tracker.services.messaging.outbox import new_sms
 from tracker.unit_of_work import transaction
 
 log = logging.getLogger(__name__)
@@ -56,19 +57,16 @@ def escalate(session: DbSession, alert_id: uuid.UUID, now: datetime) -> str:
     contact = clinic.escalation_contact
     outcome = "escalated"
     if contact:
-        try:
-            with session.begin_nested():  # the unique dedupe key: one text per alert, whoever queued it
-                queue_sms(
-                    contact,
-                    messages.SAFETY_ESCALATION.format(url=alerts.dashboard_url()),
-                    PURPOSE,
-                    patient_id=alert.patient_id,
-                    clinic_id=clinic.id,
-                    critical=True,
-                    dedupe_key=f"safety-escalation:{alert.id}",
-                )
-                session.flush()
-        except sa.exc.IntegrityError:
+        text = new_sms(
+            contact,
+            messages.SAFETY_ESCALATION.format(url=alerts.dashboard_url()),
+            PURPOSE,
+            patient_id=alert.patient_id,
+            clinic_id=clinic.id,
+            critical=True,
+            dedupe_key=f"safety-escalation:{alert.id}",
+        )
+        if not insert_once(session, text):  # the unique dedupe key: one text per alert, whoever queued it
             outcome = "already_texted"
     else:
         # escalated_at is still written: the dashboard shows the alert overdue, and the run does not retry forever.

@@ -23,13 +23,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker import reminders
+from tracker import local_time, reminders
+from tracker.db import insert_once
+from tracker.instruments import PHQ9
 from tracker.jobs.registry import DbSession, JobResult, job
-from tracker.models import Alert, CheckIn, Clinic, OutboundMessage, Patient, PhaseChange
+from tracker.models import Alert, Clinic, OutboundMessage, Patient, PhaseChange
 from tracker.services.alerts import writes as alerts
 from tracker.services.checkins import links as checkin_links
+from tracker.services.checkins import queries as checkin_queries
 from tracker.services.messaging import texts as messages
-from tracker.services.messaging.outbox import REMINDER_PURPOSE_PREFIX, is_reminder, queue_sms
+from tracker.services.messaging.outbox import MISSED_CHECKIN_NUDGE_PURPOSE, is_reminder, new_sms
 from tracker.unit_of_work import end_read, transaction
 
 log = logging.getLogger(__name__)
@@ -41,8 +44,6 @@ BATCH_SIZE = 200
 # not a missed text, is what the clinic notices. Screening and discharged patients have no cadence to miss.
 CADENCE_PHASES = ("maintenance", "as_needed")
 CADENCE = timedelta(days=7)
-# "reminder_…": a reply to it may start an SMS check-in, like any reminder (services/checkins/by_text.py).
-PURPOSE = f"{REMINDER_PURPOSE_PREFIX}_missed_checkin"
 # A text the patient got this recently (a weekly reminder, say) is nudge enough for now.
 RECENT_REMINDER = timedelta(hours=24)
 
@@ -122,24 +123,7 @@ def eligible(session: DbSession, after: uuid.UUID | None, limit: int) -> list[sa
 
 def last_checkins(session: DbSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, datetime]]:
     """Each patient's latest PHQ-9 (its id names the gap); other instruments feed no relapse watch (§5)."""
-    phq9 = sa.and_(CheckIn.patient_id.in_(ids), CheckIn.instrument == "phq9")
-    latest = (
-        sa.select(CheckIn.patient_id, sa.func.max(CheckIn.taken_at).label("taken_at"))
-        .where(phq9)
-        .group_by(CheckIn.patient_id)
-        .subquery()
-    )
-    rows = session.execute(
-        sa.select(CheckIn.patient_id, CheckIn.id, CheckIn.taken_at)
-        .join(latest, sa.and_(CheckIn.patient_id == latest.c.patient_id, CheckIn.taken_at == latest.c.taken_at))
-        .where(phq9)
-    )
-    found: dict[uuid.UUID, tuple[uuid.UUID, datetime]] = {}
-    for patient_id, checkin_id, taken_at in rows:
-        # Two at the same moment: the larger id, so every run names the same gap.
-        if patient_id not in found or str(checkin_id) > str(found[patient_id][0]):
-            found[patient_id] = (checkin_id, taken_at)
-    return found
+    return {pid: (row.id, row.taken_at) for pid, row in checkin_queries.latest_checkins(ids, PHQ9.name).items()}
 
 
 def cadence_starts(session: DbSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, tuple[uuid.UUID, datetime]]:
@@ -180,7 +164,7 @@ def nudge_hold(row: sa.Row[Any], now: datetime, reminded: bool) -> str | None:
     """Why the nudge may not go now (the alert goes regardless), or None."""
     if row.sms_opted_out or not row.reminders_enabled:
         return "not_texted_opted_out"  # never to a patient who said no to texts or reminders
-    zone = reminders.zone_of(row.timezone, row.clinic_timezone)
+    zone = local_time.zone_of(row.timezone, row.clinic_timezone)
     if reminders.in_quiet_hours(now.astimezone(zone).time(), row.quiet_start, row.quiet_end):
         return "nudge_after_quiet_hours"  # a later hourly run sends it
     if reminded:
@@ -190,21 +174,16 @@ def nudge_hold(row: sa.Row[Any], now: datetime, reminded: bool) -> str | None:
 
 def queue_nudge(session: DbSession, row: sa.Row[Any], gap: Gap, now: datetime) -> bool:
     """The text and its one-time link in a SAVEPOINT; False when another run queued this gap's first."""
-    try:
-        with session.begin_nested():
-            issued = checkin_links.create(row.id, now)
-            queue_sms(
-                row.phone,
-                messages.MISSED_CHECKIN_NUDGE.format(clinic=row.clinic_name, url=issued.url),
-                PURPOSE,
-                patient_id=row.id,
-                clinic_id=row.clinic_id,
-                dedupe_key=gap.nudge_key,
-            )
-            session.flush()
-    except sa.exc.IntegrityError:
-        return False  # the link went with the SAVEPOINT
-    return True
+    issued = checkin_links.issue(row.id, now)
+    text = new_sms(
+        row.phone,
+        messages.MISSED_CHECKIN_NUDGE.format(clinic=row.clinic_name, url=issued.url),
+        MISSED_CHECKIN_NUDGE_PURPOSE,  # one of the reminders: a reply may start an SMS check-in
+        patient_id=row.id,
+        clinic_id=row.clinic_id,
+        dedupe_key=gap.nudge_key,
+    )
+    return insert_once(session, issued.link, text)  # on False, the link went with the SAVEPOINT
 
 
 def alert_reason(gap: Gap, row: sa.Row[Any], now: datetime) -> str:
@@ -231,7 +210,9 @@ def handle(session: DbSession, row: sa.Row[Any], gap: Gap, now: datetime, done: 
         patient = session.get(Patient, row.id)
         assert patient is not None  # read in this run; patients are never deleted by jobs
         # Race-safe by the dedupe key: a concurrent run's alert is returned, not doubled.
-        alerts.open_attention_alert(patient, alert_reason(gap, row, now), dedupe_key=gap.alert_key)
+        alerts.open_attention_alert(
+            patient, alert_reason(gap, row, now), cause="missed_checkin", dedupe_key=gap.alert_key
+        )
         outcomes.append("alerted")
         log.info("missed check-in: patient %s, clinic alerted", row.id)
     return outcomes

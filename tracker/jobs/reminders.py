@@ -17,14 +17,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from tracker import reminders
+from tracker.db import insert_once
 from tracker.jobs.registry import DbSession, JobResult, job
-from tracker.models import CheckIn, Clinic, Infusion, OutboundMessage, Patient
+from tracker.models import Clinic, Infusion, OutboundMessage, Patient
 from tracker.services.checkins import links as checkin_links
+from tracker.services.checkins import queries as checkin_queries
 from tracker.services.messaging import texts as messages
-from tracker.services.messaging.outbox import is_reminder, queue_sms
+from tracker.services.messaging.outbox import REMINDER_PURPOSE, is_reminder, new_sms
 from tracker.unit_of_work import end_read, transaction
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ BODIES = {
     reminders.WEEKLY: messages.REMINDER_WEEKLY,
     reminders.CONFIRMING: messages.REMINDER_CONFIRMING,
 }
-# Outbox purposes: "reminder_<kind>". The SMS check-in treats a reply to any "reminder…" text as a start.
-PURPOSES = {kind: f"reminder_{kind}" for kind in reminders.KINDS}
 
 
 @dataclass(frozen=True)
@@ -104,7 +103,7 @@ def scheduled_infusions(session: DbSession, ids: Sequence[uuid.UUID], now: datet
 def last_reminders(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, datetime]:
     """When each patient's latest reminder was queued (any status: a cancelled one still used up its day).
 
-    Every "reminder…" text counts, the missed-check-in nudge too: at most one such text a day.
+    Every reminder counts (outbox.REMINDER_PURPOSES), the missed-check-in nudge too: at most one such text a day.
     """
     rows = session.execute(
         sa.select(OutboundMessage.patient_id, sa.func.max(OutboundMessage.created_at))
@@ -119,12 +118,9 @@ def last_reminders(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) 
 
 
 def last_checkins(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, datetime]:
-    rows = session.execute(
-        sa.select(CheckIn.patient_id, sa.func.max(CheckIn.taken_at))
-        .where(CheckIn.patient_id.in_(ids), CheckIn.taken_at > now - HORIZON)
-        .group_by(CheckIn.patient_id)
-    )
-    return dict(rows.tuples().all())
+    """When each patient last checked in, of any instrument, within the horizon the rule looks at."""
+    latest = checkin_queries.latest_taken_at(ids, instrument=None)
+    return {patient_id: at for patient_id, at in latest.items() if at > now - HORIZON}
 
 
 def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -> list[Candidate]:
@@ -159,19 +155,16 @@ def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -
 
 def queue_reminder(session: DbSession, candidate: Candidate, reminder: reminders.Reminder, now: datetime) -> bool:
     """Create the link and queue the text in a SAVEPOINT; False when another process queued this day's first."""
-    try:
-        with session.begin_nested():
-            issued = checkin_links.create(candidate.patient_id, now)
-            queue_sms(
-                candidate.phone,
-                BODIES[reminder.kind].format(clinic=candidate.clinic_name, url=issued.url),
-                PURPOSES[reminder.kind],
-                patient_id=candidate.patient_id,
-                clinic_id=candidate.clinic_id,
-                dedupe_key=reminder.dedupe_key,
-            )
-            session.flush()
-    except IntegrityError:
+    issued = checkin_links.issue(candidate.patient_id, now)
+    text = new_sms(
+        candidate.phone,
+        BODIES[reminder.kind].format(clinic=candidate.clinic_name, url=issued.url),
+        REMINDER_PURPOSE[reminder.kind],
+        patient_id=candidate.patient_id,
+        clinic_id=candidate.clinic_id,
+        dedupe_key=reminder.dedupe_key,
+    )
+    if not insert_once(session, issued.link, text):
         # The unique dedupe key: the link went with the SAVEPOINT, and the rest of the run goes on.
         log.info("reminder for patient %s already queued by another run", candidate.patient_id)
         return False

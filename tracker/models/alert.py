@@ -12,6 +12,16 @@ from tracker.clock import system_now
 from tracker.models.base import Base, id_column, one_of
 
 ALERT_KINDS = ("safety", "attention")
+# What opened an alert: a safety alert is a positive item 9 (CLINICAL.md §3); the rest are attention alerts.
+ALERT_CAUSES = (
+    "safety",
+    "patient_request",  # a patient asked for a booster
+    "booster_raised",  # the relapse scan raised a booster request
+    "booster_made_urgent",  # the relapse scan made the open request urgent
+    "missed_checkin",
+    "sms_undelivered",  # a critical text did not arrive
+    "sms_invalid_number",  # the patient's number cannot take texts
+)
 ALERT_STATUSES = ("open", "acknowledged")
 RISK_LEVELS = ("low", "moderate", "high")
 
@@ -20,6 +30,7 @@ class Alert(Base):
     __tablename__ = "alert"
     __table_args__ = (
         one_of("kind", ALERT_KINDS),
+        one_of("cause", ALERT_CAUSES),
         one_of("status", ALERT_STATUSES),
         sa.CheckConstraint("risk_level IS NULL OR risk_level IN ('low', 'moderate', 'high')", name="risk_level"),
         sa.CheckConstraint(
@@ -35,6 +46,7 @@ class Alert(Base):
     patient_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("patient.id", ondelete="CASCADE"), index=True)
     clinic_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("clinic.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(sa.String(16))
+    cause: Mapped[str] = mapped_column(sa.String(24))
     reason: Mapped[str] = mapped_column(sa.String(300))
     checkin_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("checkin.id", ondelete="SET NULL"))
     booster_request_id: Mapped[uuid.UUID | None] = mapped_column(

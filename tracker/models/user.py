@@ -18,10 +18,10 @@ from tracker.models.clinic import Clinic
 ROLES = ("patient", "clinician", "admin")
 STAFF_ROLES = ("clinician", "admin")
 # werkzeug's scrypt at full strength (N=2**15, r=8, p=1): what every real account's password gets.
-PASSWORD_METHOD = "scrypt"
+PASSWORD_METHOD = "scrypt"  # noqa: S105  (a hashing method, not a password)
 # The same scrypt with a small N, for the test suite, which makes thousands of accounts. Honoured only by an
 # app whose TRACKER_ENV is "test" and whose config sets FAST_PASSWORD_HASHES_IN_TESTS; never in production.
-FAST_PASSWORD_METHOD = "scrypt:1024:8:1"
+FAST_PASSWORD_METHOD = "scrypt:1024:8:1"  # noqa: S105  (a hashing method, not a password)
 
 
 def password_method() -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -16,12 +15,12 @@ from werkzeug.wrappers import Response
 from tracker import clock
 from tracker.errors import Conflict, FieldProblem, Invalid
 from tracker.extensions import db
+from tracker.local_time import zone_of
 from tracker.models import Clinic, User
 from tracker.services import scope
 from tracker.services.accounts import enrolment
 from tracker.services.accounts import users as accounts
 from tracker.services.audit import log as audit_log
-from tracker.services.audit import trail as audit
 from tracker.services.clinic import settings as clinic_settings
 from tracker.web.forms import AuditFilterForm, ClinicSettingsForm, ConfirmForm, InviteStaffForm
 from tracker.web.roles import admin_required
@@ -127,7 +126,7 @@ def _members() -> list[User]:
 
 def _invitation_page(member: User, link: str) -> str:
     hours = current_app.config["INVITATION_HOURS"]
-    expires = (clock.now() + timedelta(hours=hours)).astimezone(ZoneInfo(current_user.clinic.timezone))
+    expires = (clock.now() + timedelta(hours=hours)).astimezone(zone_of(current_user.clinic.timezone))
     return render_template("admin/invitation.html", member=member, link=link, hours=hours, expires=expires)
 
 
@@ -139,16 +138,13 @@ def staff() -> ResponseReturnValue:
     if form.validate_on_submit():
         role, email = form.role.data or "clinician", form.email.data or ""
         try:
-            # No password until the invitation is accepted: nobody, not even the admin, ever knows one.
-            member = accounts.create_staff(current_user.clinic, role, email, None)
+            invited = enrolment.invite_staff(current_user, role, email)
         except Invalid as error:
             show_problems(form, error)
         except Conflict as error:
             show_problems(form, Invalid([FieldProblem("email", error.detail)]))
         else:
-            link = enrolment.invite(member, current_user)
-            audit.record(current_user, "staff.invite", target_type="user", target_id=member.id, detail={"role": role})
-            return _invitation_page(member, link)
+            return _invitation_page(invited.member, invited.link)
     status = 422 if form.errors else 200
     return render_template("admin/staff.html", form=form, members=_members(), confirm=ConfirmForm()), status
 
@@ -171,9 +167,7 @@ def reinvite(user_id: str) -> ResponseReturnValue:
     if not member.active or member.password_hash is not None:
         flash(f"{member.email} {'is deactivated' if not member.active else 'has already set a password'}.")
         return redirect(url_for("admin.staff"))
-    link = enrolment.invite(member, current_user)
-    audit.record(current_user, "staff.reinvite", target_type="user", target_id=member.id)
-    return _invitation_page(member, link)
+    return _invitation_page(member, enrolment.reinvite_staff(current_user, member))
 
 
 @bp.route("/staff/<user_id>/deactivate", methods=["POST"])
@@ -185,8 +179,7 @@ def deactivate(user_id: str) -> Response:
     if member.id == current_user.id:
         flash("You cannot deactivate your own account.")
         return redirect(url_for("admin.staff"))
-    accounts.deactivate(member)
-    audit.record(current_user, "staff.deactivate", target_type="user", target_id=member.id)
+    accounts.deactivate_staff(current_user, member)
     flash(f"{member.email} can no longer log in.")
     return redirect(url_for("admin.staff"))
 
@@ -224,8 +217,6 @@ def audit_events() -> ResponseReturnValue:
             log = audit_log.read(current_user, filters, page_number)
         except Invalid as error:
             show_problems(form, error)
-        else:
-            audit.record(current_user, "audit.read", detail={**filters.as_detail(), "page": str(page_number)})
     # The filters again for the pager's links: only the form's own names (never url_for's _external and such).
     args = {name: request.args[name] for name in form.data if request.args.get(name)}
     return render_template("admin/audit.html", form=form, log=log, args=args, describe=audit_log.describe), (

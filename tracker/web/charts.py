@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from tracker.instruments import PHQ9
+from tracker.instruments.severity import label as severity_label
 
 # Nearer square than a desktop chart would be: on a phone the chart is the screen's width, and its height
 # is what keeps the scores apart.
@@ -36,13 +37,6 @@ MAX_X_TICKS = 6  # date labels must stay apart at a phone's font size
 # CLINICAL.md §2: the severity bands, as the instrument defines them (not copied here).
 SEVERITY_BANDS: tuple[tuple[int, str], ...] = PHQ9.bands
 MAX_TOTAL = PHQ9.max_total
-BAND_WORDS = {
-    "none-minimal": "none–minimal",
-    "mild": "mild",
-    "moderate": "moderate",
-    "moderately-severe": "moderately severe",
-    "severe": "severe",
-}
 
 
 @dataclass(frozen=True)
@@ -322,7 +316,7 @@ def trajectory(
         high = SEVERITY_BANDS[index + 1][0] - 1 if index + 1 < len(SEVERITY_BANDS) else MAX_TOTAL
         # A band covers its whole scores: from low - 0.5 to high + 0.5, clipped to the plot.
         top, bottom = y_for(min(high + 0.5, MAX_TOTAL)), y_for(max(low - 0.5, 0))
-        label = f"{low}–{high} {BAND_WORDS.get(severity, severity)}"
+        label = f"{low}–{high} {severity_label(severity)}"
         bands.append(Band(low, high, severity, label, top, round(bottom - top, 1)))
     plotted = tuple(
         PlotPoint(p.id, x(p.taken_at), y_for(p.total), p.total, severity_of(p.total), p.item9_positive, p.taken_at)

@@ -15,6 +15,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
+from tracker import local_time
 from tracker.errors import Conflict, FieldProblem, Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import Infusion
@@ -25,7 +26,6 @@ from tracker.services.alerts import writes as alerts
 from tracker.services.boosters import booking
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
-from tracker.services.clinic import attention
 from tracker.services.course import writes as course
 from tracker.web.clinic_base import bp
 from tracker.web.clinic_forms import (
@@ -121,7 +121,7 @@ def schedule(request_id: str) -> ResponseReturnValue:
         boosters.require_version(request, form.seen_version())
         if form.scheduled_for.data is None:
             raise Invalid.one("scheduled_for", "choose the date and time of the visit")
-        zone = attention.zone_of(current_user.clinic.timezone)
+        zone = local_time.zone_of(current_user.clinic.timezone)
         try:
             when = to_utc(form.scheduled_for.data, zone)
         except NotALocalTime:
@@ -167,7 +167,7 @@ def cancel(request_id: str) -> ResponseReturnValue:
 def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
     """The form's values as course.record_infusion takes them. A booster for an open request is booked with
     the request's Schedule action; one given while a request is open completes it (CLINICAL.md §5)."""
-    zone = attention.zone_of(current_user.clinic.timezone)
+    zone = local_time.zone_of(current_user.clinic.timezone)
     when = None
     if form.when.data is not None:
         try:

@@ -10,10 +10,12 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker import clock
+from tracker import clock, local_time
 from tracker.extensions import db
+from tracker.instruments import severity
 from tracker.services import heartbeat
 from tracker.services.clinic import attention
+from tracker.services.messaging import texts as messages
 
 log = logging.getLogger(__name__)
 bp = Blueprint("clinic", __name__, url_prefix="/clinic")
@@ -24,13 +26,6 @@ PHASE_WORDS = {
     "maintenance": "Maintenance",
     "as_needed": "As needed",
     "discharged": "Discharged",
-}
-SEVERITY_WORDS = {
-    "none-minimal": "none–minimal",
-    "mild": "mild",
-    "moderate": "moderate",
-    "moderately-severe": "moderately severe",
-    "severe": "severe",
 }
 
 
@@ -70,27 +65,20 @@ def scheduler_banner() -> dict[str, Any]:
 def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
     """Moments as the clinic reads them, in its own zone."""
 
-    def local_time(moment: datetime | None) -> str:
-        if moment is None:
-            return "–"
-        at = moment.astimezone(zone)
-        return f"{at:%b} {at.day}, {at.year}, {at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'} {at:%Z}"
+    def local_time_of(moment: datetime | None) -> str:
+        return "–" if moment is None else local_time.wall_clock(moment, zone)
 
     def local_day(moment: datetime | None) -> str:
-        if moment is None:
-            return "–"
-        at = moment.astimezone(zone)
-        return f"{at:%b} {at.day}" if at.year == now.astimezone(zone).year else f"{at:%b} {at.day}, {at.year}"
+        return "–" if moment is None else local_time.day(moment, zone, now)
 
     def short_day(moment: datetime) -> str:
-        at = moment.astimezone(zone)
-        return f"{at.month}/{at.day}"
+        return local_time.short_day(moment, zone)
 
     def iso(moment: datetime) -> str:
         return moment.isoformat(timespec="minutes")
 
     def ago(moment: datetime) -> str:
-        return "just now" if now - moment < timedelta(minutes=1) else f"{attention.duration_phrase(now - moment)} ago"
+        return "just now" if now - moment < timedelta(minutes=1) else f"{local_time.duration_phrase(now - moment)} ago"
 
     def due(deadline: datetime) -> str:
         return attention.deadline_phrase(deadline, now)
@@ -98,29 +86,27 @@ def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
     def phase_words(phase: str) -> str:
         return PHASE_WORDS.get(phase, phase)
 
-    def severity_words(code: str | None) -> str:
-        return SEVERITY_WORDS.get(code or "", code or "")
-
     def purpose_words(purpose: str) -> str:
         return PURPOSE_WORDS.get(purpose, purpose.replace("_", " ").capitalize())
 
     return {
         "now": now,
         "purpose_words": purpose_words,
+        "text_for_staff": messages.for_staff,
         "zone_name": str(zone),
-        "local_time": local_time,
+        "local_time": local_time_of,
         "local_day": local_day,
         "short_day": short_day,
         "iso": iso,
         "ago": ago,
         "due": due,
         "phase_words": phase_words,
-        "severity_words": severity_words,
+        "severity_words": severity.label,
     }
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render a clinic page with the clinic's clock helpers."""
     now = clock.now()
-    zone = attention.zone_of(current_user.clinic.timezone)
+    zone = local_time.zone_of(current_user.clinic.timezone)
     return render_template(template, **time_helpers(zone, now), **context), status

@@ -13,8 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from tracker import clock
-from tracker.services.audit import trail as audit
+from tracker import clock, local_time
 from tracker.services.clinic import attention, patient_list
 from tracker.services.clinic import patient_page as patient_record
 from tracker.web import charts
@@ -62,12 +61,13 @@ def _filters(form: PatientFilterForm) -> dict[str, Any]:
 @bp.route("/patients")
 @staff_required
 def patients() -> ResponseReturnValue:
-    """The clinic's patients: search, filter, sort and page, all done by patient_list.summaries in one query."""
+    """The clinic's patients: search, filter, sort and page, all done by patient_list in one query (audited)."""
     form = PatientFilterForm(formdata=request.args)
     filters = _filters(form)
     page = form.page.data if not form.page.errors and form.page.data and form.page.data > 0 else 1
-    rows, more = patient_list.summaries(current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, **filters)
-    audit.record(current_user, "patients.list", detail={"count": len(rows), "page": page})
+    rows, more = patient_list.list_for_staff(
+        current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, page=page, **filters
+    )
 
     def page_url(number: int) -> str:
         args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -79,7 +79,7 @@ def patients() -> ResponseReturnValue:
 
 def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
     """Every form of the patient's page, empty or filled with what is stored now."""
-    zone = attention.zone_of(record.clinic.timezone)
+    zone = local_time.zone_of(record.clinic.timezone)
     forms: dict[str, FlaskForm] = {
         f"ack:{alert.id}": AcknowledgeForm(formdata=None, prefix=ack_prefix(alert.id)) for alert in record.open_alerts
     }
@@ -128,7 +128,7 @@ def patient_page(
     """
     record = patient_record.read(current_user, patient_id)
     now = clock.now()
-    zone = attention.zone_of(record.clinic.timezone)
+    zone = local_time.zone_of(record.clinic.timezone)
     all_forms = default_forms(record)
     all_forms.update(forms or {})
     html = render(

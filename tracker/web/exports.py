@@ -1,6 +1,6 @@
 """Exports for clinic staff: check-ins as CSV (a patient's or the clinic's), a patient's FHIR Bundle, and the
-clinic's outcomes report. Each is limited to the staff member's clinic and recorded in the audit log before
-anything is sent.
+clinic's outcomes report. Each service limits it to the staff member's clinic and records it in the audit log
+before anything is sent.
 """
 
 from __future__ import annotations
@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, render_template, stream_with_context
 from flask_login import current_user, login_required
 
 from tracker import clock
-from tracker.services import scope
-from tracker.services.audit import trail as audit
+from tracker.local_time import zone_of
 from tracker.services.clinic import exports, fhir_export, outcomes_report
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
@@ -23,7 +21,7 @@ bp = Blueprint("exports", __name__, url_prefix="/exports")
 
 def _today() -> date:
     """Today in the clinic's time zone, for file names."""
-    return clock.now().astimezone(ZoneInfo(current_user.clinic.timezone)).date()
+    return clock.now().astimezone(zone_of(current_user.clinic.timezone)).date()
 
 
 def _download(body: Iterator[str] | str, content_type: str, filename: str) -> Response:
@@ -42,57 +40,34 @@ def _csv(chunks: Iterator[str], filename: str) -> Response:
 @login_required
 def patient_csv(patient_id: str) -> Response:
     """One patient's PHQ-9 check-ins, a row each."""
-    patient = scope.get_patient_for_staff(current_user, patient_id)
-    count = exports.count(current_user, patient)
-    detail = {"format": "csv", "count": count}
-    audit.record(
-        current_user, "export.checkins_csv", patient=patient, target_type="patient", target_id=patient.id, detail=detail
-    )
-    name = exports.filename("checkins", "patient", str(patient.id), day=_today(), extension="csv")
-    return _csv(exports.checkin_csv(current_user, patient), name)
+    export = exports.export_for_staff(current_user, patient_id)
+    assert export.patient is not None
+    name = exports.filename("checkins", "patient", str(export.patient.id), day=_today(), extension="csv")
+    return _csv(export.chunks, name)
 
 
 @bp.route("/checkins.csv")
 @login_required
 def clinic_csv() -> Response:
     """Every PHQ-9 check-in of the clinic's patients, a row each."""
-    count = exports.count(current_user)
-    audit.record(
-        current_user,
-        "export.checkins_csv",
-        target_type="clinic",
-        target_id=current_user.clinic_id,
-        detail={"format": "csv", "count": count},
-    )
+    export = exports.export_for_staff(current_user)
     name = exports.filename("checkins", current_user.clinic.name, day=_today(), extension="csv")
-    return _csv(exports.checkin_csv(current_user), name)
+    return _csv(export.chunks, name)
 
 
 @bp.route("/patients/<patient_id>/fhir.json")
 @login_required
 def patient_fhir(patient_id: str) -> Response:
     """One patient's check-ins as a FHIR R4 Bundle (collection)."""
-    patient = scope.get_patient_for_staff(current_user, patient_id)
-    bundle = fhir_export.patient_bundle(patient)
-    detail = {"format": "fhir", "count": fhir_export.checkin_count(bundle)}
-    audit.record(
-        current_user, "export.fhir_bundle", patient=patient, target_type="patient", target_id=patient.id, detail=detail
-    )
-    name = exports.filename("fhir", "patient", str(patient.id), day=_today(), extension="json")
-    return _download(json.dumps(bundle, ensure_ascii=False), fhir_export.MEDIA_TYPE, name)
+    export = fhir_export.bundle_for_staff(current_user, patient_id)
+    name = exports.filename("fhir", "patient", str(export.patient.id), day=_today(), extension="json")
+    return _download(json.dumps(export.bundle, ensure_ascii=False), fhir_export.MEDIA_TYPE, name)
 
 
 @bp.route("/outcomes")
 @login_required
 def outcomes() -> str:
     """The clinic's outcomes report, with its definitions and a chart."""
-    report = outcomes_report.clinic_report(current_user)
-    audit.record(
-        current_user,
-        "export.outcomes_report",
-        target_type="clinic",
-        target_id=current_user.clinic_id,
-        detail={"count": report.patients},
-    )
-    zone = ZoneInfo(current_user.clinic.timezone)
+    report = outcomes_report.report_for_staff(current_user)
+    zone = zone_of(current_user.clinic.timezone)
     return render_template("exports/outcomes.html", report=report, as_of=report.as_of.astimezone(zone))

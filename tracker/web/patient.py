@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -17,9 +16,10 @@ from werkzeug.wrappers import Response
 from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 
+from tracker import local_time
 from tracker.errors import Invalid
 from tracker.extensions import db
-from tracker.instruments import INSTRUMENTS, PHQ9
+from tracker.instruments import INSTRUMENTS, PHQ9, severity
 from tracker.models import CheckIn, Patient
 from tracker.safety import CrisisResource
 from tracker.services.accounts.patients import patient_of
@@ -29,14 +29,6 @@ from tracker.web.roles import patient_required
 
 bp = Blueprint("patient", __name__, url_prefix="/me")
 
-# Plain words for the severity codes (CLINICAL.md §2 bands); unknown codes fall back to the code itself.
-SEVERITY_WORDS = {
-    "none-minimal": "no or minimal symptoms",
-    "mild": "mild symptoms",
-    "moderate": "moderate symptoms",
-    "moderately-severe": "moderately severe symptoms",
-    "severe": "severe symptoms",
-}
 # 988 takes texts everywhere in the US; texting 911 is not available everywhere, so 911 is a call only.
 TEXTABLE_NUMBERS = frozenset({"988"})
 # Web check-in ids are derived from the patient and the form's one-time key, so a resent form finds its
@@ -79,39 +71,30 @@ for _item in PHQ9.items:
 
 
 def _zone(patient: Patient) -> tzinfo:
-    try:
-        return ZoneInfo(patient.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC  # a bad zone must not hide the page; UTC is labelled as such
+    return local_time.zone_of(patient.timezone)
 
 
 def _page(template: str, patient: Patient, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render with the patient's time zone and the shared wording helpers."""
     zone = _zone(patient)
 
-    def local_time(moment: datetime) -> str:
-        at = moment.astimezone(zone)
-        return f"{at:%b} {at.day}, {at.year}, {at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'} {at:%Z}"
+    def local_time_of(moment: datetime) -> str:
+        return local_time.wall_clock(moment, zone)
 
     def local_day(moment: datetime) -> str:
-        at = moment.astimezone(zone)
-        return f"{at:%b} {at.day}"
+        return local_time.day(moment, zone)
 
     def short_day(moment: datetime) -> str:
-        at = moment.astimezone(zone)
-        return f"{at.month}/{at.day}"
-
-    def severity_words(code: str) -> str:
-        return SEVERITY_WORDS.get(code, code.replace("-", " "))
+        return local_time.short_day(moment, zone)
 
     def max_total(checkin: CheckIn) -> int:
         return INSTRUMENTS[checkin.instrument].max_total
 
     helpers = {
-        "local_time": local_time,
+        "local_time": local_time_of,
         "local_day": local_day,
         "short_day": short_day,
-        "severity_words": severity_words,
+        "severity_words": severity.plain_words,
         "max_total": max_total,
     }
     return render_template(template, patient=patient, **helpers, **context), status

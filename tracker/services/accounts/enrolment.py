@@ -16,6 +16,7 @@ from tracker.models.access import hash_secret, new_secret
 from tracker.models.patient import PHASES
 from tracker.services.accounts import tokens
 from tracker.services.accounts import users as accounts
+from tracker.services.audit import trail as audit
 from tracker.services.messaging import texts as messages
 from tracker.services.messaging.outbox import queue_sms
 
@@ -38,7 +39,7 @@ def enrol_patient(
     email: str | None = None,
     phase: str = "screening",
 ) -> Enrolment:
-    """Create the patient and their account, and queue the invitation SMS with its one-time link."""
+    """Create the patient and their account, and queue the invitation SMS with its one-time link; audited."""
     problems = []
     name = display_name.strip()
     if not name or len(name) > 120:
@@ -90,7 +91,34 @@ def enrol_patient(
         patient_id=patient.id,
         clinic_id=clinic.id,
     )
+    audit.record(staff, "patient.enrol", patient=patient, target_type="patient", target_id=patient.id)
     return Enrolment(patient, url)
+
+
+@dataclass(frozen=True)
+class StaffInvitation:
+    member: User
+    link: str
+
+
+def invite_staff(admin: User, role: str, email: str) -> StaffInvitation:
+    """A new clinician or admin of the admin's clinic and their one-time link; written to the audit log.
+
+    No password until the invitation is accepted: nobody, not even the admin, ever knows one.
+    """
+    accounts.require_admin_of(admin, admin.clinic_id)
+    member = accounts.create_staff(admin.clinic, role, email, None)
+    link = invite(member, admin)
+    audit.record(admin, "staff.invite", target_type="user", target_id=member.id, detail={"role": role})
+    return StaffInvitation(member, link)
+
+
+def reinvite_staff(admin: User, member: User) -> str:
+    """A new link for a staff member who has not set a password yet (earlier ones stop working); audited."""
+    accounts.require_admin_of(admin, member.clinic_id)
+    link = invite(member, admin)
+    audit.record(admin, "staff.reinvite", target_type="user", target_id=member.id)
+    return link
 
 
 def invite(user: User, by: User | None) -> str:

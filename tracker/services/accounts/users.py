@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 
 import phonenumbers
@@ -9,14 +10,18 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import clock
-from tracker.errors import Conflict, FieldProblem, Invalid
+from tracker.db import insert_once
+from tracker.errors import Conflict, FieldProblem, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.models import Clinic, User
+from tracker.models.user import password_method
 from tracker.services.accounts import tokens
+from tracker.services.audit import trail as audit
 
 MIN_PASSWORD_LENGTH = 10
-# A hash to check against when no user matches, so a wrong username costs the same time.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+# Hashes to check against when no user matches, so a wrong username costs the same time: one per method,
+# made the first time it is needed (the test suite's cheap scrypt, or production's).
+_DUMMY_HASHES: dict[str, str] = {}
 COMMON_PASSWORDS = {
     "password123",
     "1234567890",
@@ -83,7 +88,11 @@ def authenticate(username: str, password: str) -> User | None:
     """The active user with these credentials, or None; the same work either way."""
     user = find_login(username)
     if user is None or user.password_hash is None:
-        check_password_hash(_DUMMY_HASH, password)
+        method = password_method()
+        dummy = _DUMMY_HASHES.get(method) or _DUMMY_HASHES.setdefault(
+            method, generate_password_hash("not-a-real-password", method=method)
+        )
+        check_password_hash(dummy, password)
         return None
     if not user.check_password(password) or not user.active:
         return None
@@ -123,12 +132,8 @@ def create_staff(clinic: Clinic, role: str, email: str, password: str | None) ->
     user = User(clinic_id=clinic.id, role=role, email=normalized)
     if password is not None:
         user.set_password(password)
-    db.session.add(user)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        raise Conflict("An account with this email already exists.") from None
+    if not insert_once(db.session, user):  # the unique email: another request made the account first
+        raise Conflict("An account with this email already exists.")
     return user
 
 
@@ -137,6 +142,19 @@ def deactivate(user: User) -> None:
     user.active = False
     user.revoke_sessions()
     tokens.revoke_all(user)
+
+
+def require_admin_of(admin: User, clinic_id: uuid.UUID) -> None:
+    """Only an active admin of the clinic manages its staff."""
+    if admin.role != "admin" or not admin.active or admin.clinic_id != clinic_id:
+        raise Forbidden("Only the clinic's admin may manage its staff.")
+
+
+def deactivate_staff(admin: User, member: User) -> None:
+    """The clinic's admin ends a staff member's access (see deactivate); written to the audit log."""
+    require_admin_of(admin, member.clinic_id)
+    deactivate(member)
+    audit.record(admin, "staff.deactivate", target_type="user", target_id=member.id)
 
 
 def change_password(user: User, password: str) -> None:

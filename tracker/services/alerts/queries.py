@@ -55,3 +55,11 @@ def alerts_for_clinic(staff: User, status: str | None = None, limit: int = 200) 
     alerts = list(db.session.scalars(alerts_query(staff, status).limit(limit)))
     audit.record(staff, "alert.list", detail={"status": status, "count": len(alerts)})
     return alerts
+
+
+def list_for_staff(staff: User, status: str | None = None) -> sa.Select[tuple[Alert]]:
+    """The clinic's alerts (see alerts_query) as a query for the caller to page; the read is written to the audit
+    log (alert.list)."""
+    query = alerts_query(staff, status)
+    audit.record(staff, "alert.list", detail={"status": status})
+    return query

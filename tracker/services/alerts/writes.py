@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from flask import current_app
 
 from tracker import clock
+from tracker.db import insert_once
 from tracker.errors import Conflict, FieldProblem, Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, Patient, User
-from tracker.models.alert import RISK_LEVELS
+from tracker.models.alert import ALERT_CAUSES, RISK_LEVELS
 from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.messaging import texts as messages
@@ -29,6 +30,9 @@ PATIENT_REQUEST_REASON = "The patient asked for a booster infusion."
 
 
 REASON_MAX = 300  # Alert.reason
+
+
+ATTENTION_CAUSES = tuple(cause for cause in ALERT_CAUSES if cause != "safety")
 
 
 NOTE_MAX = 2000  # Alert.note
@@ -47,6 +51,7 @@ def open_safety_alert(patient: Patient, checkin: CheckIn) -> Alert:
         patient_id=patient.id,
         clinic_id=clinic.id,
         kind="safety",
+        cause="safety",
         reason=SAFETY_REASON,
         checkin_id=checkin.id,
         status="open",
@@ -79,13 +84,17 @@ def _by_dedupe_key(dedupe_key: str) -> Alert | None:
 def open_attention_alert(
     patient: Patient,
     reason: str,
+    *,
+    cause: str,
     dedupe_key: str | None = None,
     booster_request: BoosterRequest | None = None,
 ) -> Alert:
-    """Open an attention alert (a patient-raised request, missed check-ins, non-response).
+    """Open an attention alert: its cause is one of ATTENTION_CAUSES (a patient's request, missed check-ins, ...).
 
     With a dedupe_key the alert opens once: a second call, even a concurrent one, gets the first.
     """
+    if cause not in ATTENTION_CAUSES:
+        raise ValueError(f"not a cause of an attention alert: {cause!r}")
     reason = reason.strip()
     if not reason:
         raise Invalid.one("reason", "an alert needs a reason")
@@ -98,23 +107,20 @@ def open_attention_alert(
         patient_id=patient.id,
         clinic_id=patient.clinic_id,
         kind="attention",
+        cause=cause,
         reason=reason,
         booster_request_id=booster_request.id if booster_request is not None else None,
         dedupe_key=dedupe_key,
         status="open",
         raised_at=clock.now(),
     )
-    try:
-        # A SAVEPOINT, so losing a race to the unique dedupe_key leaves the caller's transaction usable.
-        with db.session.begin_nested():
-            db.session.add(alert)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        existing = _by_dedupe_key(dedupe_key) if dedupe_key is not None else None
-        if existing is None:
-            raise
-        return existing
-    return alert
+    if insert_once(db.session, alert):
+        return alert
+    # Lost a race to the unique dedupe_key: the caller's transaction goes on with the winner.
+    existing = _by_dedupe_key(dedupe_key) if dedupe_key is not None else None
+    if existing is None:
+        raise RuntimeError(f"attention alert for patient {patient.id} could be neither opened nor found")
+    return existing
 
 
 def acknowledge(alert: Alert, by: User, note: str | None = None, risk_level: str | None = None) -> Alert:

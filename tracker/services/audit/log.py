@@ -1,22 +1,23 @@
 """Reading the audit log: the admin's own clinic only, filtered and a page at a time.
 
-Reading it is itself recorded (`audit.read`), by the caller in the same transaction as any other event.
+Reading it is itself recorded (`audit.read`), in the same transaction as any other event.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from tracker.errors import FieldProblem, Forbidden, Invalid, NotFound
 from tracker.extensions import db
+from tracker.local_time import zone_of
 from tracker.models import AuditEvent, Clinic, Patient, User
 from tracker.services import scope
+from tracker.services.audit import trail as audit
 
 PAGE_SIZE = 50
 
@@ -61,7 +62,7 @@ def _require_admin(admin: User) -> None:
         raise Forbidden("Only a clinic admin may read the audit log.")
 
 
-def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+def _local_midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=zone)
 
 
@@ -72,14 +73,17 @@ def check(filters: Filters) -> None:
 
 
 def read(admin: User, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE) -> LogPage:
-    """One page of the clinic's audit events, newest first, with who did it and which patient: one query."""
+    """One page of the clinic's audit events, newest first, with who did it and which patient: one query.
+
+    The read is itself written to the log (audit.read), with the filters and the page.
+    """
     _require_admin(admin)
     check(filters)
     if page < 1:
         raise NotFound("No such page.")
     clinic = db.session.get(Clinic, admin.clinic_id)
     assert clinic is not None  # a user always has a clinic (foreign key)
-    zone = ZoneInfo(clinic.timezone)
+    zone = zone_of(clinic.timezone)
     # The log keeps plain ids (it outlives what it speaks of): outer joins find names that still exist,
     # each name limited to the clinic so another clinic's data can never show through an id.
     query = (
@@ -105,6 +109,7 @@ def read(admin: User, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE
     if page > 1 and not rows:
         raise NotFound("No such page.")
     entries = [Entry(event, event.at.astimezone(zone), email, name) for event, email, name in rows[:per_page]]
+    audit.record(admin, "audit.read", detail={**filters.as_detail(), "page": str(page)})
     return LogPage(entries, page, len(rows) > per_page)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from tracker.errors import Invalid, NotFound
 from tracker.extensions import db
@@ -16,13 +18,21 @@ from tracker.services import scope
 from tracker.services.audit import trail as audit
 
 
-def open_request_for(patient_id: uuid.UUID) -> BoosterRequest | None:
-    """The patient's open request (open, approved or scheduled), if any; there is at most one."""
-    return db.session.scalar(
+def open_requests(patient_ids: Collection[uuid.UUID] | sa.Select[Any]) -> dict[uuid.UUID, BoosterRequest]:
+    """Each patient's open request (open, approved or scheduled); a unique index keeps it to one each."""
+    if not isinstance(patient_ids, sa.Select) and not patient_ids:
+        return {}
+    rows = db.session.scalars(
         sa.select(BoosterRequest).where(
-            BoosterRequest.patient_id == patient_id, BoosterRequest.status.in_(OPEN_STATUSES)
+            BoosterRequest.patient_id.in_(patient_ids), BoosterRequest.status.in_(OPEN_STATUSES)
         )
     )
+    return {row.patient_id: row for row in rows}
+
+
+def open_request_for(patient_id: uuid.UUID) -> BoosterRequest | None:
+    """The patient's open request, if any."""
+    return open_requests([patient_id]).get(patient_id)
 
 
 def get_request_for_staff(staff: User, request_id: str | uuid.UUID) -> BoosterRequest:
@@ -65,6 +75,22 @@ def requests_for_clinic(
     detail = {"status": status if status is None or isinstance(status, str) else list(status)}
     audit.record(staff, "booster.list", detail={**detail, "patient_id": str(patient_id) if patient_id else None})
     return found
+
+
+def list_for_staff(
+    staff: User, status: str | None = None, patient_id: str | None = None
+) -> sa.Select[tuple[BoosterRequest]]:
+    """The clinic's requests as the list asks for them, their evidence loaded, as a query for the caller to page.
+
+    `status=open` means every request that counts as open (API.md); a patient of another clinic is not found.
+    The read is written to the audit log (booster.list) with the filters as asked.
+    """
+    if patient_id:
+        scope.get_patient_for_staff(staff, patient_id)
+    statuses: str | Sequence[str] | None = OPEN_STATUSES if status == "open" else status
+    query = requests_query(staff, statuses, patient_id).options(selectinload(BoosterRequest.evidence))
+    audit.record(staff, "booster.list", detail={"status": status, "patient_id": patient_id})
+    return query
 
 
 def requests_for_patient(patient: Patient) -> list[BoosterRequest]:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from tracker import clock
+from tracker.db import insert_once
 from tracker.errors import Conflict, FieldProblem, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import BoosterEvidence, BoosterRequest, CheckIn, Infusion, Patient, User
@@ -63,6 +64,17 @@ ACTIONS = {
 def check_transition(request: BoosterRequest, to_status: str) -> None:
     if (request.status, to_status) not in TRANSITIONS:
         raise Conflict(f"A booster request that is {request.status} cannot become {to_status}.")
+
+
+def allowed_actions(request: BoosterRequest) -> tuple[str, ...]:
+    """The decisions staff may make on the request now, as the API and the pages name them (approve, schedule,
+    decline, cancel, in that order): the moves TRANSITIONS allows from its status that are decisions (ACTIONS).
+    Completing is no decision: an infusion given does it (services/course/writes.py)."""
+    return tuple(
+        action.removeprefix("booster.")
+        for to_status, action in ACTIONS.items()
+        if (request.status, to_status) in TRANSITIONS
+    )
 
 
 @contextmanager
@@ -160,17 +172,17 @@ def raise_request(
         patient_reason=text,
         evidence=[BoosterEvidence(checkin_id=i, added_at=now) for i in checkin_ids],
     )
-    try:
+    if not insert_once(db.session, request):
         # Two clicks or two scans at once: the unique index keeps one; the loser gets Conflict.
-        with db.session.begin_nested():
-            db.session.add(request)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        raise Conflict("This patient already has an open booster request.") from None
+        raise Conflict("This patient already has an open booster request.")
     patient.changed_at = now
     if raised_by == "patient":
         alerts.open_attention_alert(
-            patient, alerts.PATIENT_REQUEST_REASON, dedupe_key=f"booster-request:{request.id}", booster_request=request
+            patient,
+            alerts.PATIENT_REQUEST_REASON,
+            cause="patient_request",
+            dedupe_key=f"booster-request:{request.id}",
+            booster_request=request,
         )
     audit.record(
         by,

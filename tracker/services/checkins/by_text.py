@@ -16,7 +16,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from tracker import clock
-from tracker.db import DbSession
+from tracker.db import DbSession, insert_once
 from tracker.extensions import db
 from tracker.instruments.phq9 import ITEMS, STEM
 from tracker.models import CheckIn, OutboundMessage, Patient, SmsConversation
@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 
 EXPIRE_AFTER = timedelta(hours=24)
 REMINDER_WINDOW = timedelta(hours=24)
-# Outbox purposes that count as a check-in reminder a patient may answer: "reminder" and its kinds.
 CHECKIN_KEYWORDS = frozenset({"CHECKIN"})
 PAUSE_KEYWORDS = frozenset({"PAUSE"})
 ANSWERS = {"0": 0, "1": 1, "2": 2, "3": 3}
@@ -87,15 +86,11 @@ def start(patient: Patient, now: datetime) -> SmsConversation:
     conversation = SmsConversation(
         patient_id=patient.id, instrument="phq9", answers=[], next_item=0, started_at=now, last_activity_at=now
     )
-    try:
-        # A SAVEPOINT: losing a race to the one-active-conversation index leaves the transaction usable.
-        with db.session.begin_nested():
-            db.session.add(conversation)
-            db.session.flush()
-    except sa.exc.IntegrityError:
+    if not insert_once(db.session, conversation):
+        # Lost a race to the one-active-conversation index: the transaction goes on with the winner.
         existing = active_conversation(patient, now)
         if existing is None:
-            raise
+            raise RuntimeError(f"sms check-in for patient {patient.id} could be neither started nor found")
         _reply(patient, question_body(existing.next_item), "checkin_question")
         return existing
     _reply(patient, question_body(0, first=True), "checkin_question")

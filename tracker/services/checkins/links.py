@@ -41,8 +41,8 @@ def link_url(token: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/c/{token}"
 
 
-def create(patient_id: uuid.UUID, now: datetime | None = None) -> IssuedLink:
-    """A new link for one check-in by this patient; the caller commits."""
+def issue(patient_id: uuid.UUID, now: datetime | None = None) -> IssuedLink:
+    """A new link for one check-in by this patient, not yet added: it goes in with the text that carries it."""
     now = now or clock.now()
     token = new_secret()
     link = CheckinLink(
@@ -51,9 +51,15 @@ def create(patient_id: uuid.UUID, now: datetime | None = None) -> IssuedLink:
         created_at=now,
         expires_at=now + LINK_LIFETIME,
     )
-    db.session.add(link)
-    db.session.flush()
     return IssuedLink(link, link_url(token))
+
+
+def create(patient_id: uuid.UUID, now: datetime | None = None) -> IssuedLink:
+    """A new link for one check-in by this patient; the caller commits."""
+    issued = issue(patient_id, now)
+    db.session.add(issued.link)
+    db.session.flush()
+    return issued
 
 
 def find(token: str) -> tuple[CheckinLink, Patient]:

@@ -1,19 +1,30 @@
-"""Reading a patient's own check-ins: one by id, its recent trend and change, and the history pages.
+"""Reading a patient's own check-ins: one by id, its recent trend and change, and the history pages; and a
+patient's check-ins for the staff of their clinic.
 
-Shared by the patient's web pages and (later) the JSON API; writes go through services/checkins.py.
+Shared by the patient's web pages and the JSON API; writes go through services/checkins/submit.py. Also the
+one order of check-ins and the one "latest check-in" every other reader uses.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from tracker.errors import NotFound
 from tracker.extensions import db
-from tracker.models import CheckIn, Patient
-from tracker.services.scope import parse_id
+from tracker.models import CheckIn, Patient, User
+from tracker.services.audit import trail as audit
+from tracker.services.scope import get_patient_for_staff, parse_id
+
+# One order for check-ins everywhere: when taken, then when stored (a late sync of an earlier answer sorts by
+# its own time), then the id, so ties never depend on the database.
+OLDEST_FIRST = (CheckIn.taken_at, CheckIn.created_at, CheckIn.id)
+NEWEST_FIRST = (CheckIn.taken_at.desc(), CheckIn.created_at.desc(), CheckIn.id.desc())
 
 HISTORY_PAGE_SIZE = 20
 TREND_LENGTH = 8
@@ -87,7 +98,7 @@ def summary(patient: Patient, checkin_id: str | uuid.UUID, trend_length: int = T
                 sa.and_(CheckIn.taken_at == checkin.taken_at, CheckIn.created_at < checkin.created_at),
             ),
         )
-        .order_by(CheckIn.taken_at.desc(), CheckIn.created_at.desc())
+        .order_by(*NEWEST_FIRST)
         .limit(max(trend_length - 1, 1))
     ).all()
     trend = [*reversed(earlier), checkin][-trend_length:]
@@ -103,10 +114,49 @@ def history(patient: Patient, page: int = 1, per_page: int = HISTORY_PAGE_SIZE) 
     rows = db.session.scalars(
         sa.select(CheckIn)
         .where(CheckIn.patient_id == patient.id)
-        .order_by(CheckIn.taken_at.desc(), CheckIn.created_at.desc(), CheckIn.id)
+        .order_by(*NEWEST_FIRST)
         .offset((page - 1) * per_page)
         .limit(per_page + 1)
     ).all()
     if page > 1 and not rows:
         raise NotFound("No such page.")
     return HistoryPage(items=list(rows[:per_page]), number=page, has_next=len(rows) > per_page)
+
+
+def latest_per_patient(instrument: str | None, patient_ids: Collection[uuid.UUID] | None = None) -> sa.Subquery:
+    """Each patient's latest check-in of `instrument` (None: of any), a row each: patient_id, id, total,
+    severity, taken_at. For every patient, or only those given."""
+    ranked = sa.select(
+        CheckIn.patient_id,
+        CheckIn.id,
+        CheckIn.total,
+        CheckIn.severity,
+        CheckIn.taken_at,
+        sa.func.row_number().over(partition_by=CheckIn.patient_id, order_by=NEWEST_FIRST).label("rank"),
+    )
+    if instrument is not None:
+        ranked = ranked.where(CheckIn.instrument == instrument)
+    if patient_ids is not None:
+        ranked = ranked.where(CheckIn.patient_id.in_(patient_ids))
+    ranked_sq = ranked.subquery()
+    return sa.select(ranked_sq).where(ranked_sq.c.rank == 1).subquery("latest")
+
+
+def latest_checkins(patient_ids: Collection[uuid.UUID], instrument: str | None) -> dict[uuid.UUID, Any]:
+    """Each given patient's latest check-in (of `instrument`; None: of any) as a row: id, total, taken_at."""
+    if not patient_ids:
+        return {}
+    latest = latest_per_patient(instrument, patient_ids)
+    return {row.patient_id: row for row in db.session.execute(sa.select(latest))}
+
+
+def latest_taken_at(patient_ids: Collection[uuid.UUID], instrument: str | None) -> dict[uuid.UUID, datetime]:
+    return {patient_id: row.taken_at for patient_id, row in latest_checkins(patient_ids, instrument).items()}
+
+
+def checkins_for_staff(staff: User, patient_id: str | uuid.UUID) -> sa.Select[tuple[CheckIn]]:
+    """The patient's check-ins for a staff member of their clinic (NotFound otherwise), as a query for the caller
+    to page; the read is written to the audit log (checkins.read)."""
+    patient = get_patient_for_staff(staff, patient_id)
+    audit.record(staff, "checkins.read", patient=patient, target_type="patient", target_id=patient.id)
+    return sa.select(CheckIn).where(CheckIn.patient_id == patient.id)

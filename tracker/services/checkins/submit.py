@@ -13,6 +13,7 @@ from tracker.instruments import UnknownInstrument, get_instrument
 from tracker.models import Alert, CheckIn, Patient, User
 from tracker.safety import SafetyResponse, safety_response
 from tracker.services.alerts.writes import open_safety_alert
+from tracker.services.audit import trail as audit
 
 SOURCES = ("app", "web", "sms", "clinic")
 
@@ -48,7 +49,8 @@ def submit(
 ) -> CheckInResult:
     """Validate, score and store a check-in; a positive item 9 opens a safety alert in the same transaction.
 
-    Nothing is stored when anything is invalid (Invalid is raised before the first write).
+    Nothing is stored when anything is invalid (Invalid is raised before the first write). A check-in entered
+    by staff (`entered_by`) is written to the audit log (checkin.create).
     """
     now = clock.now()
     problems = validate(instrument, answers, difficulty)
@@ -75,11 +77,11 @@ def submit(
     db.session.add(checkin)
     patient.changed_at = now  # the relapse scan looks again at this patient
     db.session.flush()
-    if not score.item9_positive:
-        return CheckInResult(checkin, None, None)
     # CLINICAL.md §3: handled at once, whatever the phase, never left to a periodic job.
-    alert = open_safety_alert(patient, checkin)
-    return CheckInResult(checkin, safety_response(), alert)
+    alert = open_safety_alert(patient, checkin) if score.item9_positive else None
+    if entered_by is not None:
+        audit.record(entered_by, "checkin.create", patient=patient, target_type="checkin", target_id=checkin.id)
+    return CheckInResult(checkin, safety_response() if score.item9_positive else None, alert)
 
 
 def safety_for(checkin: CheckIn) -> SafetyResponse | None:

@@ -15,7 +15,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -23,16 +22,16 @@ from sqlalchemy.orm import selectinload
 from tracker import relapse
 from tracker.extensions import db
 from tracker.instruments import PHQ9
-from tracker.models import Alert, BoosterRequest, CheckIn, Infusion, Patient, User
+from tracker.local_time import duration_phrase, zone_of
+from tracker.models import Alert, BoosterRequest, CheckIn, Patient, User
 from tracker.services.alerts import queries as alert_queries
 
 # The requests that wait on a clinician: a decision (open) or a booking (approved).
 from tracker.services.audit import trail as audit
 from tracker.services.boosters import queries as booster_queries
+from tracker.services.course import relapse_inputs
 
 AWAITING = ("open", "approved")
-# tracker/jobs/missed_checkins.py names its alerts "missed-checkin-alert:<patient>:<gap>" (Gap.alert_key).
-MISSED_CHECKIN_KEY_PREFIX = "missed-checkin-alert:"
 RANKS = {"safety": 0, "urgent": 1, "routine": 2, "attention": 3}
 QUOTE_MAX = 90
 
@@ -60,25 +59,6 @@ class QueueItem:
 
     def overdue(self, now: datetime) -> bool:
         return self.deadline is not None and now > self.deadline
-
-
-def zone_of(name: str | None) -> tzinfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return UTC  # a bad zone must not hide the queue
-
-
-def duration_phrase(delta: timedelta) -> str:
-    """A wait as a clinician reads it at a glance: '12 min', '3 h 5 min', '4 days'."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {rest} min" if rest and hours < 6 else f"{hours} h"
-    days = hours // 24
-    return f"{days} day{'s' if days != 1 else ''}"
 
 
 def deadline_phrase(deadline: datetime, now: datetime) -> str:
@@ -176,20 +156,6 @@ def _points(rows: Iterable[CheckIn]) -> dict[uuid.UUID, list[relapse.CheckInPoin
     return by_patient
 
 
-def _given(patient_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[relapse.InfusionPoint]]:
-    by_patient: dict[uuid.UUID, list[relapse.InfusionPoint]] = defaultdict(list)
-    if not patient_ids:
-        return by_patient
-    rows = db.session.execute(
-        sa.select(Infusion.patient_id, Infusion.id, Infusion.given_at).where(
-            Infusion.patient_id.in_(patient_ids), Infusion.status == "given", Infusion.given_at.is_not(None)
-        )
-    )
-    for patient_id, infusion_id, given_at in rows:
-        by_patient[patient_id].append(relapse.InfusionPoint(str(infusion_id), given_at))
-    return by_patient
-
-
 def queue(staff: User, now: datetime) -> list[QueueItem]:
     """The staff member's clinic's queue, most pressing first; the read is written to the audit log."""
     zone = zone_of(staff.clinic.timezone)
@@ -222,7 +188,7 @@ def queue(staff: User, now: datetime) -> list[QueueItem]:
     by_id = {c.id: c for c in checkins}
     asking = set(request_patients)
     points = _points(c for c in checkins if c.patient_id in asking)
-    given = _given(request_patients)
+    given = relapse_inputs.given_points(request_patients)
 
     items: list[QueueItem] = []
     # A patient's own request opens an attention alert too (services/boosters.py): one row says it all.
@@ -236,7 +202,7 @@ def queue(staff: User, now: datetime) -> list[QueueItem]:
                 safety_phrase(by_id.get(alert.checkin_id) if alert.checkin_id else None, alert.reason),
             )
         else:
-            missed = (alert.dedupe_key or "").startswith(MISSED_CHECKIN_KEY_PREFIX)
+            missed = alert.cause == "missed_checkin"
             title, why = ("Missed check-ins" if missed else "Needs attention"), alert.reason
         items.append(
             QueueItem(

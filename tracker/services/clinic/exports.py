@@ -10,17 +10,20 @@ import csv
 import io
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.instruments import PHQ9
+from tracker.local_time import zone_of
 from tracker.models import CheckIn, Patient, User
 from tracker.services import scope
+from tracker.services.audit import trail as audit
 
 ITEM_COLUMNS = [f"item{item.number}" for item in PHQ9.items]
 COLUMNS = [
@@ -81,7 +84,7 @@ def count(staff: User, patient: Patient | None = None) -> int:
 
 def row_of(row: sa.Row[Any]) -> list[str]:
     """One check-in as the CSV row of `COLUMNS`; taken_at in the patient's time zone, with its offset."""
-    taken_at = row.taken_at.astimezone(ZoneInfo(row.timezone)).isoformat(timespec="seconds")
+    taken_at = row.taken_at.astimezone(zone_of(row.timezone)).isoformat(timespec="seconds")
     values: list[Any] = [
         row.id,
         row.display_name,
@@ -118,6 +121,32 @@ def checkin_csv(staff: User, patient: Patient | None = None) -> Iterator[str]:
     """
     query = _query(staff, patient).order_by(Patient.display_name, Patient.id, CheckIn.taken_at, CheckIn.id)
     return _stream(query.execution_options(yield_per=BATCH))
+
+
+@dataclass(frozen=True)
+class CsvExport:
+    """An export about to be sent: whose check-ins (None: the whole clinic's), how many, and the CSV chunks."""
+
+    patient: Patient | None
+    count: int
+    chunks: Iterator[str]
+
+
+def export_for_staff(staff: User, patient_id: str | uuid.UUID | None = None) -> CsvExport:
+    """One patient's check-ins (NotFound for another clinic's patient) or, without an id, the whole clinic's.
+
+    The export is written to the audit log (export.checkins_csv) with its count before any row is sent.
+    """
+    patient = scope.get_patient_for_staff(staff, patient_id) if patient_id is not None else None
+    rows = count(staff, patient)
+    detail = {"format": "csv", "count": rows}
+    if patient is not None:
+        audit.record(
+            staff, "export.checkins_csv", patient=patient, target_type="patient", target_id=patient.id, detail=detail
+        )
+    else:
+        audit.record(staff, "export.checkins_csv", target_type="clinic", target_id=staff.clinic_id, detail=detail)
+    return CsvExport(patient, rows, checkin_csv(staff, patient))
 
 
 def _stream(query: sa.Select[Any]) -> Iterator[str]:

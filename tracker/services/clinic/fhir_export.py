@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fhir.resources.R4B.bundle import Bundle
@@ -21,7 +21,10 @@ from fhir.resources.R4B.bundle import Bundle
 from tracker import clock
 from tracker.extensions import db
 from tracker.instruments import PHQ9, AnswerOption, Item
-from tracker.models import CheckIn, Clinic, Patient
+from tracker.local_time import zone_of
+from tracker.models import CheckIn, Clinic, Patient, User
+from tracker.services import scope
+from tracker.services.audit import trail as audit
 
 LOINC = "http://loinc.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -49,7 +52,7 @@ def _coding(code: str, display: str, system: str = LOINC) -> dict[str, str]:
 
 def _instant(moment: datetime, timezone: str) -> str:
     """A FHIR dateTime with its offset, in the patient's own time zone."""
-    return moment.astimezone(ZoneInfo(timezone)).isoformat(timespec="seconds")
+    return moment.astimezone(zone_of(timezone)).isoformat(timespec="seconds")
 
 
 def _option(options: Sequence[AnswerOption], value: int) -> AnswerOption:
@@ -178,3 +181,21 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
 
 def checkin_count(bundle: dict[str, Any]) -> int:
     return sum(1 for entry in bundle["entry"] if entry["resource"]["resourceType"] == "QuestionnaireResponse")
+
+
+@dataclass(frozen=True)
+class PatientExport:
+    patient: Patient
+    bundle: dict[str, Any]
+
+
+def bundle_for_staff(staff: User, patient_id: str | uuid.UUID) -> PatientExport:
+    """The patient's Bundle for a staff member of their clinic (NotFound otherwise); the export is written to the
+    audit log (export.fhir_bundle) with how many check-ins it holds."""
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    bundle = patient_bundle(patient)
+    detail = {"format": "fhir", "count": checkin_count(bundle)}
+    audit.record(
+        staff, "export.fhir_bundle", patient=patient, target_type="patient", target_id=patient.id, detail=detail
+    )
+    return PatientExport(patient, bundle)

@@ -30,10 +30,12 @@ import sqlalchemy as sa
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.models import CheckIn, Infusion, Patient, PhaseChange, User
+from tracker.models import Infusion, Patient, PhaseChange, User
 from tracker.outcomes import REMISSION_BELOW, baseline_checkin, is_response
 from tracker.relapse import CheckInPoint
 from tracker.services import scope
+from tracker.services.audit import trail as audit
+from tracker.services.course import relapse_inputs
 
 AFTER_INDUCTION_FROM = timedelta(days=7)
 AFTER_INDUCTION_TO = timedelta(days=28)
@@ -182,18 +184,7 @@ def clinic_report(staff: User) -> Report:
     now = clock.now()
     patient_rows = db.session.execute(scope.staff_patients(staff).with_only_columns(Patient.id, Patient.phase))
     patients: dict[uuid.UUID, str] = dict(row._tuple() for row in patient_rows)
-    checkins: dict[uuid.UUID, list[CheckInPoint]] = defaultdict(list)
-    checkin_rows = db.session.execute(
-        scope.scoped_to_clinic(
-            staff,
-            sa.select(CheckIn.patient_id, CheckIn.id, CheckIn.taken_at, CheckIn.total)
-            .join(Patient, Patient.id == CheckIn.patient_id)
-            .where(CheckIn.instrument == "phq9"),
-            Patient.clinic_id,
-        )
-    )
-    for patient_id, checkin_id, taken_at, total in checkin_rows:
-        checkins[patient_id].append(CheckInPoint(str(checkin_id), taken_at, total))
+    checkins = relapse_inputs.phq9_points(scope.staff_patients(staff).with_only_columns(Patient.id))
     given: dict[tuple[uuid.UUID, str], list[datetime]] = defaultdict(list)
     infusion_rows = db.session.execute(
         scope.scoped_to_clinic(
@@ -233,3 +224,16 @@ def clinic_report(staff: User) -> Report:
         for patient_id, phase in patients.items()
     ]
     return summarise(outcomes, len(patients), now)
+
+
+def report_for_staff(staff: User) -> Report:
+    """The clinic's report (see clinic_report), the read written to the audit log (export.outcomes_report)."""
+    report = clinic_report(staff)
+    audit.record(
+        staff,
+        "export.outcomes_report",
+        target_type="clinic",
+        target_id=staff.clinic_id,
+        detail={"count": report.patients},
+    )
+    return report

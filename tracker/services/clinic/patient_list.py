@@ -14,9 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.extensions import db
+from tracker.instruments import PHQ9
 from tracker.models import Alert, BoosterRequest, CheckIn, Infusion, Patient, User
 from tracker.models.booster import OPEN_STATUSES
 from tracker.services import scope
+from tracker.services.audit import trail as audit
+from tracker.services.checkins import queries as checkin_queries
 
 SORTS = ("name", "latest_total", "change", "days_since_last")
 
@@ -45,20 +48,6 @@ class PatientSummary:
     @property
     def needs_attention(self) -> bool:
         return self.open_alerts > 0 or self.open_request_id is not None
-
-
-def _latest_checkins() -> Any:
-    ranked = sa.select(
-        CheckIn.patient_id,
-        CheckIn.total,
-        CheckIn.severity,
-        CheckIn.taken_at,
-        sa.func.row_number()
-        .over(partition_by=CheckIn.patient_id, order_by=(CheckIn.taken_at.desc(), CheckIn.id.desc()))
-        .label("rank"),
-    ).where(CheckIn.instrument == "phq9")
-    ranked_sq = ranked.subquery()
-    return sa.select(ranked_sq).where(ranked_sq.c.rank == 1).subquery("latest")
 
 
 def _baselines() -> Any:
@@ -96,7 +85,7 @@ def summaries(
     offset: int = 0,
 ) -> tuple[list[PatientSummary], bool]:
     """A page of the clinic's patients and whether more follow."""
-    latest = _latest_checkins()
+    latest = checkin_queries.latest_per_patient(PHQ9.name)
     baseline = _baselines()
     alerts = (
         sa.select(Alert.patient_id, sa.func.count().label("open_alerts"))
@@ -155,3 +144,34 @@ def summaries(
         PatientSummary(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]) for row in rows[:limit]
     ]
     return page, len(rows) > limit
+
+
+def list_for_staff(
+    staff: User,
+    *,
+    phase: str | None = None,
+    q: str | None = None,
+    needs_attention: bool | None = None,
+    sort: str = "name",
+    descending: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+    page: int | None = None,
+) -> tuple[list[PatientSummary], bool]:
+    """`summaries`, the read written to the audit log (patients.list) with how many it showed and, for a list
+    paged by number, which page."""
+    rows, more = summaries(
+        staff,
+        phase=phase,
+        q=q,
+        needs_attention=needs_attention,
+        sort=sort,
+        descending=descending,
+        limit=limit,
+        offset=offset,
+    )
+    detail: dict[str, Any] = {"count": len(rows)}
+    if page is not None:
+        detail["page"] = page
+    audit.record(staff, "patients.list", detail=detail)
+    return rows, more

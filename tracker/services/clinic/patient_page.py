@@ -21,6 +21,7 @@ from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, Infusion, Out
 from tracker.outcomes import Outcome
 from tracker.services import scope
 from tracker.services.audit import trail as audit
+from tracker.services.boosters import requests as boosters
 from tracker.services.clinic import attention
 from tracker.services.course import queries as course_queries
 
@@ -83,6 +84,12 @@ class PatientRecord:
     @property
     def open_request(self) -> BoosterRequest | None:
         return next((r for r in self.requests if r.is_open), None)
+
+    @property
+    def request_actions(self) -> tuple[str, ...]:
+        """What staff may decide on the open request now (boosters.allowed_actions); nothing without one."""
+        request = self.open_request
+        return boosters.allowed_actions(request) if request is not None else ()
 
     @property
     def open_alerts(self) -> list[Alert]:

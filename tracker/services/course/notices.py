@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
+from tracker import local_time
 from tracker.models import Infusion, OutboundMessage, Patient
 from tracker.services.messaging import texts as messages
 from tracker.services.messaging.outbox import queue_sms
-
-
-def local_when(moment: datetime, timezone: str) -> str:
-    """A moment as a patient reads it, in their zone: 'Tuesday, December 1 at 9:30 AM CST'."""
-    zone: tzinfo
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    local = moment.astimezone(zone)
-    # strftime's names are English: the app never changes the C locale.
-    return f"{local:%A, %B} {local.day} at {local.hour % 12 or 12}:{local:%M %p} {local.tzname()}"
 
 
 def notify_booked(patient: Patient, infusion: Infusion) -> OutboundMessage | None:
@@ -27,5 +13,6 @@ def notify_booked(patient: Patient, infusion: Infusion) -> OutboundMessage | Non
     if patient.sms_opted_out or infusion.scheduled_for is None:
         return None
     # CLINICAL.md §1: ride home, no driving until after a night's sleep; no drug names or scores.
-    body = messages.BOOSTER_SCHEDULED.format(when=local_when(infusion.scheduled_for, patient.timezone))
+    when = local_time.spoken(infusion.scheduled_for, local_time.zone_of(patient.timezone))
+    body = messages.BOOSTER_SCHEDULED.format(when=when)
     return queue_sms(patient.phone, body, "booster_scheduled", patient_id=patient.id, clinic_id=patient.clinic_id)

@@ -13,10 +13,13 @@ from tracker.extensions import db
 from tracker.infusions import (
     BloodPressure,
 )
-from tracker.models import Alert, CheckIn, Infusion, Patient
+from tracker.models import Alert, Infusion, Patient, User
 from tracker.outcomes import Outcome, outcome
-from tracker.relapse import CheckInPoint, InfusionPoint
+from tracker.relapse import InfusionPoint
+from tracker.services import scope
+from tracker.services.audit import trail as audit
 from tracker.services.boosters.queries import RequestWithInfusion, open_request_for, with_infusion
+from tracker.services.course import relapse_inputs
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,6 @@ class PatientInfusion:
 
 def patient_outcome(patient: Patient) -> Outcome:
     """CLINICAL.md §4: baseline, change, response, remission and the §5 reference low, from the PHQ-9s."""
-    checkins = db.session.execute(
-        sa.select(CheckIn.id, CheckIn.taken_at, CheckIn.total).where(
-            CheckIn.patient_id == patient.id, CheckIn.instrument == "phq9"
-        )
-    ).all()
     given = db.session.execute(
         sa.select(Infusion.id, Infusion.given_at, Infusion.kind).where(
             Infusion.patient_id == patient.id, Infusion.status == "given", Infusion.given_at.is_not(None)
@@ -53,9 +51,7 @@ def patient_outcome(patient: Patient) -> Outcome:
     ).all()
     infusions = [InfusionPoint(str(row.id), row.given_at) for row in given]
     first_induction = min((row.given_at for row in given if row.kind == "induction"), default=None)
-    points = [CheckInPoint(str(row.id), row.taken_at, row.total) for row in checkins]
-    return outcome(points, infusions, first_induction)
-
+    return outcome(relapse_inputs.phq9_points([patient.id]).get(patient.id, []), infusions, first_induction)
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,22 @@ def patient_detail(patient: Patient) -> PatientDetail:
         with_infusion(request) if request is not None else None,
         open_alerts or 0,
     )
+
+
+def read_for_staff(staff: User, patient_id: str | uuid.UUID) -> PatientDetail:
+    """The patient's record for a staff member of their clinic (NotFound otherwise); audited as patient.read."""
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id)
+    return patient_detail(patient)
+
+
+def infusions_for_staff(staff: User, patient_id: str | uuid.UUID) -> sa.Select[tuple[Infusion]]:
+    """The patient's infusions for a staff member of their clinic (NotFound otherwise), as a query for the caller
+    to page; the read is written to the audit log (infusions.read)."""
+    patient = scope.get_patient_for_staff(staff, patient_id)
+    audit.record(staff, "infusions.read", patient=patient, target_type="patient", target_id=patient.id)
+    return sa.select(Infusion).where(Infusion.patient_id == patient.id)
+
 
 def infusions_of(patient: Patient) -> list[Infusion]:
     """A patient's infusions, the latest (given or booked) first."""

@@ -24,14 +24,20 @@ import sqlalchemy as sa
 
 from tracker import clock
 from tracker.db import DbSession
+from tracker.extensions import db
 from tracker.models import OutboundMessage, Patient
 from tracker.services.alerts.writes import open_attention_alert
+from tracker.services.messaging import consent
 from tracker.services.messaging.pacing import Settings
 from tracker.services.messaging.senders import InvalidNumberError, OptedOutError, SendError
 
 log = logging.getLogger(__name__)
 
 
+FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed"})
+# Carrier errors saying the number itself cannot take texts (unknown handset, landline).
+INVALID_NUMBER_ERRORS = frozenset({30005, 30006})
+OPTED_OUT_ERROR = 21610  # a Messaging Service can report the recipient's STOP only here
 STATUS_CALLBACK_PATH = "/sms/status"  # served by tracker/sms/webhooks.py
 
 
@@ -137,6 +143,7 @@ def raise_undelivered(
         open_attention_alert(
             patient,
             f"An urgent text message to {who} was not delivered ({why}). Please reach them another way.",
+            cause="sms_undelivered",
             dedupe_key=f"sms-undelivered:{message_id}",
         )
     elif critical:
@@ -148,6 +155,7 @@ def raise_undelivered(
         open_attention_alert(
             owner,
             f"Text messages to this patient's phone number cannot be delivered ({why}). Please check the number.",
+            cause="sms_invalid_number",
             dedupe_key=f"sms-invalid-number:{owner.id}:{digest}",
         )
 
@@ -178,12 +186,7 @@ def record_refusal(
 ) -> str:
     """What the sender's refusal means for the row: the patient opted out, a bad number, a retry, or failed."""
     if isinstance(error, OptedOutError):
-        session.execute(
-            sa.update(Patient)
-            .where(Patient.phone == claim.to_phone, Patient.sms_opted_out.is_(False))
-            .values(sms_opted_out=True, sms_opted_out_at=clock.now())
-            .execution_options(synchronize_session=False)
-        )
+        consent.opted_out_by_carrier(claim.to_phone)
         if _finish(session, claim, "failed", error_code=error.code, error_message=str(error)[:500]):
             raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, "opted out")
         log.info("sms %s: recipient has opted out (Twilio %s)", claim.id, error.code)
@@ -207,3 +210,33 @@ def record_refusal(
         raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, why)
     log.error("sms %s failed after %d attempts: %s", claim.id, claim.attempt, type(error).__name__)
     return "failed"
+
+
+def record_report(sid: str, new_status: str, code: int | None) -> bool:
+    """Twilio's delivery report: moves a sent row forward only; False for unknown SIDs and early statuses."""
+    if new_status not in FINAL_STATUSES:
+        return False
+    values: dict[str, Any] = {"status": new_status, "updated_at": clock.now()}
+    if new_status != "delivered" and code is not None:
+        values["error_code"] = code
+    moved = db.session.execute(
+        sa.update(OutboundMessage)
+        .where(OutboundMessage.twilio_sid == sid, OutboundMessage.status.in_(("sending", "sent")))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if _rowcount(moved) != 1:
+        return False
+    if new_status != "delivered":
+        row = db.session.scalar(sa.select(OutboundMessage).where(OutboundMessage.twilio_sid == sid))
+        assert row is not None  # just updated
+        invalid = code in INVALID_NUMBER_ERRORS
+        why = f"invalid number, carrier error {code}" if invalid else f"carrier reported {new_status}"
+        if code is not None and not invalid:
+            why += f", error {code}"
+        if code == OPTED_OUT_ERROR:
+            why = "opted out"
+            consent.opted_out_by_carrier(row.to_phone)
+        raise_undelivered(db.session, row.id, row.to_phone, row.patient_id, row.critical, why, invalid_number=invalid)
+        log.warning("sms %s %s (carrier error %s)", row.id, new_status, code)
+    return True

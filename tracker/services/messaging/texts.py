@@ -6,6 +6,8 @@ holding the phone, and carriers keep them.
 
 from __future__ import annotations
 
+import re
+
 SAFETY_ONCALL = "tracker: a patient needs a safety follow-up. Open the dashboard: {url}"
 SAFETY_ESCALATION = "tracker: a safety follow-up has not been acknowledged. Please open the dashboard now: {url}"
 INVITATION = "{clinic} invites you to check in with tracker. Set your password here (valid 72 hours): {url}"
@@ -81,3 +83,17 @@ ALL_TEMPLATES = {
     "reminder_missed_checkin": MISSED_CHECKIN_NUDGE,
     "booster_urgent_oncall": BOOSTER_URGENT_ONCALL,
 }
+
+# A one-time link's secret opens an account or a check-in: staff see what a text carried, never the link.
+_LINK_SECRETS = (
+    (re.compile(r"\S*/invite/[A-Za-z0-9_\-]+"), "[invitation link]"),
+    (re.compile(r"\S*/c/[A-Za-z0-9_\-]+"), "[check-in link]"),
+    (re.compile(r"\S*/reset/[A-Za-z0-9_\-]+"), "[password reset link]"),
+)
+
+
+def for_staff(body: str) -> str:
+    """A sent text as the clinic may read it: every one-time link replaced by what it was."""
+    for pattern, words in _LINK_SECRETS:
+        body = pattern.sub(words, body)
+    return body

@@ -1,0 +1,67 @@
+"""Time as people read it: a zone from a stored name, and the few ways a moment is written. Pure.
+
+Every page, text and export takes its zone and its wording from here, so a patient's texts, their pages and the
+clinic's screens say a time the same way. strftime's names are English: the app never changes the C locale.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def zone_of(name: str | None, fallback: str | None = None) -> tzinfo:
+    """The named zone; a bad name (never accepted on input, but data outlives checks) falls back, then to UTC.
+
+    UTC is labelled as such wherever a time is shown, so a fallback never passes for local time.
+    """
+    for candidate in (name, fallback):
+        if not candidate:
+            continue
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return UTC
+
+
+def _clock(at: datetime) -> str:
+    return f"{at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'}"
+
+
+def wall_clock(moment: datetime, zone: tzinfo) -> str:
+    """'Dec 1, 2026, 9:30 AM CST'."""
+    at = moment.astimezone(zone)
+    return f"{at:%b} {at.day}, {at.year}, {_clock(at)} {at:%Z}"
+
+
+def day(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:
+    """'Dec 1'; with the year when it is not the year of `now` (given)."""
+    at = moment.astimezone(zone)
+    if now is not None and at.year != now.astimezone(zone).year:
+        return f"{at:%b} {at.day}, {at.year}"
+    return f"{at:%b} {at.day}"
+
+
+def short_day(moment: datetime, zone: tzinfo) -> str:
+    """'12/1', for a chart's axis."""
+    at = moment.astimezone(zone)
+    return f"{at.month}/{at.day}"
+
+
+def spoken(moment: datetime, zone: tzinfo) -> str:
+    """'Tuesday, December 1 at 9:30 AM CST', as a text to a patient says it."""
+    at = moment.astimezone(zone)
+    return f"{at:%A, %B} {at.day} at {_clock(at)} {at.tzname()}"
+
+
+def duration_phrase(delta: timedelta) -> str:
+    """A wait as a clinician reads it at a glance: '12 min', '3 h 5 min', '4 days'."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, rest = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {rest} min" if rest and hours < 6 else f"{hours} h"
+    days = hours // 24
+    return f"{days} day{'s' if days != 1 else ''}"
