@@ -47,14 +47,31 @@ def run_migrations_online() -> None:
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     connectable: sa.Engine = target_db.engine
     with connectable.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_db.metadata,
-            render_item=render_item,
-            **conf_args,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch migration copies a table and drops the old one: with foreign keys on, the drop would
+            # cascade to the rows that refer to it (alert_checkin to alert, ...). The pragma is set outside any
+            # transaction (it is a no-op inside one); the keys are checked at the end and the connection not reused.
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_db.metadata,
+                render_item=render_item,
+                **conf_args,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").first()):
+                    raise RuntimeError(f"a migration left a row of {broken[0]} whose parent is gone")
+            if connection.in_transaction():
+                connection.commit()
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()
+                # Not back to the pool with its keys off: a fresh connection turns them on (tracker/db.py).
+                connection.invalidate()
 
 
 if context.is_offline_mode():

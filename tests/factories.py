@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from tracker import clock
+from tracker.countries import country_of_zone
 from tracker.extensions import db
 from tracker.instruments import get_instrument
 from tracker.models import CheckIn, Clinic, Infusion, Patient, PhaseChange, User
@@ -48,6 +49,7 @@ class Factory:
             db.session.commit()
 
     def clinic(self, name: str | None = None, timezone: str = "America/Chicago", **settings: Any) -> Clinic:
+        settings.setdefault("country", country_of_zone(timezone))  # as accounts.create_clinic does
         with self.session() as s:
             clinic = Clinic(name=name or f"Clinic {next(_serial)}", timezone=timezone, **settings)
             s.add(clinic)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import time
 from typing import Any
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from conftest import AuthActions, csrf_token_from
 from factories import Factory
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from tracker.clock import FrozenClock
 from tracker.models import AuditEvent, Clinic, Patient
@@ -36,6 +38,18 @@ DEFAULTS = {
     "quiet_end": "08:00",
     "missed_checkin_grace_days": "2",
     "missed_checkin_alert_days": "21",
+    # The crisis resources (CLINICAL.md §3) as the page shows them for a US clinic: the built-in ones.
+    "country": "US",
+    "line1_name": "988 Suicide & Crisis Lifeline",
+    "line1_phone": "988",
+    "line1_reach": "both",
+    "line1_keyword": "",
+    **{
+        f"line{n}_{part}": "call" if part == "reach" else ""
+        for n in (2, 3)
+        for part in ("name", "phone", "reach", "keyword")
+    },
+    "emergency_numbers": "911",
 }
 
 
@@ -64,7 +78,7 @@ def test_the_page_shows_every_setting_with_its_explanation(
     for name, value in DEFAULTS.items():
         assert f'name="{name}"' in html
         if value and name not in ("post_induction_phase", "reminder_weekday"):
-            assert f'value="{value}"' in html
+            assert f'value="{escape(value)}"' in html
     # The one-line explanations of the thresholds, tied to their inputs.
     assert "only at this PHQ-9 total or above (caseness: 10)" in html
     assert 'id="signal_min_total-hint"' in html and 'aria-describedby="signal_min_total-hint"' in html
@@ -137,7 +151,12 @@ def test_clearing_a_contact_removes_it(
     ("changes", "field", "message"),
     [
         ({"signal_min_total": "28"}, "signal_min_total", "Use a whole number from 1 to 27."),
-        ({"confirm_min_days": "10", "confirm_max_days": "8"}, "confirm_max_days", "Must be at least confirm_min_days."),
+        # Issue 11 point 5: in words a clinician reads, no internal field names (CLINICAL.md §5: min < max).
+        (
+            {"confirm_min_days": "10", "confirm_max_days": "8"},
+            "confirm_max_days",
+            "Must be more days than the confirming check-in&#39;s shortest gap (10).",
+        ),
         ({"oncall_phone": "call me"}, "oncall_phone", "Use a phone number such as +13125550123."),
         ({"timezone": "Mars/Olympus"}, "timezone", "Use a time zone name such as America/Chicago."),
         ({"urgent_min_total": "lots"}, "urgent_min_total", "Not a valid integer value."),
@@ -177,3 +196,23 @@ def test_only_the_admin_may_see_or_change_settings(
     auth.login(username)
     assert client.get("/admin/settings").status_code == 403
     assert client.post("/admin/settings", data=DEFAULTS).status_code in (400, 403)
+
+
+def test_every_problem_on_the_form_is_shown_at_once_in_words(
+    client: FlaskClient, auth: AuthActions, clinic: Clinic, factory: Factory
+) -> None:
+    # Issue 11 point 5: one the form refuses (not a number), one the service refuses alone (a bad phone), and
+    # two only the checks together find (CLINICAL.md §5; API.md: a clinic taking patients needs an on-call phone).
+    factory.patient(clinic)
+    auth.login("admin@example.org")
+    response = _save(
+        client, signal_min_rise="lots", backup_phone="call me", confirm_min_days="15", confirm_max_days="15"
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for field in ("signal_min_rise", "backup_phone", "confirm_max_days", "oncall_phone"):
+        assert f'<p class="error" id="{field}-error">' in html, field
+    assert "needs an on-call phone" in html
+    summary = html[html.index("error-summary") : html.index("</ul>", html.index("error-summary"))]
+    words = re.sub(r"<[^>]+>", " ", summary)  # what the admin reads, without the links' targets
+    assert "_" not in words.replace("error-summary", "")

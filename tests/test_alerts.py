@@ -1,4 +1,4 @@
-"""Alerts: attention alerts opened once, acknowledgement (risk level for safety), the clinic's list."""
+"""Alerts: attention alerts opened once, acknowledgement and resolution (risk level for safety), the clinic's list."""
 
 from __future__ import annotations
 
@@ -98,20 +98,28 @@ def test_a_long_reason_is_shortened_to_fit(patient: Patient) -> None:
     assert len(alert.reason) == 300  # as stored
 
 
+def test_a_safety_alert_is_acknowledged_without_a_risk_level(clinician: User, patient: Patient) -> None:
+    """CLINICAL.md §3: acknowledging ("I am on it") needs no risk level; resolving records it."""
+    alert = safety_alert(patient)
+    alerts.acknowledge(alert, clinician, "Called, no answer.")
+    assert (alert.status, alert.risk_level, alert.note) == ("acknowledged", None, "Called, no answer.")
+
+
 @pytest.mark.parametrize(("risk_level", "ok"), [(None, False), ("extreme", False), ("", False), ("low", True)])
-def test_a_safety_alert_needs_the_documented_risk_level(
+def test_a_safety_alert_is_resolved_with_the_documented_risk_level(
     risk_level: str | None, ok: bool, clinician: User, patient: Patient
 ) -> None:
     alert = safety_alert(patient)
+    alerts.acknowledge(alert, clinician)
     if ok:
-        alerts.acknowledge(alert, clinician, None, risk_level)
-        assert alert.status == "acknowledged"
+        alerts.resolve(alert, clinician, risk_level, "C-SSRS screen by phone", "Safety plan made.")
+        assert (alert.status, alert.risk_level, alert.resolved_by_id) == ("resolved", risk_level, clinician.id)
         return
     with pytest.raises(Invalid) as refused:
-        alerts.acknowledge(alert, clinician, "Called the patient.", risk_level)
+        alerts.resolve(alert, clinician, risk_level, "Called the patient.")
     assert [p.field for p in refused.value.problems] == ["risk_level"]
     db.session.refresh(alert)
-    assert alert.status == "open" and alert.acknowledged_by_id is None
+    assert alert.status == "acknowledged" and alert.resolved_by_id is None
 
 
 @pytest.mark.parametrize("risk_level", ["low", "moderate", "high"])

@@ -201,7 +201,9 @@ def test_me_and_patch_me(client: FlaskClient, factory: Factory, bearer: Callable
     patient = factory.patient(clinic, display_name="Sam")
     headers = bearer(patient)
     me = client.get("/api/v1/me", headers=headers).get_json()
-    assert me["clinic"] == {"id": str(clinic.id), "name": "Hillside"}
+    assert me["clinic"] == {"id": str(clinic.id), "name": "Hillside", "phone": None}
+    # API.md /me: the crisis resources of the clinic's country (a US clinic: 988, then 911; it has no phone).
+    assert [(r["kind"], r["phone"]) for r in me["crisis_resources"]] == [("line", "988"), ("emergency", "911")]
     assert me["reminders"] == {"enabled": True, "local_time": "10:00", "channel": "sms"}
     changed = client.patch(
         "/api/v1/me",

@@ -287,3 +287,31 @@ def test_clinic_patient_list(
     bad = client.get("/api/v1/clinic/patients?sort=shoe_size&cursor=zzz", headers=headers)
     assert bad.status_code == 422 and {e["field"] for e in bad.get_json()["errors"]} == {"sort"}
     assert client.get("/api/v1/clinic/patients?cursor=zzz", headers=headers).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "zzz",
+        "eyJvIjogMTAwMDAwMDAwMDAwMDAwMDAwMDAwMDB9",  # {"o": 10**24}, unsigned
+        "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzE0OjAwIiwgIjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMCJd",  # year 1
+        "W1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV1dXV0",
+        "a" * 300,
+    ],
+)
+def test_a_cursor_the_api_did_not_give_out_is_a_422(
+    client: FlaskClient, factory: Factory, bearer: Callable[..., Any], cursor: str
+) -> None:
+    patient = factory.patient()
+    staff = bearer(factory.staff_for(patient))
+    for path in (
+        "/api/v1/clinic/patients",
+        f"/api/v1/clinic/patients/{patient.id}/checkins",
+        "/api/v1/checkins",
+        "/api/v1/clinic/booster-requests",
+        "/api/v1/clinic/alerts",
+    ):
+        headers = bearer(patient) if path == "/api/v1/checkins" else staff
+        response = client.get(path, query_string={"cursor": cursor}, headers=headers)
+        assert response.status_code == 422, (path, response.status_code)
+        assert response.get_json()["errors"][0]["field"] == "cursor"

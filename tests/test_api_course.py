@@ -227,20 +227,46 @@ def test_decline_needs_a_reason_and_urgent_requests_come_first(
     assert [r["id"] for r in open_ones] == [urgent_id]
 
 
-def test_safety_alert_needs_a_risk_level(
+def test_safety_alert_acknowledged_without_a_risk_level_and_resolved_with_one(
     client: FlaskClient, staff: dict[str, str], bearer: Callable[..., Any], patient: Patient
 ) -> None:
+    """CLINICAL.md §3, API.md: acknowledge ("I am on it") takes an optional note; resolve needs the risk level."""
     client.post("/api/v1/checkins", json={"instrument": "phq9", "answers": [0] * 8 + [2]}, headers=bearer(patient))
     [alert] = client.get("/api/v1/clinic/alerts?status=open", headers=staff).get_json()["items"]
     assert alert["kind"] == "safety" and alert["deadline"]
+    assert alert["patient"] == {"id": str(patient.id), "display_name": patient.display_name}
+    assert alert["highest_item9"] == 2 and len(alert["checkins"]) == 1 and alert["escalation_step"] == 0
     url = f"/api/v1/clinic/alerts/{alert['id']}/acknowledge"
-    missing = client.post(url, json={"note": "called"}, headers=staff)
+    taken = client.post(url, json={"note": "called, no answer"}, headers=staff)
+    assert taken.status_code == 200
+    assert (taken.get_json()["status"], taken.get_json()["risk_level"]) == ("acknowledged", None)
+    assert taken.get_json()["note"] == "called, no answer" and taken.get_json()["acknowledged_by"]
+    assert client.post(url, json={}, headers=staff).status_code == 409
+    # API.md: ?status=open is open and acknowledged: it still waits to be resolved.
+    [still] = client.get("/api/v1/clinic/alerts?status=open", headers=staff).get_json()["items"]
+    assert still["id"] == alert["id"]
+
+    resolve = f"/api/v1/clinic/alerts/{alert['id']}/resolve"
+    missing = client.post(resolve, json={"note": "called"}, headers=staff)
     assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "risk_level"
-    done = client.post(url, json={"note": "called, C-SSRS done", "risk_level": "moderate"}, headers=staff)
+    bad = client.post(resolve, json={"risk_level": "extreme"}, headers=staff)
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "risk_level"
+    done = client.post(
+        resolve, json={"risk_level": "moderate", "action": "C-SSRS by phone", "note": "safety plan"}, headers=staff
+    )
     assert done.status_code == 200
-    assert (done.get_json()["status"], done.get_json()["risk_level"]) == ("acknowledged", "moderate")
-    assert client.post(url, json={"risk_level": "low"}, headers=staff).status_code == 409
+    body = done.get_json()
+    assert (body["status"], body["risk_level"], body["action"], body["note"]) == (
+        "resolved",
+        "moderate",
+        "C-SSRS by phone",
+        "safety plan",
+    )
+    assert body["resolved_by"] and body["resolved_at"] and body["acknowledge_note"] == "called, no answer"
+    assert client.post(resolve, json={"risk_level": "low"}, headers=staff).status_code == 409
     assert client.get("/api/v1/clinic/alerts?status=open", headers=staff).get_json()["items"] == []
+    [resolved] = client.get("/api/v1/clinic/alerts?status=resolved", headers=staff).get_json()["items"]
+    assert resolved["id"] == alert["id"]
 
 
 def test_settings_read_by_staff_changed_by_admin(
@@ -260,7 +286,8 @@ def test_settings_read_by_staff_changed_by_admin(
         headers=admin,
     )
     assert bad.status_code == 422
-    assert {e["field"] for e in bad.get_json()["errors"]} == {"signal_min_total", "oncall_phone"}
+    # Issue 11 point 5: every problem at once, the thresholds checked together too (CLINICAL.md §5).
+    assert {e["field"] for e in bad.get_json()["errors"]} == {"signal_min_total", "oncall_phone", "confirm_max_days"}
     ok = client.patch(
         "/api/v1/clinic/settings",
         json={"signal_min_total": 12, "quiet_start": "22:00", "backup_phone": "(312) 555-0199"},

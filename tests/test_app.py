@@ -36,7 +36,17 @@ GOOD_PRODUCTION = {
     "SECRET_KEY": "k" * 20 + "9f8e7d6c5b4a3210fedc",
     "PUBLIC_BASE_URL": "https://tracker.example.org",
     "DATABASE_URL": "postgres://u:p@db.example.org/tracker",
+    "SMS_BACKEND": "console",  # production must name its backend (below)
 }
+
+
+def test_production_never_defaults_to_printing_texts(tmp_path) -> None:
+    unnamed = {key: value for key, value in GOOD_PRODUCTION.items() if key != "SMS_BACKEND"}
+    for environ in (unnamed, {**unnamed, "SMS_BACKEND": "  "}):
+        with pytest.raises(ConfigError, match="SMS_BACKEND is required in production"):
+            load_config(environ, tmp_path)
+    assert load_config(GOOD_PRODUCTION, tmp_path)["SMS_CONSOLE_REDACTED"] is True
+    assert load_config({"TRACKER_ENV": "development"}, tmp_path)["SMS_CONSOLE_REDACTED"] is False
 
 
 def test_production_config_is_strict_and_secure(tmp_path) -> None:
@@ -125,3 +135,12 @@ def test_bad_sms_pacing_names_the_setting(tmp_path, change: dict[str, str], name
 def test_sms_pacing_defaults(tmp_path) -> None:
     config = load_config(GOOD_PRODUCTION, tmp_path)
     assert (config["SMS_RATE_PER_SECOND"], config["SMS_MAX_ATTEMPTS"]) == (1.0, 6)
+
+
+def test_production_answers_carry_hsts_and_development_does_not(tmp_path) -> None:
+    environ = {**GOOD_PRODUCTION, "DATABASE_URL": f"sqlite:///{tmp_path / 'p.sqlite3'}"}
+    production = create_app({"ENVIRON": environ})
+    response = production.test_client().get("/healthz")
+    assert response.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    development = create_app({"ENVIRON": {"TRACKER_ENV": "development", "DATABASE_URL": environ["DATABASE_URL"]}})
+    assert "Strict-Transport-Security" not in development.test_client().get("/healthz").headers

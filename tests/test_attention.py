@@ -89,9 +89,12 @@ def test_safety_first_oldest_first_then_urgent_routine_and_attention(ctx: None, 
         p["Done"],
         "safety",
         timedelta(days=2),
-        status="acknowledged",
+        status="resolved",  # CLINICAL.md §3: only a resolved safety alert leaves the queue
         acknowledged_by_id=staff.id,
         acknowledged_at=ago(1),
+        resolved_by_id=staff.id,
+        resolved_at=ago(1),
+        risk_level="low",
     )
 
     items = attention.queue(staff, clock.now())

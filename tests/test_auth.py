@@ -203,6 +203,7 @@ def test_production_stores_passwords_as_full_strength_scrypt(tmp_path: Path) -> 
         "SECRET_KEY": "k" * 20 + "9f8e7d6c5b4a3210fedc",
         "PUBLIC_BASE_URL": "https://tracker.example.org",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        "SMS_BACKEND": "console",
     }
     production = create_app({"ENVIRON": environ, "FAST_PASSWORD_HASHES_IN_TESTS": True})
     user = User(role="clinician", email="dr.lee@example.org")
@@ -213,3 +214,17 @@ def test_production_stores_passwords_as_full_strength_scrypt(tmp_path: Path) -> 
     assert method == "scrypt:32768:8:1"  # werkzeug's full strength: N=2**15, r=8, p=1
     assert len(salt) == 16 and len(digest) == 128
     assert user.check_password(PASSWORD) and not user.check_password("wrong password!")
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/clinic/%0d%0aSet-Cookie:x=1", "/\\evil.example.com", "/clinic\r\nX: y", "//evil.example.com", "/\tclinic"],
+)
+def test_a_next_with_line_breaks_or_backslashes_goes_home(client: FlaskClient, factory: Factory, target: str) -> None:
+    factory.user(email="dr.lee@example.org")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    data = {"username": "dr.lee@example.org", "password": PASSWORD, "csrf_token": token}
+    response = client.post("/login", query_string={"next": target}, data=data)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "\r" not in location and "\n" not in location and "evil" not in location

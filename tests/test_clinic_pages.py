@@ -332,25 +332,62 @@ def test_the_patient_page_query_count_does_not_grow(
 # Acting on alerts and requests
 
 
-def test_a_safety_alert_needs_its_risk_level_beside_the_field(
+def test_a_safety_alert_is_acknowledged_then_resolved_with_its_risk_level_beside_the_field(
     client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
 ) -> None:
+    """CLINICAL.md §3: "I am on it" with an optional note, then the follow-up with the documented risk level."""
     clinic = factory.clinic()
     patient = factory.patient(clinic)
     alert = safety_alert(factory, patient)
     user = staff(factory, auth, clinic)
     prefix, action = f"ack-{str(alert.id)[:8]}", f"/clinic/alerts/{alert.id}/acknowledge"
 
-    refused = submit(client, patient, action, prefix, note="Called")
-    assert refused.status_code == 422
-    assert re.search(rf'id="{prefix}-risk_level-error">Required for a safety alert', refused.get_data(as_text=True))
-    assert one(fetch, Alert, alert.id).status == "open"
-
-    done = submit(client, patient, action, prefix, risk_level="moderate", note="C-SSRS done, safety plan.")
-    assert done.status_code == 303 and done.headers["Location"] == f"/clinic/patients/{patient.id}#alerts"
+    taken = submit(client, patient, action, prefix, note="Called, no answer")
+    assert taken.status_code == 303 and taken.headers["Location"] == f"/clinic/patients/{patient.id}#alerts"
     stored = one(fetch, Alert, alert.id)
-    assert (stored.status, stored.risk_level, stored.acknowledged_by_id) == ("acknowledged", "moderate", user.id)
-    assert "Alert acknowledged." in page(client, done.headers["Location"])
+    assert (stored.status, stored.risk_level, stored.acknowledged_by_id) == ("acknowledged", None, user.id)
+    html = page(client, taken.headers["Location"])
+    assert "Alert acknowledged" in html and "Acknowledged by" in html and "Called, no answer" in html
+
+    rprefix, resolve = f"resolve-{str(alert.id)[:8]}", f"/clinic/alerts/{alert.id}/resolve"
+    refused = submit(client, patient, resolve, rprefix, note="Called back")
+    assert refused.status_code == 422
+    assert re.search(rf'id="{rprefix}-risk_level-error">Required for a safety alert', refused.get_data(as_text=True))
+    assert one(fetch, Alert, alert.id).status == "acknowledged"
+
+    html = page(client, f"/clinic/patients/{patient.id}")
+    fields = {"csrf_token": csrf_token_from(html), "risk_level": "moderate", "action": "C-SSRS", "note": "Safety plan."}
+    done = client.post(resolve, data={f"{rprefix}-{k}": v for k, v in fields.items()})
+    assert done.status_code == 303
+    stored = one(fetch, Alert, alert.id)
+    assert (stored.status, stored.risk_level, stored.resolved_by_id) == ("resolved", "moderate", user.id)
+    assert (stored.action, stored.resolution_note) == ("C-SSRS", "Safety plan.")
+    assert "Alert resolved." in page(client, done.headers["Location"])
+
+
+def test_the_queue_and_the_page_show_the_reply_the_steps_and_who_took_charge(
+    client: FlaskClient, auth: AuthActions, factory: Factory
+) -> None:
+    """CLINICAL.md §3: the words texted at item 9, the escalation's steps and who took charge, to staff."""
+    clinic = factory.clinic()
+    patient = factory.patient(clinic)
+    alert = safety_alert(factory, patient, minutes_ago=70)
+    with factory.session() as s:
+        row = s.get(Alert, alert.id)
+        assert row is not None
+        row.reply_text = "I want to die"
+        row.escalation_step, row.escalated_at, row.escalated_all_at = 2, TEST_NOW - timedelta(minutes=40), TEST_NOW
+    staff(factory, auth, clinic)
+    queue_html = page(client, "/clinic/")
+    assert "I want to die" in queue_html
+    assert "escalated to the backup contact" in queue_html and "every clinician and admin" in queue_html
+    html = page(client, f"/clinic/patients/{patient.id}")
+    assert "“I want to die”" in html
+    assert "Escalated to the backup contact" in html and "Escalated to every clinician and admin" in html
+    taken = submit(client, patient, f"/clinic/alerts/{alert.id}/acknowledge", f"ack-{str(alert.id)[:8]}")
+    assert taken.status_code == 303
+    assert "acknowledged by doc@example.org" in page(client, "/clinic/")
+    assert "Acknowledged by doc@example.org" in page(client, f"/clinic/patients/{patient.id}")
 
 
 def test_acknowledging_what_someone_else_did_is_a_conflict(

@@ -377,7 +377,8 @@ def test_scheduled_and_other_kinds_do_not_count_and_giving_a_scheduled_one_does(
     assert patient.phase == "as_needed" and result.phase_change is not None
 
 
-@pytest.mark.parametrize("phase", ["screening", "maintenance", "as_needed", "discharged"])
+# CLINICAL.md §5 (amended): screening moves to induction at the first induction infusion (tested below).
+@pytest.mark.parametrize("phase", ["maintenance", "as_needed", "discharged"])
 def test_a_patient_not_in_induction_keeps_their_phase(
     phase: str, factory: Factory, clinic: Clinic, clinician: User, clock: FrozenClock
 ) -> None:
@@ -496,7 +497,8 @@ def test_outcome_without_a_baseline(factory: Factory, clock: FrozenClock, patien
     assert course_queries.patient_outcome(patient) == Outcome(None, None, None, None, None, None, None)
     factory.infusion(patient, kind="induction", given_at=clock() - timedelta(days=5))
     factory.checkin(patient, total=11, days_ago=1)
-    assert course_queries.patient_outcome(patient) == Outcome(None, None, 11, None, None, False, None)
+    # CLINICAL.md §4 (amended): no remission is reported without a baseline.
+    assert course_queries.patient_outcome(patient) == Outcome(None, None, 11, None, None, None, None)
 
 
 # The patient's own view

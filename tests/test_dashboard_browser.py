@@ -129,7 +129,8 @@ def test_a_clinician_works_the_queue(
     fits(page)
     screenshot(page, f"clinic-queue-{size}")
 
-    # The safety alert: open it from the queue, try without a risk level, then acknowledge.
+    # The safety alert (CLINICAL.md §3): open it from the queue, acknowledge it ("I am on it"), then resolve it,
+    # first without a risk level, then with one.
     queue.first.locator("a").click()
     expect(page).to_have_url(re.compile(rf"/clinic/patients/{demo.safety_alert.patient_id}#alert-"))
     check_chart(page, live_server, demo.safety_alert.patient_id)
@@ -137,15 +138,20 @@ def test_a_clinician_works_the_queue(
     screenshot(page, f"clinic-patient-safety-{size}")
     section_shot(page, "#needs", f"clinic-part-alert-{size}")
     card = page.locator(f"#alert-{demo.safety_alert.id}")
+    card.get_by_label("Note (optional, e.g. called, no answer)").fill("Called, no answer; trying again.")
     card.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("p.flash")).to_have_text("Alert acknowledged: resolve it once followed up.")
+    card = page.locator(f"#alert-{demo.safety_alert.id}")
+    expect(card).to_contain_text("Acknowledged by")
+    card.get_by_role("button", name="Resolve").click()
     expect(page.locator(f"#alert-{demo.safety_alert.id} p.error")).to_contain_text("Required for a safety alert")
     card = page.locator(f"#alert-{demo.safety_alert.id}")
     card.get_by_text("Moderate", exact=True).click()
-    card.get_by_label("Note (what was done)").fill("Called; C-SSRS screen done, safety plan reviewed.")
-    card.get_by_role("button", name="Acknowledge").click()
-    expect(page.locator("p.flash")).to_have_text("Alert acknowledged.")
+    card.get_by_label("What was done").fill("Called back; C-SSRS screen done, safety plan reviewed.")
+    card.get_by_role("button", name="Resolve").click()
+    expect(page.locator("p.flash")).to_have_text("Alert resolved.")
     [alert] = rows(live_server, sa.select(Alert).where(Alert.id == demo.safety_alert.id))
-    assert (alert.status, alert.risk_level) == ("acknowledged", "moderate")
+    assert (alert.status, alert.risk_level) == ("resolved", "moderate")
 
     # The urgent request: approve, then book it in the clinic's time.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()

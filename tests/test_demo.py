@@ -65,3 +65,22 @@ def test_the_queue_has_one_of_each_kind_of_item_and_nothing_is_kept_without_a_co
         assert [item.title for item in items][:2] == ["Safety: item 9", "Urgent booster request"]
         raise Stop
     assert fetch(sa.select(Patient)) == []
+
+
+def test_the_outcomes_report_shows_the_kaplan_meier_curve_and_its_median_on_the_demo_data(
+    app: Flask, connection: sa.Connection
+) -> None:
+    # CLINICAL.md §4: time to first booster as a Kaplan–Meier estimate, the median with its interval.
+    from tracker.services.clinic import outcomes_report
+    from tracker.web.charts import survival_chart
+
+    with app.app_context(), pytest.raises(Stop), transaction(db.session):
+        build_demo()
+        clinician = db.session.scalar(sa.select(User).where(User.email == "clinician@lakeside.example"))
+        assert clinician is not None
+        km = outcomes_report.clinic_report(clinician).time_to_booster
+        assert km.events >= 2 and km.median is not None
+        assert km.events + km.censored == km.subjects
+        chart = survival_chart(km.steps)
+        assert chart.curve.startswith("M44 ") and chart.median_x is not None
+        raise Stop

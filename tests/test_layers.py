@@ -15,10 +15,11 @@ PACKAGE = ROOT / "tracker"
 
 # The rules of CLINICAL.md and the instruments: answers in, result out.
 PURE = ("tracker.errors", "tracker.instruments", "tracker.relapse", "tracker.reminders", "tracker.outcomes")
-PURE += ("tracker.safety", "tracker.infusions", "tracker.local_time")
+PURE += ("tracker.safety", "tracker.infusions", "tracker.local_time", "tracker.plain_text")
+PURE += ("tracker.countries",)  # reads the tz database's country tables, and nothing of ours
 WAYS_IN = ("tracker.api", "tracker.web", "tracker.sms", "tracker.jobs", "tracker.cli", "tracker.demo")
-# What the ways in share among themselves: the unit of work and the problem+json answers.
-SHARED_BY_WAYS_IN = ("tracker.unit_of_work", "tracker.problems")
+# What the ways in share among themselves: the unit of work, the problem+json answers, the input guard.
+SHARED_BY_WAYS_IN = ("tracker.unit_of_work", "tracker.problems", "tracker.request_guard", "tracker.login_throttle")
 # A way in that drives another on purpose: the operator's commands run jobs and the demo, which plays the jobs' part.
 ALLOWED_BETWEEN_WAYS_IN = {
     ("tracker.cli", "tracker.jobs"),

@@ -63,12 +63,14 @@ def test_remission_below_five() -> None:
 
 def test_no_baseline_without_a_checkin_before_induction() -> None:
     result = outcome([ci(1, 18), ci(10, 6)], INDUCTION, at(0))
-    assert result == Outcome(None, None, 6, None, None, False, None)
+    # CLINICAL.md §4 (amended): no remission is reported without a baseline.
+    assert result == Outcome(None, None, 6, None, None, None, None)
 
 
 def test_no_baseline_before_any_induction() -> None:
     result = outcome([ci(-3, 18), ci(-1, 16)], [], None)
-    assert result == Outcome(None, None, 16, None, None, False, 18)
+    # CLINICAL.md §4 (amended): nor before an induction infusion has been given.
+    assert result == Outcome(None, None, 16, None, None, None, 18)
 
 
 def test_baseline_is_the_last_checkin_before_the_first_induction_infusion() -> None:
@@ -121,3 +123,23 @@ def test_baseline_helper_ignores_input_order() -> None:
     found = baseline_checkin(checkins, at(0))
     assert found is not None and found.id == "c-1"
     assert baseline_checkin(checkins, None) is None
+
+
+# CLINICAL.md §4: a second induction series after a gap is a new course.
+
+
+def test_a_second_induction_series_after_a_gap_is_a_new_course() -> None:
+    from tracker.outcomes import course_starts
+
+    first = [at(d) for d in (0, 2, 4, 7, 9, 11)]
+    second = [at(d) for d in (120, 122, 124)]
+    assert course_starts([*first, *second], [at(40)]) == (at(0), at(120))
+    # A long gap alone, with no maintenance or booster between, also starts one.
+    assert course_starts([*first, *second], []) == (at(0), at(120))
+    # Infusions 2–3 days apart are one series.
+    assert course_starts(first, []) == (at(0),)
+    assert course_starts([], [at(3)]) == ()
+    # Its baseline is the last PHQ-9 before its own first infusion; the first course keeps its own.
+    checkins = [ci(-1, 22), ci(30, 6), ci(110, 19), ci(130, 8)]
+    assert outcome(checkins, INDUCTION, at(120)).baseline == 19
+    assert outcome(checkins, INDUCTION, at(0)).baseline == 22

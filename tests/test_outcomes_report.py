@@ -206,10 +206,36 @@ def test_the_report_page_draws_its_chart_without_script_or_style_and_is_audited(
 
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert html.count("<svg") == 2
+    # CLINICAL.md §4 (amended): the report also draws the Kaplan–Meier curve of time to first booster.
+    assert html.count("<svg") == 3
     assert 'role="img"' in html
     assert "style=" not in html and "<script" not in html and "<style" not in html
     assert "1 of 2 (50%)" in html  # response, and remission, among the 2 measured
-    assert "20.0" in html  # median days to the first booster
+    # CLINICAL.md §4 (amended): the median is the Kaplan–Meier one (S falls to 0.5 at day 10), not the plain 20.
+    assert '<td id="km-median">10.0' in html
     [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "export.outcomes_report"))
     assert (event.detail, event.clinic_id, event.patient_id) == ({"count": 2}, clinic.id, None)
+
+
+def test_time_to_first_booster_is_a_kaplan_meier_estimate_with_the_others_censored() -> None:
+    # CLINICAL.md §4: patients without a booster yet are censored at discharge or now, not left out.
+    from tracker.services.clinic.outcomes_report import PatientOutcome, time_to_first_booster
+
+    def outcome(first: float | None, follow_up: float) -> PatientOutcome:
+        return PatientOutcome(day(0), 20, 8, True, False, first, 1 if first else 0, follow_up)
+
+    km = time_to_first_booster([outcome(10, 100), outcome(30, 100), outcome(None, 20), outcome(None, 200)])
+    assert (km.subjects, km.events, km.censored) == (4, 2, 2)
+    # S(10) = 3/4; censored at 20; S(30) = 3/4 * (1 - 1/2) = 0.375: the median is 30 (a plain median says 20).
+    assert [round(s.survival, 3) for s in km.steps if s.events] == [0.75, 0.375]
+    assert km.median == 30
+
+
+def test_a_second_induction_series_after_a_gap_leaves_the_first_courses_figures() -> None:
+    # CLINICAL.md §4: a second series is a new course; the report's induction figures are the first course's.
+    second = [END + timedelta(days=d) for d in (90, 92, 94)]
+    checkins = points(BASELINE, (day(20), 4))
+    alone = assess(course(checkins), TEST_NOW)
+    again = assess(course(checkins, induction_given=[*SERIES, *second]), TEST_NOW)
+    assert again.induction_end == alone.induction_end == END
+    assert (again.baseline, again.after_induction, again.remission) == (alone.baseline, alone.after_induction, True)

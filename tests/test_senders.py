@@ -391,3 +391,15 @@ def test_make_sender_refuses_bad_timeout(fake: FakeTwilio, timeout: str) -> None
 def test_make_sender_refuses_unknown_backend() -> None:
     with pytest.raises(ValueError, match="SMS_BACKEND"):
         make_sender({"SMS_BACKEND": "carrier-pigeon"})
+
+
+def test_a_console_backend_asked_for_in_production_prints_no_number_or_link() -> None:
+    stream = io.StringIO()
+    body = "Lakeside: check in here https://tracker.example.org/c/AbC123_x-9 or set up https://t.example.org/invite/Zz9"
+    ConsoleSender(stream, redacted=True).send("+13125550123", body)
+    printed = stream.getvalue()
+    assert "+13125550123" not in printed and "5550123" not in printed
+    assert "AbC123_x-9" not in printed and "Zz9" not in printed
+    assert "[check-in link]" in printed and "[invitation link]" in printed
+    built = make_sender({"SMS_BACKEND": "console", "SMS_CONSOLE_REDACTED": True})
+    assert isinstance(built, ConsoleSender) and built._redacted

@@ -26,6 +26,15 @@ from tracker.services.messaging.pacing import Pacer
 
 CLINIC = TEXTING_CLINIC
 ONCALL = TEXTING_CLINIC["oncall_phone"]
+# The texting clinic is in the US (America/Chicago): its crisis text and pointer give 988 and 911, as always.
+CRISIS_SMS = (
+    "Thank you for telling us. Your clinic has been told and will contact you; you can also call them on "
+    "+13125550199. If you need help now, call or text 988. In immediate danger, call 911."
+)
+NOT_UNDERSTOOD = (
+    "Texts here are not read by staff. Text CHECKIN to start a check-in, or HELP for your clinic's number. "
+    "If you need help now, call or text 988."
+)
 Text = Callable[[str], TestResponse]
 
 
@@ -107,10 +116,10 @@ def test_item_9_sends_the_crisis_text_and_alerts_the_on_call(
     [alert] = fetch(sa.select(Alert))
     assert (alert.kind, alert.status, alert.checkin_id) == ("safety", "open", checkin.id)
     [crisis] = [m for m in outbox_to(fetch, patient.phone) if m.created_at == clock()]
-    assert (crisis.body, crisis.purpose, crisis.critical) == (messages.CRISIS_SMS, "crisis", True)
+    assert (crisis.body, crisis.purpose, crisis.critical) == (CRISIS_SMS, "crisis", True)
     [oncall] = outbox_to(fetch, ONCALL)
     assert (oncall.purpose, oncall.critical) == ("safety_oncall", True)
-    assert last_replies(fetch, patient, clock) == [messages.CRISIS_SMS]  # it thanks them; no score follows
+    assert last_replies(fetch, patient, clock) == [CRISIS_SMS]  # it thanks them; no score follows
 
     # And both reach Twilio, the urgent texts before anything else that is waiting.
     with FakeTwilio() as fake:
@@ -126,7 +135,7 @@ def test_item_9_sends_the_crisis_text_and_alerts_the_on_call(
             for _ in range(3):
                 dispatch(db.session, clock(), pacer=Pacer(100, lambda: 0.0, lambda s: None))
         bodies = [m["Body"] for m in fake.accepted]
-    assert set(bodies[:2]) == {messages.CRISIS_SMS, oncall.body}
+    assert set(bodies[:2]) == {CRISIS_SMS, oncall.body}
     assert len(bodies) == 11  # nine questions, the crisis text, the on-call text
 
 
@@ -150,7 +159,7 @@ def test_a_silent_conversation_expires_unscored_after_24_hours(
     assert (expired.status, expired.answers, expired.checkin_id) == ("expired", [1, 2], None)
     assert fetch(sa.select(CheckIn)) == []
     text("3")  # too late: it does not land in the dead check-in
-    assert last_replies(fetch, patient, clock) == [messages.SMS_NOT_UNDERSTOOD]
+    assert last_replies(fetch, patient, clock) == [NOT_UNDERSTOOD]
 
 
 def test_a_stale_conversation_is_expired_on_the_next_text_even_before_the_job(
@@ -188,7 +197,7 @@ def test_pause_ends_the_check_in(text: Text, fetch: Fetch, patient: Patient, clo
     assert last_replies(fetch, patient, clock) == [messages.SMS_CHECKIN_PAUSED]
     assert conversations(fetch)[0].status == "cancelled"
     text("2")
-    assert last_replies(fetch, patient, clock) == [messages.SMS_NOT_UNDERSTOOD]
+    assert last_replies(fetch, patient, clock) == [NOT_UNDERSTOOD]
 
 
 def test_stop_in_the_middle_ends_it_silently(text: Text, fetch: Fetch, patient: Patient, clock: FrozenClock) -> None:
@@ -208,7 +217,7 @@ def test_a_text_out_of_the_blue_gets_a_pointer_not_a_check_in(
 ) -> None:
     text("I am not feeling great")
 
-    assert last_replies(fetch, patient, clock) == [messages.SMS_NOT_UNDERSTOOD]
+    assert last_replies(fetch, patient, clock) == [NOT_UNDERSTOOD]
     assert conversations(fetch) == []
 
 
@@ -252,7 +261,7 @@ def test_a_reply_once_the_reminder_was_answered_starts_nothing_new(
 
     text("thanks!")
 
-    assert last_replies(fetch, patient, clock) == [messages.SMS_NOT_UNDERSTOOD]
+    assert last_replies(fetch, patient, clock) == [NOT_UNDERSTOOD]
     assert [c.status for c in conversations(fetch)] == ["completed"]
 
 
@@ -263,7 +272,7 @@ def test_a_reminder_older_than_24_hours_does_not_count(
 
     text("ok")
 
-    assert last_replies(fetch, patient, clock) == [messages.SMS_NOT_UNDERSTOOD]
+    assert last_replies(fetch, patient, clock) == [NOT_UNDERSTOOD]
 
 
 @pytest.fixture

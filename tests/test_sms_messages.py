@@ -59,6 +59,8 @@ SAMPLES = {
     "text": "Feeling tired or having little energy",
     "stem": "Over the last 2 weeks",
     "question": "2/9 Feeling tired",
+    "lines": "call 116 123 or text SHOUT to 85258",
+    "emergency": "call 112 or 999",
 }
 
 

@@ -180,7 +180,7 @@ def test_help_without_a_clinic_phone(client: FlaskClient, signed: None, fetch: F
     texter(client, patient.phone)("HELP")
 
     [reply] = outbox_to(fetch, patient.phone)
-    assert reply.body == messages.SMS_HELP_NO_PHONE.format(clinic="Quiet Clinic")
+    assert reply.body == messages.SMS_HELP_NO_PHONE.format(clinic="Quiet Clinic", lines="call or text 988")
 
 
 @pytest.mark.parametrize("word", ["HELP", "CHECKIN", "2", "hello?"])
@@ -373,3 +373,13 @@ def test_dev_page_in_development(app: Flask, client: FlaskClient, monkeypatch: p
     monkeypatch.setitem(app.config, "TRACKER_ENV", "development")
 
     assert client.get("/dev/sms").status_code == 200
+
+
+@pytest.mark.parametrize("code", ["9" * 40, "-1", "1e9", "３０００３", "30003\x00", " "])
+def test_an_absurd_error_code_in_a_signed_report_is_no_code_not_a_500(
+    client: FlaskClient, signed: None, fetch: Fetch, factory: Factory, patient: Patient, code: str
+) -> None:
+    sent_message(factory, patient, "SM9")
+    assert report(client, "SM9", "undelivered", code).status_code == 200
+    message = status_of(fetch, "SM9")
+    assert message.status == "undelivered" and message.error_code is None

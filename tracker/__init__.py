@@ -44,9 +44,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind the README's TLS proxy: the client's own address and scheme, from the hops trusted to tell.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     _init_extensions(app)
     _register_blueprints(app)
     _record_audit_origin(app)
+    from tracker.request_guard import init_request_guard
+
+    init_request_guard(app)
     _configure_logging(app)
 
     from tracker.cli import tracker_cli

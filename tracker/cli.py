@@ -33,14 +33,18 @@ def read_password() -> str:
 @tracker_cli.command("create-clinic")
 @click.argument("name")
 @click.option("--timezone", "timezone", required=True, help="IANA time zone, e.g. America/Chicago")
-def create_clinic(name: str, timezone: str) -> None:
+@click.option("--country", help="ISO 3166-1 code, e.g. GB; by default the time zone's country")
+def create_clinic(name: str, timezone: str, country: str | None) -> None:
     """Create a clinic; its id is printed alone on the last line."""
     with transaction(db.session):
         try:
-            clinic = accounts.create_clinic(name, timezone)
+            clinic = accounts.create_clinic(name, timezone, country=country)
         except ServiceError as error:
             _fail(error)
-    click.echo(f"Created clinic {clinic.name} ({clinic.timezone}).")
+        missing = clinic.crisis_resources.missing
+    click.echo(f"Created clinic {clinic.name} ({clinic.timezone}, country {clinic.country or 'not set'}).")
+    if missing:
+        click.echo(f"It cannot enrol patients until its admin enters {' and '.join(missing)} in its settings.")
     click.echo(str(clinic.id))
 
 

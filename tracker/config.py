@@ -106,8 +106,14 @@ def load_config(
     elif problem := _url_problem("PUBLIC_BASE_URL", public_base_url, require_https=not relaxed):
         problems.append(problem)
 
-    sms_backend = env.get("SMS_BACKEND", "console").strip() or "console"
-    if sms_backend not in SMS_BACKENDS:
+    sms_backend = env.get("SMS_BACKEND", "").strip()
+    if not sms_backend:
+        if relaxed:
+            sms_backend = "console"
+        else:
+            # Production never falls back to printing patients' texts into a log.
+            problems.append("SMS_BACKEND is required in production: twilio (or console, by name, to print nothing)")
+    elif sms_backend not in SMS_BACKENDS:
         problems.append(f"SMS_BACKEND must be one of {', '.join(SMS_BACKENDS)} (got {sms_backend!r})")
     twilio = {
         key: env.get(key, "").strip() or None
@@ -141,6 +147,11 @@ def load_config(
     if sms_attempts is not None and (sms_attempts != int(sms_attempts) or sms_attempts > 20):
         problems.append("SMS_MAX_ATTEMPTS must be a whole number from 1 to 20")
 
+    hops_raw = env.get("TRUSTED_PROXY_HOPS", "").strip() or "0"
+    proxy_hops = int(hops_raw) if hops_raw.isascii() and hops_raw.isdigit() and int(hops_raw) <= 5 else None
+    if proxy_hops is None:
+        problems.append(f"TRUSTED_PROXY_HOPS must be a whole number from 0 to 5 (got {hops_raw!r})")
+
     ratelimit_uri = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
     if urlsplit(ratelimit_uri).scheme not in ("memory", "redis", "rediss"):
         problems.append(f"RATELIMIT_STORAGE_URI must be memory:// or a redis:// URL (got {ratelimit_uri!r})")
@@ -157,11 +168,15 @@ def load_config(
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "PUBLIC_BASE_URL": public_base_url,
         "SMS_BACKEND": sms_backend,
+        # Development prints whole texts to the console; anywhere else the console shows no number or link.
+        "SMS_CONSOLE_REDACTED": not relaxed,
         **twilio,
         "TWILIO_TIMEOUT_SECONDS": 10.0,
         "SMS_RATE_PER_SECOND": sms_rate,
         "SMS_MAX_ATTEMPTS": int(sms_attempts or 6),
         "RATELIMIT_STORAGE_URI": ratelimit_uri,
+        # Proxies in front of the app whose X-Forwarded-For is believed: the client address limits count by.
+        "TRUSTED_PROXY_HOPS": proxy_hops or 0,
         "RATELIMIT_HEADERS_ENABLED": True,
         # Cookies: never readable by scripts, not sent on cross-site posts,
         # and only over TLS wherever the app is not on a developer's laptop.

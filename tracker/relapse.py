@@ -45,14 +45,22 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class CheckInPoint:
-    """One scored PHQ-9 check-in."""
+    """One scored PHQ-9 check-in; `stored_at` is when it was stored (None: at the moment it was taken)."""
 
     id: str
     taken_at: datetime
     total: int
+    stored_at: datetime | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.taken_at, "taken_at")
+        if self.stored_at is not None:
+            _require_aware(self.stored_at, "stored_at")
+
+    @property
+    def stored(self) -> datetime:
+        """When a decision could first have seen it (CLINICAL.md §5)."""
+        return self.taken_at if self.stored_at is None else self.stored_at
 
 
 @dataclass(frozen=True)
@@ -130,11 +138,15 @@ class Assessment:
     triggers: tuple[Trigger, ...]
     action: Action
     confirm_checkin_due: datetime | None
+    # CLINICAL.md §5: a severe check-in without a trigger and no request to join: an attention alert, once
+    # per window (the caller keys it by window_start).
+    severe_alert: str | None = None
 
 
 def sort_checkins(checkins: Sequence[CheckInPoint]) -> tuple[CheckInPoint, ...]:
-    """Check-ins in a total order, (taken_at, id), so input order never matters."""
-    return tuple(sorted(checkins, key=lambda point: (point.taken_at, point.id)))
+    """Check-ins in a total order, so input order never matters."""
+    # CLINICAL.md §5: ordered by taken_at, then by when they were stored (then the id, for ties).
+    return tuple(sorted(checkins, key=lambda point: (point.taken_at, point.stored, point.id)))
 
 
 def window_start(infusions: Sequence[InfusionPoint]) -> datetime | None:
@@ -229,18 +241,41 @@ def active_triggers(
     window_checkins: Sequence[CheckInPoint],
     cutoff: datetime | None,
 ) -> tuple[Trigger, ...]:
-    """Triggers no decision has seen: the trigger and its pair's signal came after it.
+    """Triggers no decision has seen: the trigger and its pair's signal were stored after it.
 
-    A check-in taken at the very moment of a decision counts as seen by it.
+    A check-in stored at the very moment of a decision counts as seen by it; one stored after it is new, even
+    when it was taken earlier (a late sync, a back-dated entry).
     """
     if cutoff is None:
         return tuple(triggers)
-    taken_at = {point.id: point.taken_at for point in window_checkins}
-    # CLINICAL.md §5: a decision is not overturned by the evidence it saw.
+    unseen = unseen_ids(window_checkins, cutoff)
+    # CLINICAL.md §5: a decision is not overturned by the evidence it saw (stored before it).
     return tuple(
         trigger
         for trigger in triggers
-        if trigger.taken_at > cutoff and (trigger.paired_with is None or taken_at[trigger.paired_with] > cutoff)
+        if trigger.checkin_id in unseen and (trigger.paired_with is None or trigger.paired_with in unseen)
+    )
+
+
+def unseen_ids(window_checkins: Sequence[CheckInPoint], cutoff: datetime | None) -> frozenset[str]:
+    """The window's check-ins stored after the latest decision: the evidence no decision could have seen."""
+    return frozenset(point.id for point in window_checkins if cutoff is None or point.stored > cutoff)
+
+
+def severe_untriggered(
+    window_checkins: Sequence[CheckInPoint],
+    triggers: Sequence[Trigger],
+    cutoff: datetime | None,
+    thresholds: Thresholds,
+) -> tuple[str, ...]:
+    """Check-ins with total >= urgent_min_total that are no trigger, stored after any decision, in order."""
+    triggered = {trigger.checkin_id for trigger in triggers}
+    unseen = unseen_ids(window_checkins, cutoff)
+    # CLINICAL.md §5: severe without a trigger (the first of its window, or not risen enough above its low).
+    return tuple(
+        point.id
+        for point in window_checkins
+        if point.total >= thresholds.urgent_min_total and point.id not in triggered and point.id in unseen
     )
 
 
@@ -255,28 +290,31 @@ def next_action(
     active: Sequence[Trigger],
     window_checkins: Sequence[CheckInPoint],
     open_request: OpenRequest | None,
+    severe: Sequence[str] = (),
 ) -> Action:
-    """The action the active triggers call for, given any open request.
+    """The action the active triggers (and severe check-ins without one) call for, given any open request.
 
     Only evidence not yet cited produces an action, so acting on the result and
-    assessing again yields no action.
+    assessing again yields no action. Severe check-ins alone raise nothing: they
+    join a request (open, or raised now by a trigger) and make it urgent.
     """
-    if not active:
+    if not active and (open_request is None or not severe):
         return NO_ACTION
+    cited = set(evidence_ids(active, window_checkins)) | set(severe)
+    evidence = tuple(point.id for point in window_checkins if point.id in cited)
     if open_request is None:
         # CLINICAL.md §5: a trigger raises a booster request.
-        urgent = any(trigger.urgency == URGENT for trigger in active)
-        return Action(
-            kind="raise",
-            urgency=URGENT if urgent else ROUTINE,
-            evidence=evidence_ids(active, window_checkins),
-        )
+        urgent = bool(severe) or any(trigger.urgency == URGENT for trigger in active)
+        return Action(kind="raise", urgency=URGENT if urgent else ROUTINE, evidence=evidence)
     # CLINICAL.md §5: with a request open, the check-in is added to it as evidence.
-    new = tuple(id_ for id_ in evidence_ids(active, window_checkins) if id_ not in open_request.evidence)
+    new = tuple(id_ for id_ in evidence if id_ not in open_request.evidence)
     if not new:
         return NO_ACTION
-    # CLINICAL.md §5: an urgent trigger added to a routine request makes it urgent.
-    escalate = any(trigger.urgency == URGENT and trigger.checkin_id in new for trigger in active)
+    # CLINICAL.md §5: an urgent trigger added to a routine request makes it urgent; so does a severe check-in
+    # without a trigger.
+    escalate = any(id_ in severe for id_ in new) or any(
+        trigger.urgency == URGENT and trigger.checkin_id in new for trigger in active
+    )
     return Action(
         kind="add_evidence",
         urgency=URGENT if escalate else open_request.urgency,
@@ -305,7 +343,7 @@ def confirm_checkin_due(
     if latest.id not in signal_ids or latest.id in {t.checkin_id for t in active}:
         return None
     # CLINICAL.md §5: a pair with a signal a decision saw raises nothing.
-    unseen = {p.id for p in window_checkins if cutoff is None or p.taken_at > cutoff}
+    unseen = unseen_ids(window_checkins, cutoff)
     if latest.id not in unseen:
         return None
     nearest = timedelta(days=thresholds.confirm_min_days)
@@ -344,11 +382,15 @@ def assess(
     triggers = find_triggers(in_window, signals, thresholds)
     cutoff = decision_cutoff(decisions, start)
     active = active_triggers(triggers, in_window, cutoff)
+    severe = severe_untriggered(in_window, triggers, cutoff, thresholds)
+    action = next_action(active, in_window, open_request, severe)
+    alone = severe and open_request is None and action.kind == "none"
     return Assessment(
         eligible=True,
         window_start=start,
         signals=signals,
         triggers=triggers,
-        action=next_action(active, in_window, open_request),
+        action=action,
         confirm_checkin_due=confirm_checkin_due(in_window, signals, active, cutoff, thresholds),
+        severe_alert=severe[0] if alone else None,
     )

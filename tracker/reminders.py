@@ -64,6 +64,8 @@ class PatientState:
     reminder_local_time: time | None = None  # None: the clinic's
     scheduled_infusions: tuple[datetime, ...] = ()
     confirm_checkin_due_at: datetime | None = None
+    # CLINICAL.md §5: until when a confirming check-in can still close a pair (first signal + confirm_max_days).
+    confirm_checkin_until: datetime | None = None
     last_reminder_at: datetime | None = None
     last_checkin_at: datetime | None = None
 
@@ -178,15 +180,20 @@ def _todays_candidate(patient: PatientState, clinic: ClinicDefaults, zone: tzinf
     def on_today(moment: datetime) -> bool:
         return moment.astimezone(zone).date() == today
 
+    start_of_today = local_instant(today, time(0), zone)
     if patient.phase in POST_INDUCTION_PHASES and patient.confirm_checkin_due_at is not None:
         # CLINICAL.md §5: asked no sooner than confirm_min_days after the first signal (the scan sets the time),
         # so only a check-in after it can confirm. On its day it replaces the weekly one: both ask for the same
         # check-in, and only this one comes late enough to pair with the signal.
         due = patient.confirm_checkin_due_at.astimezone(UTC)
+        until = patient.confirm_checkin_until
         if on_today(shifted(due)):
-            return _Candidate(CONFIRMING, due, shifted(due), answered_since=due)
-
-    start_of_today = local_instant(today, time(0), zone)
+            return _Candidate(CONFIRMING, due, shifted(due), answered_since=due, deadline=until)
+        asked = patient.last_reminder_at is not None and patient.last_reminder_at >= due
+        if shifted(due) < start_of_today and until is not None and until > shifted(start_of_today) and not asked:
+            # CLINICAL.md §5: its moment passed unasked (a back-dated entry, a scheduler that was down): asked at
+            # the next allowed time, today's first moment outside quiet hours, while a pair can still close.
+            return _Candidate(CONFIRMING, due, shifted(start_of_today), answered_since=due, deadline=until)
     if patient.phase == "induction":
         # CLINICAL.md §1: induction is 2–3 infusions a week; a check-in the morning of each.
         infusions = sorted(at.astimezone(UTC) for at in patient.scheduled_infusions if on_today(at))

@@ -10,11 +10,12 @@ from flask import g, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import Forbidden, Unauthorized
 
+from tracker import login_throttle
 from tracker.api.idempotency import idempotent
 from tracker.api.schemas.auth import InvitationAcceptSchema, TokenRequestSchema, TokenSchema
 from tracker.extensions import limiter
 from tracker.models import ApiToken, User
-from tracker.services.accounts import enrolment, tokens
+from tracker.services.accounts import enrolment, sessions, tokens
 from tracker.services.accounts import users as accounts
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="Logging in with bearer tokens")
@@ -50,7 +51,8 @@ def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
 
 
 @bp.route("/token", methods=["POST"])
-@limiter.limit("10 per minute; 100 per hour")
+@limiter.limit(login_throttle.ADDRESS_LIMITS, deduct_when=login_throttle.failed)
+@limiter.limit(login_throttle.ACCOUNT_LIMITS, key_func=login_throttle.account_key, deduct_when=login_throttle.failed)
 @bp.arguments(TokenRequestSchema)
 @bp.response(201, TokenSchema)
 def create_token(body: dict[str, str]) -> tokens.IssuedToken:
@@ -68,6 +70,14 @@ def delete_token() -> None:
     """Log out: this token stops working at once."""
     token: ApiToken = g.api_token
     tokens.revoke(token)
+
+
+@bp.route("/sessions", methods=["DELETE"])
+@token_required()
+@bp.response(204)
+def delete_sessions() -> None:
+    """Log out everywhere: every token and web session of this account ends, this token too."""
+    sessions.end_everywhere(api_user())
 
 
 @bp.route("/invitation", methods=["POST"])

@@ -9,7 +9,13 @@ from flask_smorest import Blueprint
 from tracker.api.auth import api_user, token_required
 from tracker.api.idempotency import idempotent
 from tracker.api.pagination import Page, offset_page
-from tracker.api.schemas.alerts import AcknowledgeSchema, AlertListArgsSchema, AlertPageSchema, AlertSchema
+from tracker.api.schemas.alerts import (
+    AcknowledgeSchema,
+    AlertListArgsSchema,
+    AlertPageSchema,
+    AlertSchema,
+    ResolveSchema,
+)
 from tracker.api.schemas.boosters import (
     ApproveSchema,
     BoosterRequestListArgsSchema,
@@ -107,8 +113,11 @@ def schedule(body: dict[str, Any], request_id: str) -> dict[str, Any]:
 @bp.arguments(AlertListArgsSchema, location="query")
 @bp.response(200, AlertPageSchema)
 def list_alerts(args: dict[str, Any]) -> Page:
-    """Open before acknowledged, safety first, the longest-waiting first."""
-    return offset_page(alert_queries.list_for_staff(api_user(), args["status"]), args["limit"], args["cursor"])
+    """Safety and attention alerts in the order to work them; `status=open` is every alert still waiting on a
+    clinician (open, and acknowledged safety alerts not resolved)."""
+    status = alert_queries.UNRESOLVED if args["status"] == "open" else args["status"]
+    query = alert_queries.list_for_staff(api_user(), status, kind=args["kind"], patient_id=args["patient_id"])
+    return offset_page(query, args["limit"], args["cursor"])
 
 
 @bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])
@@ -116,12 +125,23 @@ def list_alerts(args: dict[str, Any]) -> Page:
 @bp.arguments(AcknowledgeSchema)
 @bp.response(200, AlertSchema)
 def acknowledge(body: dict[str, Any], alert_id: str) -> Alert:
-    """Take charge of an alert; a safety alert needs the documented risk level (low, moderate, high)."""
+    """ "I am on it": take charge of an alert, with an optional note; a safety alert's escalation stops."""
     staff = api_user()
-    alert = alerts.acknowledge(
+    return alerts.acknowledge(
         alert_queries.get_alert_for_staff(staff, alert_id), staff, body["note"], body["risk_level"]
     )
-    return alert
+
+
+@bp.route("/alerts/<alert_id>/resolve", methods=["POST"])
+@token_required(*STAFF_ROLES)
+@bp.arguments(ResolveSchema)
+@bp.response(200, AlertSchema)
+def resolve(body: dict[str, Any], alert_id: str) -> Alert:
+    """Record the follow-up and close the alert: a safety alert needs the risk level (low, moderate, high)."""
+    staff = api_user()
+    return alerts.resolve(
+        alert_queries.get_alert_for_staff(staff, alert_id), staff, body["risk_level"], body["action"], body["note"]
+    )
 
 
 @bp.route("/settings", methods=["GET"])

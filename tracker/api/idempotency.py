@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -15,10 +14,10 @@ from tracker import clock
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import IdempotencyRecord
+from tracker.services.retention import IDEMPOTENCY_RETENTION as RETENTION
 
 KEY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
-RETENTION = timedelta(hours=24)
 KEY_PARAMETER = {
     "in": "header",
     "name": KEY_HEADER,

@@ -109,7 +109,11 @@ class Player:
                 infusion = self.booked.pop((step.person, step.at))
                 course.update_infusion(infusion, {"status": "given", **_fields(vitals)}, self.clinician)
             case steps.AcknowledgeSafety(note=note, risk_level=risk_level):
-                alerts.acknowledge(self.safety_alerts.pop(step.person), self.clinician, note, risk_level)
+                # CLINICAL.md §3, in two steps: "I am on it", then the follow-up with its risk level.
+                alert = self.safety_alerts.pop(step.person)
+                if alert.status == "open":
+                    alerts.acknowledge(alert, self.clinician)
+                alerts.resolve(alert, self.clinician, risk_level, note)
             case steps.AskForBooster(reason=reason):
                 requests.raise_request(patient, "patient", patient.user, reason)
             case steps.Decide():

@@ -68,4 +68,6 @@ JOB_MODULES: list[str] = [
     "tracker.jobs.relapse_scan",
     "tracker.jobs.missed_checkins",
     "tracker.jobs.escalations",
+    "tracker.jobs.purge_idempotency",
+    "tracker.jobs.booked_visits",
 ]

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from tracker import reminders
 from tracker.db import insert_once
+from tracker.instruments import PHQ9
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import Clinic, Infusion, OutboundMessage, Patient
 from tracker.services.checkins import links as checkin_links
@@ -34,6 +35,9 @@ BATCH_SIZE = 200
 # Every local "today" on Earth lies within UTC-12..UTC+14 of now, and the rule looks back at most to the start
 # of yesterday's slot: two days either way holds everything it can use.
 HORIZON = timedelta(days=2)
+# A confirming check-in whose moment passed is asked once, while a pair can close (CLINICAL.md §5: at most
+# confirm_max_days, itself at most 60): a reminder this far back still says it was asked.
+REMINDER_LOOKBACK = timedelta(days=61)
 BODIES = {
     reminders.INDUCTION_MORNING: messages.REMINDER_INDUCTION_MORNING,
     reminders.WEEKLY: messages.REMINDER_WEEKLY,
@@ -71,6 +75,8 @@ def eligible(session: DbSession, after: uuid.UUID | None, limit: int) -> list[sa
             Clinic.reminder_local_time.label("clinic_time"),
             Clinic.quiet_start,
             Clinic.quiet_end,
+            Clinic.confirm_min_days,
+            Clinic.confirm_max_days,
         )
         .join(Clinic, Clinic.id == Patient.clinic_id)
         .where(
@@ -110,7 +116,7 @@ def last_reminders(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) 
         .where(
             OutboundMessage.patient_id.in_(ids),
             is_reminder(),
-            OutboundMessage.created_at > now - HORIZON,
+            OutboundMessage.created_at > now - REMINDER_LOOKBACK,
         )
         .group_by(OutboundMessage.patient_id)
     )
@@ -118,9 +124,20 @@ def last_reminders(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) 
 
 
 def last_checkins(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -> dict[uuid.UUID, datetime]:
-    """When each patient last checked in, of any instrument, within the horizon the rule looks at."""
-    latest = checkin_queries.latest_taken_at(ids, instrument=None)
+    """When each patient last checked in with a PHQ-9, within the horizon the rule looks at.
+
+    CLINICAL.md §5: only PHQ-9 check-ins count in the reminders' cadence; a GAD-7 does not stand in for one.
+    """
+    latest = checkin_queries.latest_taken_at(ids, instrument=PHQ9.name)
     return {patient_id: at for patient_id, at in latest.items() if at > now - HORIZON}
+
+
+def confirm_until(row: sa.Row[Any]) -> datetime | None:
+    """CLINICAL.md §5: a pair can close until first signal + confirm_max_days; the scan set the due time at
+    first signal + confirm_min_days."""
+    if row.confirm_checkin_due_at is None:
+        return None
+    return row.confirm_checkin_due_at + timedelta(days=row.confirm_max_days - row.confirm_min_days)
 
 
 def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -> list[Candidate]:
@@ -139,6 +156,7 @@ def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -
             reminder_local_time=row.reminder_local_time,
             scheduled_infusions=tuple(infusions.get(row.id, ())),
             confirm_checkin_due_at=row.confirm_checkin_due_at,
+            confirm_checkin_until=confirm_until(row),
             last_reminder_at=sent.get(row.id),
             last_checkin_at=checked_in.get(row.id),
         )

@@ -1,7 +1,7 @@
 """The data model, a module per aggregate; importing this registers every table."""
 
-from tracker.models.access import ApiToken, CheckinLink, Invitation
-from tracker.models.alert import Alert
+from tracker.models.access import ApiToken, CheckinLink, Invitation, WebSession
+from tracker.models.alert import Alert, AlertCheckIn
 from tracker.models.audit import AuditEvent
 from tracker.models.base import Base
 from tracker.models.booster import BoosterEvidence, BoosterRequest
@@ -16,6 +16,7 @@ from tracker.models.user import User
 
 __all__ = [
     "Alert",
+    "AlertCheckIn",
     "ApiToken",
     "AuditEvent",
     "Base",
@@ -34,4 +35,5 @@ __all__ = [
     "SchedulerHeartbeat",
     "SmsConversation",
     "User",
+    "WebSession",
 ]

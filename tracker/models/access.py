@@ -1,4 +1,4 @@
-"""Secrets that grant access: API bearer tokens, invitations, one-time check-in links.
+"""Secrets that grant access: API bearer tokens, web sessions, invitations, one-time check-in links.
 
 Each is stored only as a SHA-256 hash: a leaked database yields no usable token.
 """
@@ -35,6 +35,23 @@ class ApiToken(Base):
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie holds the secret, the server decides whether it still counts.
+
+    Logout ends it here, so a copied cookie stops working; idle and absolute limits are checked on each
+    request (services/accounts/sessions.py).
+    """
+
+    __tablename__ = "web_session"
+
+    id: Mapped[uuid.UUID] = id_column()
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(default=system_now)
+    seen_at: Mapped[datetime] = mapped_column(default=system_now)
+    ended_at: Mapped[datetime | None]
 
 
 class Invitation(Base):

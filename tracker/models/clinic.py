@@ -1,15 +1,18 @@
-"""A clinic: its time zone, relapse thresholds (CLINICAL.md §5), reminder defaults and contacts."""
+"""A clinic: its time zone and country, relapse thresholds (CLINICAL.md §5), reminder defaults, contacts and
+crisis resources (CLINICAL.md §3)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tracker import safety
 from tracker.clock import system_now
-from tracker.models.base import Base, between, id_column, one_of
+from tracker.models.base import Base, JSONType, between, id_column, one_of
 
 POST_INDUCTION_PHASES = ("maintenance", "as_needed")
 
@@ -34,6 +37,12 @@ class Clinic(Base):
     id: Mapped[uuid.UUID] = id_column()
     name: Mapped[str] = mapped_column(sa.String(200))
     timezone: Mapped[str] = mapped_column(sa.String(64))
+    # ISO 3166-1 alpha-2; None where the time zone named no country and nobody has entered one.
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    # What the admin entered instead of the country's built-in crisis lines (safety.CrisisResource.entered)
+    # and emergency number(s); None: the built-in ones.
+    crisis_lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    emergency_numbers: Mapped[list[str] | None] = mapped_column(JSONType)
     phone: Mapped[str | None] = mapped_column(sa.String(20))  # told to patients who text HELP
     oncall_phone: Mapped[str | None] = mapped_column(sa.String(20))
     backup_phone: Mapped[str | None] = mapped_column(sa.String(20))
@@ -56,6 +65,11 @@ class Clinic(Base):
     missed_checkin_alert_days: Mapped[int] = mapped_column(default=21)
 
     created_at: Mapped[datetime] = mapped_column(default=system_now)
+
+    @property
+    def crisis_resources(self) -> safety.CrisisResources:
+        """CLINICAL.md §3: the one source of the crisis resources every page, API answer and text gives."""
+        return safety.resources_for(self.country, self.crisis_lines, self.emergency_numbers, self.name, self.phone)
 
     @property
     def oncall_contact(self) -> str | None:

@@ -69,7 +69,9 @@ def inbound() -> ResponseReturnValue:
 
 
 def _error_code(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.strip().isdigit() else None
+    """Twilio's error codes are five digits; anything else (a forged or garbled field) is no code at all."""
+    text = (raw or "").strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else None
 
 
 @bp.post(STATUS_CALLBACK_PATH)

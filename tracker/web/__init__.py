@@ -35,6 +35,9 @@ def register_web(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("TRACKER_ENV") == "production":
+            # Browsers keep to https for two years once they have seen this (the proxy terminates TLS).
+            response.headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         if request.endpoint and not request.endpoint.startswith("static"):
             # Pages show health data: never keep them in a shared cache or the back-button cache.
             response.headers.setdefault("Cache-Control", "no-store")

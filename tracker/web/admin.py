@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -12,7 +13,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from tracker import clock
+from tracker import clock, safety
+from tracker.countries import country_name
 from tracker.errors import Conflict, FieldProblem, Invalid
 from tracker.extensions import db
 from tracker.local_time import zone_of
@@ -22,7 +24,14 @@ from tracker.services.accounts import enrolment
 from tracker.services.accounts import users as accounts
 from tracker.services.audit import log as audit_log
 from tracker.services.clinic import settings as clinic_settings
-from tracker.web.forms import AuditFilterForm, ClinicSettingsForm, ConfirmForm, InviteStaffForm
+from tracker.web.forms import (
+    CRISIS_LINE_NUMBERS,
+    LINE_REACH,
+    AuditFilterForm,
+    ClinicSettingsForm,
+    ConfirmForm,
+    InviteStaffForm,
+)
 from tracker.web.roles import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -55,6 +64,13 @@ SETTINGS_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Clinic", "Its name and the time zone its times are in.", ("name", "timezone")),
 )
 SETTINGS = tuple(name for _heading, _about, names in SETTINGS_SECTIONS for name in names)
+# CLINICAL.md §3: the crisis resources' part of the page; the form's lines become the service's one list.
+CRISIS_LINE_FIELDS = tuple(
+    tuple(f"line{number}_{part}" for part in ("name", "phone", "reach", "keyword")) for number in CRISIS_LINE_NUMBERS
+)
+CRISIS_FIELDS = ("country", "emergency_numbers", *(name for names in CRISIS_LINE_FIELDS for name in names))
+CRISIS_LABELS = {"country": "Country", "crisis_lines": "Crisis lines", "emergency_numbers": "Emergency number"}
+REACH_OF = {(call, sms): value for value, _words, call, sms in LINE_REACH}
 
 
 def show_problems(form: FlaskForm, error: Invalid) -> None:
@@ -62,7 +78,7 @@ def show_problems(form: FlaskForm, error: Invalid) -> None:
     for problem in error.problems:
         message = problem.message[:1].upper() + problem.message[1:]
         message = message if message.endswith(".") else message + "."
-        field = getattr(form, problem.field, None)
+        field = getattr(form, _form_field(problem.field), None)
         if field is not None:
             field.errors.append(message)
         else:
@@ -99,13 +115,71 @@ def _changes(form: ClinicSettingsForm, clinic: Clinic) -> dict[str, Any]:
     return changes
 
 
+def _check_the_rest(form: ClinicSettingsForm, clinic: Clinic) -> None:
+    """Every problem at once: the settings the form could read go to the service's checks as well, so a value
+    it refuses, or one that does not fit with another, is shown beside the ones the form refused."""
+    unreadable = frozenset(name for name in SETTINGS if getattr(form, name).errors)
+    changes = {}
+    for name in SETTINGS:
+        value = getattr(form, name).data
+        if name in unreadable or value is None:
+            continue
+        value = int(value) if name == "reminder_weekday" else value.strip() if isinstance(value, str) else value
+        if value != (getattr(clinic, name) if getattr(clinic, name) is not None else ""):
+            changes[name] = value
+    if not any(form[name].errors for name in CRISIS_FIELDS):
+        changes |= _crisis_changes(form, clinic)
+    problems = clinic_settings.check(clinic, changes, unreadable)
+    show_problems(form, Invalid([p for p in problems if not getattr(getattr(form, p.field, None), "errors", None)]))
+
+
+def _form_field(problem_field: str) -> str:
+    """The form field a service problem belongs beside: crisis_lines[0].phone is line1_phone."""
+    if match := re.fullmatch(r"crisis_lines\[(\d+)\]\.(\w+)", problem_field):
+        part = {"call": "reach", "sms": "reach", "sms_keyword": "keyword"}.get(match[2], match[2])
+        return f"line{int(match[1]) + 1}_{part}"
+    return "line1_name" if problem_field == "crisis_lines" else problem_field
+
+
+def _crisis_form_data(clinic: Clinic) -> dict[str, Any]:
+    """The crisis resources as the form shows them: the ones patients are given now, built in or entered."""
+    resources = clinic.crisis_resources
+    data: dict[str, Any] = {"country": clinic.country or "", "emergency_numbers": " or ".join(resources.emergency)}
+    for (name, phone, reach, keyword), line in zip(CRISIS_LINE_FIELDS, resources.lines, strict=False):
+        data |= {name: line.name, phone: line.phone, reach: REACH_OF[line.call, line.sms], keyword: line.sms_keyword}
+    return data
+
+
+def _crisis_changes(form: ClinicSettingsForm, clinic: Clinic) -> dict[str, Any]:
+    """The crisis settings the admin changed. Lines and numbers left as shown keep following the country;
+    all emptied, they go back to its built-in ones."""
+    changes: dict[str, Any] = {}
+    country = form.country.data or None
+    if country != clinic.country:
+        changes["country"] = country
+    lines = []
+    for name, phone, reach, keyword in CRISIS_LINE_FIELDS:
+        entered = {field: (form[field].data or "").strip() for field in (name, phone, keyword)}
+        if any(entered.values()):
+            _value, _words, call, sms = next(r for r in LINE_REACH if r[0] == form[reach].data)
+            line = {"name": entered[name], "phone": entered[phone], "call": call, "sms": sms}
+            lines.append(line | {"sms_keyword": entered[keyword] or None})
+    shown = [line.entered() for line in clinic.crisis_resources.lines]
+    if lines != shown and (lines or clinic.crisis_lines is not None):
+        changes["crisis_lines"] = lines or None
+    numbers = safety.split_numbers(form.emergency_numbers.data or "")
+    if numbers != list(clinic.crisis_resources.emergency) and (numbers or clinic.emergency_numbers is not None):
+        changes["emergency_numbers"] = numbers or None
+    return changes
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @admin_required
 def settings() -> ResponseReturnValue:
     clinic = current_user.clinic
-    form = ClinicSettingsForm(data=_form_data(clinic))
+    form = ClinicSettingsForm(data={**_form_data(clinic), **_crisis_form_data(clinic)})
     if form.validate_on_submit():
-        changes = _changes(form, clinic)
+        changes = {**_changes(form, clinic), **_crisis_changes(form, clinic)}
         if not changes:
             flash("Nothing changed.")
             return redirect(url_for("admin.settings"))
@@ -114,10 +188,23 @@ def settings() -> ResponseReturnValue:
         except Invalid as error:
             show_problems(form, error)
         else:
-            flash(f"Saved: {', '.join(getattr(form, name).label.text for name in changes)}.")
+            labels = (CRISIS_LABELS.get(name) or getattr(form, name).label.text for name in changes)
+            flash(f"Saved: {', '.join(labels)}.")
             return redirect(url_for("admin.settings"))
+    elif form.is_submitted() and form.errors and "csrf_token" not in form.errors:
+        _check_the_rest(form, clinic)
     status = 422 if form.errors else 200
-    return render_template("admin/settings.html", form=form, sections=SETTINGS_SECTIONS), status
+    return (
+        render_template(
+            "admin/settings.html",
+            form=form,
+            sections=SETTINGS_SECTIONS,
+            crisis_lines=CRISIS_LINE_FIELDS,
+            crisis=clinic.crisis_resources,
+            country_name=country_name(clinic.country),
+        ),
+        status,
+    )
 
 
 def _members() -> list[User]:

@@ -4,31 +4,47 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from tracker import login_throttle
 from tracker.errors import Invalid
-from tracker.extensions import db, limiter
+from tracker.extensions import limiter
 from tracker.models import User
-from tracker.services.accounts import enrolment
+from tracker.services.accounts import enrolment, sessions
 from tracker.services.accounts import users as accounts
 from tracker.web.forms import LoginForm, LogoutForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__)
 
 
+SESSION_KEY = "sid"  # the web session's secret, in the signed cookie (services/accounts/sessions.py)
+
+
 def load_user(login_id: str) -> User | None:
-    """Flask-Login's loader: the cookie holds the rotatable login id, never the user id."""
-    return db.session.scalar(sa.select(User).where(User.login_id == login_id, User.active.is_(True)))
+    """Flask-Login's loader: the cookie holds the rotatable login id, never the user id, and a session secret
+    the server still has to honour (not logged out, not idle past the limit, not too old)."""
+    return sessions.resume(login_id, session.get(SESSION_KEY))
+
+
+def log_in(user: User) -> None:
+    """A fresh session: a new CSRF secret and a new server-side session for this browser."""
+    session.pop("csrf_token", None)
+    login_user(user)
+    session[SESSION_KEY] = sessions.start(user)
+
+
+def log_out() -> None:
+    sessions.end(session.pop(SESSION_KEY, None))
+    logout_user()
 
 
 def safe_next(target: str | None) -> str | None:
     """Only our own paths: a login link must not send anyone to another site."""
-    if not target:
-        return None
+    if not target or not target.isprintable() or "\\" in target:
+        return None  # CR/LF would split the Location header; a backslash is a slash to some browsers
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
@@ -36,7 +52,13 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute; 50 per hour", methods=["POST"])
+@limiter.limit(login_throttle.ADDRESS_LIMITS, methods=["POST"], deduct_when=login_throttle.failed)
+@limiter.limit(
+    login_throttle.ACCOUNT_LIMITS,
+    methods=["POST"],
+    key_func=login_throttle.account_key,
+    deduct_when=login_throttle.failed,
+)
 def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -45,7 +67,7 @@ def login() -> ResponseReturnValue:
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data or "", form.password.data or "")
         if user is not None:
-            login_user(user)
+            log_in(user)
             return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
         # The same words whether or not the account exists.
         error = "That email or number and password do not match an account."
@@ -57,8 +79,20 @@ def login() -> ResponseReturnValue:
 def logout() -> Response:
     form = LogoutForm()
     if form.validate_on_submit():
-        logout_user()
+        log_out()
         flash("You are logged out.")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere() -> Response:
+    """Every browser and app of this account is logged out, this one too."""
+    form = LogoutForm()
+    if form.validate_on_submit():
+        sessions.end_everywhere(current_user)
+        log_out()
+        flash("You are logged out on every device.")
     return redirect(url_for("auth.login"))
 
 
@@ -74,7 +108,7 @@ def invitation(secret: str) -> ResponseReturnValue:
         except Invalid as error:
             form.password.errors = [p.message for p in error.problems]
         else:
-            login_user(user)
+            log_in(user)
             flash("Your password is set. Welcome.")
             return redirect(url_for("home.index"))
     status = 422 if form.errors else 200

@@ -13,12 +13,13 @@ template (templates/clinic/_chart.html) only writes the numbers out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from tracker.instruments import PHQ9
 from tracker.instruments.severity import label as severity_label
+from tracker.outcomes import SurvivalStep
 
 # Nearer square than a desktop chart would be: on a phone the chart is the screen's width, and its height
 # is what keeps the scores apart.
@@ -387,3 +388,72 @@ def legend_points(kind: str) -> str:
     """A glyph centred on (0, 0), for the legend's small pictures: an infusion kind, 'request' or 'decision'."""
     shape = INFUSION_SHAPES.get(kind) or {"request": "flag"}.get(kind, "circle")
     return _polygon(shape, 0, 0)
+
+
+# --- time to first booster: a Kaplan–Meier curve (CLINICAL.md §4) ---------------------------------------------
+
+KM_WIDTH, KM_HEIGHT = 480, 240
+KM_LEFT, KM_RIGHT, KM_TOP, KM_BOTTOM = 44, 464, 14, 196
+KM_MIN_DAYS = 28.0
+KM_TICK_STEPS = (7, 14, 28, 56, 91, 182, 364)
+
+
+@dataclass(frozen=True)
+class SurvivalChart:
+    """Where the curve, its 95% band, the censored marks, the median and the axes go in the viewBox."""
+
+    curve: str  # an SVG path: the estimate as steps
+    lower: str  # the band's lower and upper limits, as steps
+    upper: str
+    censored: tuple[tuple[float, float], ...]  # (x, y) of each censoring mark, on the curve
+    half_y: float  # y of S = 0.5
+    median_x: float | None
+    x_ticks: tuple[tuple[float, str], ...]
+    y_ticks: tuple[tuple[float, str], ...]
+
+
+def _km_steps(
+    points: Sequence[tuple[float, float]], x_of: Callable[[float], float], y_of: Callable[[float], float], end_x: float
+) -> str:
+    """A step path through (time, value) points, starting at value 1 at time 0."""
+    path = [f"M{KM_LEFT} {y_of(1.0):.1f}"]
+    for time, value in points:
+        path.append(f"H{x_of(time):.1f} V{y_of(value):.1f}")
+    path.append(f"H{end_x:.1f}")
+    return " ".join(path)
+
+
+def survival_chart(steps: Sequence[SurvivalStep]) -> SurvivalChart:
+    """Geometry of a Kaplan–Meier estimate (tracker.outcomes.kaplan_meier's steps): days across, share without a
+    booster up; the x axis runs to the last time followed, at least four weeks."""
+    span = max([KM_MIN_DAYS, *(float(step.time) for step in steps)])
+
+    def x_of(days: float) -> float:
+        return KM_LEFT + (KM_RIGHT - KM_LEFT) * days / span
+
+    def y_of(share: float) -> float:
+        return KM_BOTTOM - (KM_BOTTOM - KM_TOP) * share
+
+    end = x_of(max((float(step.time) for step in steps), default=0.0))
+    events = [step for step in steps if step.events]
+    curve = _km_steps([(s.time, s.survival) for s in events], x_of, y_of, end)
+    lower = _km_steps([(s.time, s.lower) for s in events], x_of, y_of, end)
+    upper = _km_steps([(s.time, s.upper) for s in events], x_of, y_of, end)
+    censored = tuple((round(x_of(step.time), 1), round(y_of(step.survival), 1)) for step in steps if step.censored)
+    median = next((s.time for s in events if s.survival <= 0.5), None)
+    step_days = next((s for s in KM_TICK_STEPS if span / s <= MAX_X_TICKS), KM_TICK_STEPS[-1])
+    x_ticks = tuple(
+        (round(x_of(day), 1), f"{day // 7} wk" if step_days % 7 == 0 else f"{day} d")
+        for day in range(0, int(span) + 1, step_days)
+    )
+    y_ticks = tuple((round(y_of(share), 1), f"{round(share * 100)}%") for share in (0.0, 0.25, 0.5, 0.75, 1.0))
+    return SurvivalChart(
+        curve,
+        lower,
+        upper,
+        censored,
+        round(y_of(0.5), 1),
+        round(x_of(median), 1) if median is not None else None,
+        x_ticks,
+        y_ticks,
+    )

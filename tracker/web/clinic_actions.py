@@ -37,11 +37,12 @@ from tracker.web.clinic_forms import (
     NotALocalTime,
     PhaseForm,
     ReminderForm,
+    ResolveForm,
     ScheduleForm,
     put_problems,
     to_utc,
 )
-from tracker.web.clinic_pages import ack_prefix, patient_page
+from tracker.web.clinic_pages import ack_prefix, patient_page, resolve_prefix
 from tracker.web.forms import ConfirmForm
 from tracker.web.roles import staff_required
 
@@ -82,15 +83,29 @@ def _attempt(
 @bp.route("/alerts/<alert_id>/acknowledge", methods=["POST"])
 @staff_required
 def acknowledge(alert_id: str) -> ResponseReturnValue:
-    """CLINICAL.md §3: a clinician takes charge of an alert, with the documented risk level for a safety one."""
+    """CLINICAL.md §3: "I am on it": a clinician takes charge of an alert, with an optional note."""
     alert = alert_queries.get_alert_for_staff(current_user, alert_id)
     form = AcknowledgeForm(prefix=ack_prefix(alert.id))
 
     def act() -> str:
-        alerts.acknowledge(alert, current_user, form.note.data, form.risk_level.data or None)
-        return "Alert acknowledged."
+        alerts.acknowledge(alert, current_user, form.note.data)
+        return "Alert acknowledged." if alert.kind != "safety" else "Alert acknowledged: resolve it once followed up."
 
     return _attempt(alert.patient_id, f"ack:{alert.id}", form, act, "alerts")
+
+
+@bp.route("/alerts/<alert_id>/resolve", methods=["POST"])
+@staff_required
+def resolve(alert_id: str) -> ResponseReturnValue:
+    """CLINICAL.md §3: the follow-up of a safety alert recorded: risk level, what was done, a note."""
+    alert = alert_queries.get_alert_for_staff(current_user, alert_id)
+    form = ResolveForm(prefix=resolve_prefix(alert.id))
+
+    def act() -> str:
+        alerts.resolve(alert, current_user, form.risk_level.data or None, form.action.data, form.note.data)
+        return "Alert resolved."
+
+    return _attempt(alert.patient_id, f"resolve:{alert.id}", form, act, "alerts")
 
 
 # Booster requests (API.md: approve, schedule, decline, cancel)

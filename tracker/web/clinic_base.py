@@ -102,6 +102,7 @@ def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
         "due": due,
         "phase_words": phase_words,
         "severity_words": severity.label,
+        "item9_words": attention.item9_words,
     }
 
 

@@ -85,14 +85,21 @@ def blank_to_none(value: Any) -> Any:
 
 
 class AcknowledgeForm(FlaskForm):
-    """CLINICAL.md §3: who followed up, when, and the documented risk level."""
+    """CLINICAL.md §3: "I am on it": who, when, an optional note; a safety alert's escalation stops."""
+
+    note = TextAreaField("Note (optional, e.g. called, no answer)", filters=[blank_to_none])
+
+
+class ResolveForm(FlaskForm):
+    """CLINICAL.md §3: the follow-up of a safety alert: the documented risk level, what was done, a note."""
 
     risk_level = RadioField(
         "Documented risk level",
         choices=[SelectChoice(level, level.capitalize()) for level in RISK_LEVELS],
         validate_choice=False,
     )
-    note = TextAreaField("Note (what was done)", filters=[blank_to_none])
+    action = TextAreaField("What was done (e.g. C-SSRS screen by phone, safety plan)", filters=[blank_to_none])
+    note = TextAreaField("Note", filters=[blank_to_none])
 
 
 class RequestDecisionForm(FlaskForm):

@@ -27,6 +27,7 @@ from tracker.web.clinic_forms import (
     PatientFilterForm,
     PhaseForm,
     ReminderForm,
+    ResolveForm,
     ScheduleForm,
     next_morning,
 )
@@ -81,8 +82,13 @@ def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
     """Every form of the patient's page, empty or filled with what is stored now."""
     zone = local_time.zone_of(record.clinic.timezone)
     forms: dict[str, FlaskForm] = {
-        f"ack:{alert.id}": AcknowledgeForm(formdata=None, prefix=ack_prefix(alert.id)) for alert in record.open_alerts
+        f"ack:{alert.id}": AcknowledgeForm(formdata=None, prefix=ack_prefix(alert.id))
+        for alert in record.open_alerts
+        if alert.status == "open"
     }
+    for alert in record.open_alerts:
+        if alert.kind == "safety":
+            forms[f"resolve:{alert.id}"] = ResolveForm(formdata=None, prefix=resolve_prefix(alert.id))
     if (req := record.open_request) is not None:
         version = {"version": str(req.version)}
         forms["approve"] = ApproveForm(formdata=None, prefix="approve", data=version)
@@ -113,6 +119,10 @@ def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
 
 def ack_prefix(alert_id: Any) -> str:
     return f"ack-{str(alert_id)[:8]}"
+
+
+def resolve_prefix(alert_id: Any) -> str:
+    return f"resolve-{str(alert_id)[:8]}"
 
 
 def patient_page(

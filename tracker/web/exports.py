@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 from tracker import clock
 from tracker.local_time import zone_of
 from tracker.services.clinic import exports, fhir_export, outcomes_report
+from tracker.web.charts import survival_chart
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -70,4 +71,7 @@ def outcomes() -> str:
     """The clinic's outcomes report, with its definitions and a chart."""
     report = outcomes_report.report_for_staff(current_user)
     zone = zone_of(current_user.clinic.timezone)
-    return render_template("exports/outcomes.html", report=report, as_of=report.as_of.astimezone(zone))
+    survival = survival_chart(report.time_to_booster.steps)  # CLINICAL.md §4: the Kaplan–Meier curve
+    return render_template(
+        "exports/outcomes.html", report=report, as_of=report.as_of.astimezone(zone), survival=survival
+    )

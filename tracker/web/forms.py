@@ -7,6 +7,8 @@ from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
+from tracker import safety
+from tracker.countries import country_names
 from tracker.services.clinic import settings as clinic_settings
 
 
@@ -123,6 +125,51 @@ class ClinicSettingsForm(FlaskForm):
     quiet_end = _clock_time("Quiet hours end", "…until this time. Safety and urgent texts to staff are always sent.")
     missed_checkin_grace_days = _whole("Days before a nudge", "missed_checkin_grace_days")
     missed_checkin_alert_days = _whole("Days before an attention alert", "missed_checkin_alert_days")
+    # CLINICAL.md §3: the crisis resources; the crisis lines' own fields are added below the class.
+    country = SelectField(
+        "Country",
+        choices=[SelectChoice("", "Not set")]
+        + [SelectChoice(code, f"{name} ({code})") for code, name in country_names().items()],
+        description="Picks the crisis lines a patient is given (built in for US, CA, GB, IE, AU and NZ).",
+    )
+    emergency_numbers = StringField(
+        "Emergency number",
+        validators=[Length(max=60)],
+        description="As it is dialled, such as 999; where there are two, such as 112 or 999, enter both.",
+        render_kw={"autocomplete": "off", "inputmode": "tel"},
+    )
+
+
+# How a crisis line is reached, as the settings form asks it: (choice, words, takes calls, takes texts).
+LINE_REACH = (("call", "Call", True, False), ("text", "Text", False, True), ("both", "Call or text", True, True))
+
+
+def _crisis_line_fields(number: int) -> dict[str, object]:
+    """One crisis line's fields on the settings form: its name, number, how it is reached, the word to text."""
+    return {
+        f"line{number}_name": StringField(f"Line {number}: name", validators=[Length(max=200)]),
+        f"line{number}_phone": StringField(
+            f"Line {number}: number",
+            validators=[Length(max=40)],
+            description="As it is dialled in the country, such as 116 123.",
+            render_kw={"autocomplete": "off", "inputmode": "tel"},
+        ),
+        f"line{number}_reach": SelectField(
+            f"Line {number}: takes", choices=[SelectChoice(value, words) for value, words, *_ in LINE_REACH]
+        ),
+        f"line{number}_keyword": StringField(
+            f"Line {number}: word to text",
+            validators=[Length(max=40)],
+            description="Only for a line that asks for one, such as SHOUT. Leave empty for none.",
+            render_kw={"autocomplete": "off", "autocapitalize": "characters"},
+        ),
+    }
+
+
+CRISIS_LINE_NUMBERS = tuple(range(1, safety.MAX_LINES + 1))
+for _number in CRISIS_LINE_NUMBERS:
+    for _name, _field in _crisis_line_fields(_number).items():
+        setattr(ClinicSettingsForm, _name, _field)
 
 
 class AuditFilterForm(FlaskForm):

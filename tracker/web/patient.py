@@ -21,7 +21,6 @@ from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.instruments import INSTRUMENTS, PHQ9, severity
 from tracker.models import CheckIn, Patient
-from tracker.safety import CrisisResource
 from tracker.services.accounts.patients import patient_of
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.checkins import submit as checkins
@@ -29,8 +28,6 @@ from tracker.web.roles import patient_required
 
 bp = Blueprint("patient", __name__, url_prefix="/me")
 
-# 988 takes texts everywhere in the US; texting 911 is not available everywhere, so 911 is a call only.
-TEXTABLE_NUMBERS = frozenset({"988"})
 # Web check-in ids are derived from the patient and the form's one-time key, so a resent form finds its
 # first check-in, and no key one patient sends can ever name another patient's check-in.
 WEB_CHECKIN_NAMESPACE = uuid.UUID("0b6f1c4e-3f55-4d7e-9a8e-6c1d2f7a9b30")
@@ -200,17 +197,14 @@ def safety(checkin_id: str) -> ResponseReturnValue:
 
 
 def safety_page(patient: Patient, checkin: CheckIn) -> tuple[str, int]:
-    """The crisis page of a check-in with a positive item 9; shared with the one-time link page."""
+    """The crisis page of a check-in with a positive item 9; shared with the one-time link page.
+
+    Its call and text buttons are the clinic's crisis resources (CLINICAL.md §3), each as it can be reached.
+    """
     response = checkins.safety_for(checkin)
     if response is None:
         abort(404)  # the crisis page belongs only to check-ins with a positive item 9 (CLINICAL.md §3)
-
-    def can_text(resource: CrisisResource) -> bool:
-        return resource.phone in TEXTABLE_NUMBERS
-
-    return _page(
-        "patient/safety.html", patient, checkin=checkin, safety=response, can_text=can_text, clinic=patient.clinic
-    )
+    return _page("patient/safety.html", patient, checkin=checkin, safety=response, clinic=patient.clinic)
 
 
 @bp.route("/history")

@@ -8,32 +8,60 @@ from tracker.api.schemas.common import Strict, page_of
 from tracker.models.alert import ALERT_KINDS, ALERT_STATUSES, RISK_LEVELS
 
 
+class AlertPatientSchema(Schema):
+    id = fields.String(required=True)
+    display_name = fields.String(required=True)
+
+
 class AlertSchema(Schema):
-    """Dumps an Alert."""
+    """Dumps an Alert (API.md)."""
 
     id = fields.String(required=True)
     patient_id = fields.String(required=True)
+    patient = fields.Nested(AlertPatientSchema, required=True)
     kind = fields.String(required=True, validate=validate.OneOf(ALERT_KINDS))
     reason = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(ALERT_STATUSES))
     raised_at = fields.AwareDateTime(required=True)
     deadline = fields.AwareDateTime(allow_none=True, required=True)
     escalated_at = fields.AwareDateTime(allow_none=True, required=True)
+    escalation_step = fields.Integer(required=True, metadata={"description": "0 none, 1 backup contact, 2 all staff"})
+    escalated_all_at = fields.AwareDateTime(allow_none=True, required=True)
+    checkins = fields.List(fields.String(), required=True, attribute="checkin_ids")
+    highest_item9 = fields.Integer(allow_none=True, required=True)
+    reply_text = fields.String(
+        allow_none=True, required=True, metadata={"description": "what the patient texted at item 9 instead of 0-3"}
+    )
     acknowledged_by = fields.String(allow_none=True, required=True, attribute="acknowledged_by_id")
     acknowledged_at = fields.AwareDateTime(allow_none=True, required=True)
-    note = fields.String(allow_none=True, required=True)
+    resolved_by = fields.String(allow_none=True, required=True, attribute="resolved_by_id")
+    resolved_at = fields.AwareDateTime(allow_none=True, required=True)
     risk_level = fields.String(allow_none=True, required=True, validate=validate.OneOf(RISK_LEVELS))
+    action = fields.String(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True, attribute="shown_note")
+    acknowledge_note = fields.String(allow_none=True, required=True, attribute="note")
+    resolution_note = fields.String(allow_none=True, required=True)
 
 
 AlertPageSchema = page_of(AlertSchema)
 
 
 class AlertListArgsSchema(Strict):
+    # API.md: "open" is every alert still waiting on a clinician (open, and acknowledged safety alerts).
     status = fields.String(load_default=None, validate=validate.OneOf(ALERT_STATUSES))
+    kind = fields.String(load_default=None, validate=validate.OneOf(ALERT_KINDS))
+    patient_id = fields.String(load_default=None, validate=validate.Length(max=64))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     cursor = fields.String(load_default=None, validate=validate.Length(max=100))
 
 
 class AcknowledgeSchema(Strict):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    # Optional: a safety alert's documented risk level is required when it is resolved (CLINICAL.md §3).
     risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS))
+
+
+class ResolveSchema(Strict):
+    risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS))
+    action = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from tracker.api.schemas.common import NestedFrom, Strict, StrictInteger, page_of
+from tracker.api.schemas.safety import SafetySchema
 from tracker.instruments import Instrument
 from tracker.models.checkin import DIAGNOSES, SEVERITIES, SOURCES
 from tracker.services.checkins.submit import safety_for
@@ -64,21 +65,6 @@ class CheckInCreateSchema(Strict):
 
 class ClinicCheckInCreateSchema(CheckInCreateSchema):
     taken_at = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with offset; not in the future"})
-
-
-class CrisisResourceSchema(Schema):
-    """Dumps a safety.CrisisResource."""
-
-    name = fields.String(required=True)
-    phone = fields.String(required=True)
-    text = fields.String(required=True)
-
-
-class SafetySchema(Schema):
-    """Dumps a safety.SafetyResponse."""
-
-    message = fields.String(required=True)
-    resources = fields.List(fields.Nested(CrisisResourceSchema), required=True)
 
 
 class CheckInSchema(Schema):

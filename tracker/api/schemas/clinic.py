@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 from tracker import clock
 from tracker.api.schemas.common import NestedFrom, Strict, StrictInteger, page_of
 from tracker.api.schemas.patient import RemindersSchema
+from tracker.api.schemas.safety import CrisisLineSchema, CrisisResourceSchema
 from tracker.models.patient import PHASES
 from tracker.services.clinic.patient_list import PatientSummary
 
@@ -101,6 +102,28 @@ class ClinicSettingsSchema(Schema):
     reminder_local_time = fields.Time(format="%H:%M", required=True)
     quiet_start = fields.Time(format="%H:%M", required=True)
     quiet_end = fields.Time(format="%H:%M", required=True)
+    # CLINICAL.md §3: the crisis resources follow the country; the admin may enter lines and numbers instead.
+    country = fields.String(
+        allow_none=True, required=True, metadata={"description": "ISO 3166-1 alpha-2, e.g. GB; picks the crisis lines"}
+    )
+    crisis_lines = fields.List(
+        fields.Nested(CrisisLineSchema),
+        allow_none=True,
+        required=True,
+        metadata={"description": "the admin's crisis lines in place of the country's built-in ones; null: those"},
+    )
+    emergency_numbers = fields.List(
+        fields.String(),
+        allow_none=True,
+        required=True,
+        metadata={"description": "the admin's emergency number(s) in place of the country's; null: the country's"},
+    )
+    crisis_resources = fields.List(
+        fields.Nested(CrisisResourceSchema),
+        required=True,
+        attribute="crisis_resources.listed",
+        metadata={"description": "what a patient who answers item 9 is given, the clinic's phone with them"},
+    )
 
 
 class ClinicSettingsPatchSchema(Strict):
@@ -123,3 +146,16 @@ class ClinicSettingsPatchSchema(Strict):
     reminder_local_time = fields.Time(format="%H:%M")
     quiet_start = fields.Time(format="%H:%M")
     quiet_end = fields.Time(format="%H:%M")
+    country = fields.String(allow_none=True, validate=validate.Length(max=8))
+    crisis_lines = fields.List(
+        fields.Nested(CrisisLineSchema),
+        allow_none=True,
+        validate=validate.Length(max=10),
+        metadata={"description": "at most 3; null or [] goes back to the country's built-in lines"},
+    )
+    emergency_numbers = fields.List(
+        fields.String(validate=validate.Length(max=20)),
+        allow_none=True,
+        validate=validate.Length(max=10),
+        metadata={"description": 'e.g. ["112", "999"]; null or [] goes back to the country\'s'},
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from tracker.api.schemas.common import Strict
+from tracker.api.schemas.safety import CrisisResourceSchema
 from tracker.models.patient import PHASES
 
 
@@ -13,6 +14,7 @@ class ClinicRefSchema(Schema):
 
     id = fields.String(required=True)
     name = fields.String(required=True)
+    phone = fields.String(allow_none=True, required=True)
 
 
 class RemindersSchema(Schema):
@@ -35,6 +37,12 @@ class MeSchema(Schema):
     timezone = fields.String(required=True)
     reminders = fields.Nested(RemindersSchema, required=True)
     sms_opted_out = fields.Boolean(required=True)
+    crisis_resources = fields.List(
+        fields.Nested(CrisisResourceSchema),
+        required=True,
+        attribute="clinic.crisis_resources.listed",
+        metadata={"description": "the clinic's crisis lines, emergency number and phone (CLINICAL.md §3)"},
+    )
 
 
 class RemindersPatchSchema(Strict):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from tracker import clock
+from tracker.countries import country_name
 from tracker.errors import Conflict, FieldProblem, Gone, Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import Clinic, Invitation, Patient, PhaseChange, User
@@ -40,6 +41,9 @@ def enrol_patient(
     phase: str = "screening",
 ) -> Enrolment:
     """Create the patient and their account, and queue the invitation SMS with its one-time link; audited."""
+    clinic = db.session.get(Clinic, staff.clinic_id)
+    assert clinic is not None
+    require_crisis_resources(clinic)
     problems = []
     name = display_name.strip()
     if not name or len(name) > 120:
@@ -65,8 +69,6 @@ def enrol_patient(
         raise Conflict("A person with this phone number or email is already enrolled.")
 
     now = clock.now()
-    clinic = db.session.get(Clinic, staff.clinic_id)
-    assert clinic is not None
     user = User(clinic_id=clinic.id, role="patient", phone=normalized_phone, email=normalized_email, created_at=now)
     db.session.add(user)
     db.session.flush()
@@ -93,6 +95,18 @@ def enrol_patient(
     )
     audit.record(staff, "patient.enrol", patient=patient, target_type="patient", target_id=patient.id)
     return Enrolment(patient, url)
+
+
+def require_crisis_resources(clinic: Clinic) -> None:
+    """CLINICAL.md §3: a clinic takes patients only once it has a crisis line and an emergency number to give them."""
+    missing = clinic.crisis_resources.missing
+    if missing:
+        where = country_name(clinic.country) if clinic.country else None
+        because = f"none are built in for {where}" if where else "the clinic has no country set"
+        raise Conflict(
+            f"This clinic cannot enrol patients yet: {because}. Its admin must first enter "
+            f"{' and '.join(missing)} under Crisis resources in the clinic settings."
+        )
 
 
 @dataclass(frozen=True)

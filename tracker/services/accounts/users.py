@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from tracker import clock
+from tracker.countries import country_of_zone, normalize_country
 from tracker.db import insert_once
 from tracker.errors import Conflict, FieldProblem, Forbidden, Invalid
 from tracker.extensions import db
@@ -101,14 +102,19 @@ def authenticate(username: str, password: str) -> User | None:
 
 
 def create_clinic(name: str, timezone: str, **settings: object) -> Clinic:
+    """A new clinic. Its `country`, which picks its crisis resources, defaults from its time zone (CLINICAL.md §3)."""
     problems = []
     if not name.strip():
         problems.append(FieldProblem("name", "A clinic needs a name."))
     if not valid_timezone(timezone):
         problems.append(FieldProblem("timezone", f"Unknown time zone {timezone!r}; use a name like America/Chicago."))
+    country = settings.pop("country", None)
+    code = country_of_zone(timezone)
+    if country is not None and (code := normalize_country(str(country))) is None:
+        problems.append(FieldProblem("country", f"Unknown country {country!r}; use an ISO 3166-1 code such as GB."))
     if problems:
         raise Invalid(problems)
-    clinic = Clinic(name=name.strip(), timezone=timezone, **settings)
+    clinic = Clinic(name=name.strip(), timezone=timezone, country=code, **settings)
     db.session.add(clinic)
     db.session.flush()
     return clinic

@@ -197,11 +197,11 @@ def raise_request(
 
 
 def decide(
-    request: BoosterRequest, to_status: str, by: User, now: datetime, detail: dict[str, Any] | None = None
+    request: BoosterRequest, to_status: str, by: User | None, now: datetime, detail: dict[str, Any] | None = None
 ) -> None:
-    """Move the request (inside `versioned`): who decided, when, and the audit row."""
+    """Move the request (inside `versioned`): who decided (None: the system), when, and the audit row."""
     request.status = to_status
-    request.decided_by_id = by.id
+    request.decided_by_id = by.id if by is not None else None
     request.decided_at = now
     patient = patient_of_request(request)
     patient.changed_at = now  # the relapse scan reads decisions (CLINICAL.md §5)
@@ -238,9 +238,12 @@ def decline(request: BoosterRequest, by: User, reason: str) -> BoosterRequest:
     return request
 
 
-def cancel(request: BoosterRequest, by: User, reason: str) -> BoosterRequest:
-    """Withdraw a request, booked or not; a scheduled infusion for it is cancelled too (API.md)."""
-    require_decider(request, by)
+def cancel(request: BoosterRequest, by: User | None, reason: str) -> BoosterRequest:
+    """Withdraw a request, booked or not; a scheduled infusion for it is cancelled too (API.md).
+
+    By staff of its clinic, or by the system (None) when the patient is discharged (CLINICAL.md §5)."""
+    if by is not None:
+        require_decider(request, by)
     check_transition(request, "cancelled")
     text = _text("reason", reason, DECISION_TEXT_MAX, required=True)
     now = clock.now()

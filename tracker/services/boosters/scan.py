@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
+
 from tracker import relapse
 from tracker.db import insert_once
 from tracker.extensions import db
-from tracker.models import BoosterRequest, Clinic, Patient
+from tracker.models import Alert, BoosterRequest, Clinic, Patient
 from tracker.services.alerts import writes as alerts
 from tracker.services.boosters import requests as boosters
 from tracker.services.course import relapse_inputs
@@ -27,6 +29,7 @@ RAISED_REASONS = {
     relapse.URGENT: "Returning symptoms: a severe check-in. An urgent booster request awaits your decision.",
 }
 MADE_URGENT_REASON = "Returning symptoms: a severe check-in made the open booster request urgent."
+SEVERE_REASON = "Severe symptoms: a severe check-in that raised no booster request. Please review."
 
 
 def thresholds_of(clinic: Clinic) -> relapse.Thresholds:
@@ -59,12 +62,25 @@ def judge(patient: Patient, clinic: Clinic) -> list[str]:
     elif action.kind == "add_evidence":
         assert inputs is not None and inputs.open_request is not None  # assess adds only to an open request
         done += _add_evidence(clinic, patient, inputs.open_request, action)
+    if assessment.severe_alert is not None:
+        done += _severe_alert(patient, assessment)
     # CLINICAL.md §5: a confirming check-in after a first unpaired signal; none awaited clears it.
     due = assessment.confirm_checkin_due
     if due != patient.confirm_checkin_due_at:
         patient.confirm_checkin_due_at = due
         done.append("confirm_asked" if due is not None else "confirm_cleared")
     return done
+
+
+def _severe_alert(patient: Patient, assessment: relapse.Assessment) -> list[str]:
+    """CLINICAL.md §5: severe without a trigger and no request open: an attention alert, once per window."""
+    start = assessment.window_start.isoformat() if assessment.window_start is not None else "none"
+    key = f"severe-symptoms:{patient.id}:{start}"
+    if db.session.scalar(sa.select(Alert.id).where(Alert.dedupe_key == key)) is not None:
+        return []
+    alerts.open_attention_alert(patient, SEVERE_REASON, cause="severe_symptoms", dedupe_key=key)
+    log.info("relapse scan: patient %s: severe symptoms alert opened", patient.id)
+    return ["severe_alerted"]
 
 
 def page_oncall(clinic: Clinic, patient: Patient, request: BoosterRequest) -> bool:

@@ -3,15 +3,20 @@
 A conversation starts when the patient texts CHECKIN, or answers a reminder sent in the last 24 hours
 with anything that is not a keyword. It is silent for 24 hours: it expires unscored (CLINICAL.md §2:
 an incomplete PHQ-9 is never scored). Every reply goes through the outbox; nothing is sent here.
+
+CLINICAL.md §3 over SMS: replies are normalised before they are read (answer_value); at item 9 a reply that
+is not 0-3 is a possible disclosure (crisis text, a safety alert showing the reply, the question again); an
+opt-out word during a check-in, and a check-in that expires unfinished after reaching item 9 or already at
+signal_min_total, open attention alerts.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -19,7 +24,8 @@ from tracker import clock
 from tracker.db import DbSession, insert_once
 from tracker.extensions import db
 from tracker.instruments.phq9 import ITEMS, STEM
-from tracker.models import CheckIn, OutboundMessage, Patient, SmsConversation
+from tracker.models import CheckIn, Clinic, OutboundMessage, Patient, SmsConversation
+from tracker.services.alerts import writes as alerts
 from tracker.services.checkins import submit as checkins
 from tracker.services.messaging import texts as messages
 from tracker.services.messaging.outbox import is_reminder, queue_sms
@@ -31,13 +37,30 @@ REMINDER_WINDOW = timedelta(hours=24)
 CHECKIN_KEYWORDS = frozenset({"CHECKIN"})
 PAUSE_KEYWORDS = frozenset({"PAUSE"})
 ANSWERS = {"0": 0, "1": 1, "2": 2, "3": 3}
+# A reply as an answer: one digit, with spaces and a closing full stop or bracket around it ("2.", " 2 ", "2)").
+# "-1" or "+2" is not an answer. Read after NFKC, so full-width digits are digits.
+ANSWER_PATTERN = re.compile(r"\s*([0-9])\s*[.!)]?\s*")
+SAFETY_INDEX = 8  # item 9, 0-based (CLINICAL.md §3)
+STOPPED_REASON = "Stopped texts during a check-in: the clinic has lost its text channel to this patient."
+UNFINISHED_REASON = "An SMS check-in expired unfinished"
 # The SMS check-in's id follows from its conversation's, so storing it twice is impossible.
 SMS_CHECKIN_NAMESPACE = uuid.UUID("5d0c7e2a-8f4b-4f3e-9b61-2a7d3c9e1f48")
 
 
+def normalised(body: str) -> str:
+    """The text as read: NFKC (full-width letters and digits become the plain ones), spaces trimmed."""
+    return unicodedata.normalize("NFKC", body).strip()
+
+
 def keyword(body: str) -> str:
-    """The text as a keyword: letters and digits only, upper case ("Check in!" is CHECKIN, " 2." is 2)."""
-    return re.sub(r"[^0-9A-Z]", "", body.upper())
+    """The text as a keyword: letters and digits only, upper case ("Check in!" is CHECKIN, "ＳＴＯＰ" is STOP)."""
+    return re.sub(r"[^0-9A-Z]", "", normalised(body).upper())
+
+
+def answer_value(body: str) -> int | None:
+    """The reply as a PHQ-9 answer 0-3, or None ("2.", " 2 " and a full-width 2 are 2; "-1" and "4" are none)."""
+    match = ANSWER_PATTERN.fullmatch(normalised(body))
+    return ANSWERS.get(match.group(1)) if match else None
 
 
 def item_text(index: int) -> str:
@@ -75,8 +98,7 @@ def active_conversation(patient: Patient, now: datetime) -> SmsConversation | No
     )
     if conversation is not None and conversation.last_activity_at <= now - EXPIRE_AFTER:
         # The hourly job may not have run yet; the patient's next text must not land in a dead check-in.
-        conversation.status = "expired"
-        db.session.flush()
+        expire(conversation, patient)
         return None
     return conversation
 
@@ -98,15 +120,55 @@ def start(patient: Patient, now: datetime) -> SmsConversation:
     return conversation
 
 
-def stop_active(patient: Patient, now: datetime, status: str = "cancelled") -> bool:
-    """End the patient's conversation in progress without scoring it (opt-out, PAUSE)."""
-    result = db.session.execute(
-        sa.update(SmsConversation)
+def stop_active(patient: Patient, now: datetime, status: str = "cancelled") -> SmsConversation | None:
+    """End the patient's conversation in progress without scoring it (opt-out, PAUSE); the one ended, if any."""
+    conversation = db.session.scalar(
+        sa.select(SmsConversation)
         .where(SmsConversation.patient_id == patient.id, SmsConversation.status == "active")
-        .values(status=status, last_activity_at=now)
-        .execution_options(synchronize_session="fetch")
+        .with_for_update()
     )
-    return cast(sa.CursorResult[Any], result).rowcount > 0
+    if conversation is None:
+        return None
+    conversation.status = status
+    conversation.last_activity_at = now
+    db.session.flush()
+    return conversation
+
+
+def stopped_by_opt_out(patient: Patient, now: datetime) -> SmsConversation | None:
+    """CLINICAL.md §3: STOP in the middle of a check-in ends it, and opens an attention alert (the clinic has
+    lost its channel). The opt-out itself is the caller's (services/messaging/consent.py)."""
+    conversation = stop_active(patient, now)
+    if conversation is not None:
+        alerts.open_attention_alert(
+            patient, STOPPED_REASON, cause="sms_stopped_checkin", dedupe_key=f"sms-stopped-checkin:{conversation.id}"
+        )
+        log.info("sms check-in %s ended by an opt-out; attention alert opened", conversation.id)
+    return conversation
+
+
+def needs_attention_when_unfinished(conversation: SmsConversation, signal_min_total: int) -> bool:
+    """CLINICAL.md §3: an unfinished check-in that reached item 9, or whose answers already total
+    ≥ signal_min_total, is one the clinic should look at."""
+    return conversation.next_item >= SAFETY_INDEX or sum(conversation.answers) >= signal_min_total
+
+
+def expire(conversation: SmsConversation, patient: Patient) -> None:
+    """Expire one conversation, unscored, with an attention alert when it calls for one."""
+    conversation.status = "expired"
+    clinic = db.session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # a patient always has a clinic (foreign key)
+    if needs_attention_when_unfinished(conversation, clinic.signal_min_total):
+        reached = (
+            "after reaching item 9" if conversation.next_item >= SAFETY_INDEX else "with answers that already signal"
+        )
+        alerts.open_attention_alert(
+            patient,
+            f"{UNFINISHED_REASON} {reached} ({len(conversation.answers)} of 9 answered).",
+            cause="sms_checkin_unfinished",
+            dedupe_key=f"sms-checkin-unfinished:{conversation.id}",
+        )
+    db.session.flush()
 
 
 def _recent_reminder(patient: Patient, now: datetime) -> bool:
@@ -135,7 +197,9 @@ def _recent_reminder(patient: Patient, now: datetime) -> bool:
 
 def _answer(patient: Patient, conversation: SmsConversation, text: str, now: datetime) -> str:
     conversation.last_activity_at = now
-    value = ANSWERS.get(keyword(text))
+    value = answer_value(text)
+    if value is None and conversation.next_item == SAFETY_INDEX and normalised(text):
+        return _possible_disclosure(patient, conversation, text)
     if value is None:
         _reply(patient, question_body(conversation.next_item, retry=True), "checkin_question")
         return "asked_again"
@@ -145,6 +209,19 @@ def _answer(patient: Patient, conversation: SmsConversation, text: str, now: dat
         _reply(patient, question_body(conversation.next_item), "checkin_question")
         return "answered"
     return _finish(patient, conversation)
+
+
+def _possible_disclosure(patient: Patient, conversation: SmsConversation, text: str) -> str:
+    """CLINICAL.md §3 over SMS: at item 9, words or an emoji instead of 0-3 may be a disclosure.
+
+    The crisis text goes back at once, a safety alert opens (or the open one is joined) showing the reply to
+    staff, and item 9 is asked again. The reply is never logged nor texted.
+    """
+    alert = alerts.open_safety_reply(patient, text)
+    _reply(patient, messages.crisis_sms(patient.clinic), "crisis", critical=True)
+    _reply(patient, question_body(conversation.next_item, retry=True), "checkin_question")
+    log.info("sms check-in %s: a reply at item 9 that is not 0-3, safety alert %s", conversation.id, alert.id)
+    return "possible_disclosure"
 
 
 def _finish(patient: Patient, conversation: SmsConversation) -> str:
@@ -163,7 +240,8 @@ def _finish(patient: Patient, conversation: SmsConversation) -> str:
     log.info("sms check-in %s completed as check-in %s", conversation.id, result.checkin.id)
     if result.checkin.item9_positive:
         # CLINICAL.md §3: crisis resources to the patient at once; it thanks them too, so nothing else follows.
-        _reply(patient, messages.CRISIS_SMS, "crisis", critical=True, dedupe_key=f"crisis:{result.checkin.id}")
+        crisis = messages.crisis_sms(patient.clinic)
+        _reply(patient, crisis, "crisis", critical=True, dedupe_key=f"crisis:{result.checkin.id}")
         return "completed_safety"
     _reply(patient, messages.SMS_CHECKIN_THANKS, "checkin_thanks", dedupe_key=f"checkin-thanks:{result.checkin.id}")
     return "completed"
@@ -189,16 +267,22 @@ def handle_text(patient: Patient, text: str) -> str:
     if word not in PAUSE_KEYWORDS and _recent_reminder(patient, now):
         start(patient, now)
         return "started"
-    _reply(patient, messages.SMS_NOT_UNDERSTOOD, "sms_not_understood")
+    _reply(patient, messages.not_understood_sms(patient.clinic), "sms_not_understood")
     return "not_understood"
 
 
 def expire_stale(session: DbSession, now: datetime) -> int:
-    """Mark conversations silent for 24 hours expired; they are never scored."""
-    result = session.execute(
-        sa.update(SmsConversation)
-        .where(SmsConversation.status == "active", SmsConversation.last_activity_at <= now - EXPIRE_AFTER)
-        .values(status="expired")
-        .execution_options(synchronize_session=False)
+    """Expire conversations silent for 24 hours, unscored; each that calls for one opens an attention alert."""
+    stale = list(
+        session.scalars(
+            sa.select(SmsConversation)
+            .where(SmsConversation.status == "active", SmsConversation.last_activity_at <= now - EXPIRE_AFTER)
+            .order_by(SmsConversation.id)
+            .with_for_update()
+        )
     )
-    return cast(sa.CursorResult[Any], result).rowcount
+    for conversation in stale:
+        patient = session.get(Patient, conversation.patient_id)
+        assert patient is not None  # a conversation always has a patient (foreign key)
+        expire(conversation, patient)
+    return len(stale)

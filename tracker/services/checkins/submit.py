@@ -81,9 +81,14 @@ def submit(
     alert = open_safety_alert(patient, checkin) if score.item9_positive else None
     if entered_by is not None:
         audit.record(entered_by, "checkin.create", patient=patient, target_type="checkin", target_id=checkin.id)
-    return CheckInResult(checkin, safety_response() if score.item9_positive else None, alert)
+    safety = safety_response(patient.clinic.crisis_resources) if score.item9_positive else None
+    return CheckInResult(checkin, safety, alert)
 
 
 def safety_for(checkin: CheckIn) -> SafetyResponse | None:
-    """The crisis resources a check-in calls for, whenever it is shown again."""
-    return safety_response() if checkin.item9_positive else None
+    """The crisis resources a check-in calls for, whenever it is shown again: those of the patient's clinic."""
+    if not checkin.item9_positive:
+        return None
+    patient = db.session.get(Patient, checkin.patient_id)
+    assert patient is not None  # a check-in always has its patient (foreign key)
+    return safety_response(patient.clinic.crisis_resources)

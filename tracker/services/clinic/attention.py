@@ -1,8 +1,10 @@
 """The clinician's attention queue: who needs them now, in what order, and why, in a phrase.
 
-Order: open safety alerts (CLINICAL.md §3), oldest first; then booster requests awaiting a decision or a
+Order: open safety alerts (CLINICAL.md §3), oldest first, with acknowledged safety alerts left unresolved for
+24 hours back at the very top; then booster requests awaiting a decision or a
 booking, urgent before routine, oldest first (CLINICAL.md §5); then missed check-ins and the other attention
-alerts, oldest first. A booked (scheduled) request needs nobody until its day, so it is left out.
+alerts, oldest first; last, acknowledged safety alerts still to resolve. A booked (scheduled) request needs
+nobody until its day, so it is left out.
 
 The whole queue takes a fixed number of queries, whatever its length: alerts and requests each in one (with
 their patients' names), the requests' evidence in one, then the check-ins and infusions the phrases rest on.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from tracker import relapse
 from tracker.extensions import db
@@ -32,7 +34,7 @@ from tracker.services.boosters import queries as booster_queries
 from tracker.services.course import relapse_inputs
 
 AWAITING = ("open", "approved")
-RANKS = {"safety": 0, "urgent": 1, "routine": 2, "attention": 3}
+RANKS = {"safety": 0, "urgent": 1, "routine": 2, "attention": 3, "to_resolve": 4}
 QUOTE_MAX = 90
 
 
@@ -51,6 +53,13 @@ class QueueItem:
     deadline: datetime | None = None
     escalated_at: datetime | None = None
     status: str = "open"
+    # CLINICAL.md §3, a safety alert's steps: escalation (1 backup, 2 all staff), who took charge, its return.
+    escalation_step: int = 0
+    escalated_all_at: datetime | None = None
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+    returned: bool = False  # acknowledged, not resolved within 24 hours: back at the top
+    reply_text: str | None = None  # what the patient texted at item 9 instead of 0-3 (staff only)
 
     @property
     def anchor(self) -> str:
@@ -81,6 +90,42 @@ def safety_phrase(checkin: CheckIn | None, fallback: str) -> str:
     value = checkin.answers[item - 1]
     words = {o.value: o.text for o in PHQ9.options}.get(value, str(value))
     return f"Item 9 (thoughts of death or self-harm) answered “{words}”; PHQ-9 {checkin.total}"
+
+
+def item9_words(value: int) -> str:
+    return {o.value: o.text for o in PHQ9.options}.get(value, str(value))
+
+
+def safety_alert_phrase(alert: Alert, checkin: CheckIn | None) -> str:
+    """CLINICAL.md §3: the highest item 9 answer of the check-ins that raised the alert ("nearly every day"
+    marked as the highest), the first check-in's total, and a reply in words quoted."""
+    parts = []
+    if alert.highest_item9 is not None and (checkin is None or alert.highest_item9 != _item9(checkin)):
+        highest = (
+            f"Item 9 (thoughts of death or self-harm) answered “{item9_words(alert.highest_item9)}” at the highest"
+        )
+        parts.append(highest + (" (the highest answer)" if alert.highest_is_nearly_every_day else ""))
+    elif checkin is not None:
+        phrase = safety_phrase(checkin, alert.reason)
+        if alert.highest_is_nearly_every_day:
+            phrase = phrase.replace("”;", "” (the highest answer);", 1)
+        parts.append(phrase)
+    if alert.reply_text:
+        parts.append(f"Replied by text at item 9: “{_quote(alert.reply_text)}”")
+    return "; ".join(parts) if parts else alert.reason
+
+
+def _item9(checkin: CheckIn) -> int | None:
+    item = PHQ9.safety_item
+    if item is None or len(checkin.answers) < item:
+        return None
+    return int(checkin.answers[item - 1])
+
+
+def staff_name(user: User | None) -> str | None:
+    if user is None:
+        return None
+    return user.email or user.phone or "a colleague"
 
 
 def _days(delta: timedelta) -> str:
@@ -159,10 +204,12 @@ def _points(rows: Iterable[CheckIn]) -> dict[uuid.UUID, list[relapse.CheckInPoin
 def queue(staff: User, now: datetime) -> list[QueueItem]:
     """The staff member's clinic's queue, most pressing first; the read is written to the audit log."""
     zone = zone_of(staff.clinic.timezone)
+    taker = aliased(User)
     alert_rows = db.session.execute(
-        alert_queries.alerts_query(staff, status="open")
+        alert_queries.alerts_query(staff, status=alert_queries.UNRESOLVED)
         .join(Patient, Patient.id == Alert.patient_id)
-        .add_columns(Patient.display_name)
+        .outerjoin(taker, taker.id == Alert.acknowledged_by_id)
+        .add_columns(Patient.display_name, taker)
     ).all()
     request_rows = db.session.execute(
         booster_queries.requests_query(staff, AWAITING)
@@ -172,7 +219,7 @@ def queue(staff: User, now: datetime) -> list[QueueItem]:
     ).all()
     requests = [row[0] for row in request_rows]
     request_patients = list({r.patient_id for r in requests})
-    safety_checkins = [a.checkin_id for a, _ in alert_rows if a.kind == "safety" and a.checkin_id is not None]
+    safety_checkins = [a.checkin_id for a, _, _ in alert_rows if a.kind == "safety" and a.checkin_id is not None]
     checkins: list[CheckIn] = []
     if safety_checkins or request_patients:
         checkins = list(
@@ -193,29 +240,45 @@ def queue(staff: User, now: datetime) -> list[QueueItem]:
     items: list[QueueItem] = []
     # A patient's own request opens an attention alert too (services/boosters.py): one row says it all.
     folded = {r.id for r in requests}
-    for alert, name in alert_rows:
+    back_after = now - alert_queries.RETURNS_AFTER
+    for alert, name, taken_by in alert_rows:
         if alert.kind == "attention" and alert.booster_request_id in folded:
             continue
+        returned = False
         if alert.kind == "safety":
-            title, why = (
-                "Safety: item 9",
-                safety_phrase(by_id.get(alert.checkin_id) if alert.checkin_id else None, alert.reason),
-            )
+            why = safety_alert_phrase(alert, by_id.get(alert.checkin_id) if alert.checkin_id else None)
+            acknowledged = alert.status == "acknowledged"
+            returned = acknowledged and alert.acknowledged_at is not None and alert.acknowledged_at <= back_after
+            rank = RANKS["to_resolve"] if acknowledged and not returned else RANKS["safety"]
+            if returned:
+                title = "Safety: item 9, acknowledged, not resolved in 24 h"
+            elif acknowledged:
+                title = "Safety: item 9, to resolve"
+            else:
+                title = "Safety: item 9"
         else:
             missed = alert.cause == "missed_checkin"
             title, why = ("Missed check-ins" if missed else "Needs attention"), alert.reason
+            rank = RANKS["attention"]
         items.append(
             QueueItem(
                 kind=alert.kind,
-                rank=RANKS[alert.kind],
+                rank=rank,
                 title=title,
                 why=why,
                 patient_id=alert.patient_id,
                 patient_name=name,
                 raised_at=alert.raised_at,
                 target_id=alert.id,
-                deadline=alert.deadline,
+                deadline=alert.deadline if alert.status == "open" else None,
                 escalated_at=alert.escalated_at,
+                status=alert.status,
+                escalation_step=alert.escalation_step,
+                escalated_all_at=alert.escalated_all_at,
+                acknowledged_by=staff_name(taken_by) if alert.acknowledged_by_id else None,
+                acknowledged_at=alert.acknowledged_at,
+                returned=returned,
+                reply_text=alert.reply_text,
             )
         )
     for request, name in request_rows:
@@ -235,6 +298,7 @@ def queue(staff: User, now: datetime) -> list[QueueItem]:
             )
         )
     # Python's sort is stable: within a group, the queries' own order (oldest first) holds.
-    items.sort(key=lambda item: (item.rank, item.raised_at))
+    # CLINICAL.md §3: an acknowledged safety alert not resolved in 24 hours comes back to the very top.
+    items.sort(key=lambda item: (item.rank, not item.returned, item.raised_at))
     audit.record(staff, "attention.list", detail={"count": len(items)})
     return items

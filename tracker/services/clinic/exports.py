@@ -24,6 +24,7 @@ from tracker.local_time import zone_of
 from tracker.models import CheckIn, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
+from tracker.services.checkins.queries import OLDEST_FIRST
 
 ITEM_COLUMNS = [f"item{item.number}" for item in PHQ9.items]
 COLUMNS = [
@@ -119,7 +120,7 @@ def checkin_csv(staff: User, patient: Patient | None = None) -> Iterator[str]:
     Oldest first per patient, patients by name. The query is built (and scoped) now but runs only when the
     first chunk is asked for: a streamed response is sent after the view's own session has closed.
     """
-    query = _query(staff, patient).order_by(Patient.display_name, Patient.id, CheckIn.taken_at, CheckIn.id)
+    query = _query(staff, patient).order_by(Patient.display_name, Patient.id, *OLDEST_FIRST)
     return _stream(query.execution_options(yield_per=BATCH))
 
 

@@ -25,6 +25,7 @@ from tracker.local_time import zone_of
 from tracker.models import CheckIn, Clinic, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
+from tracker.services.checkins.queries import OLDEST_FIRST
 
 LOINC = "http://loinc.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -162,7 +163,7 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
     checkins = db.session.scalars(
         sa.select(CheckIn)
         .where(CheckIn.patient_id == patient.id, CheckIn.instrument == PHQ9.name)
-        .order_by(CheckIn.taken_at, CheckIn.id)
+        .order_by(*OLDEST_FIRST)  # CLINICAL.md §5: the one order of check-ins
     ).all()
     resources = [patient_resource(patient, clinic)]
     for checkin in checkins:

@@ -4,15 +4,18 @@ Definitions (each also shown on the report page):
 
 - Baseline: the last PHQ-9 before the first induction infusion given (CLINICAL.md §4, `outcomes.baseline_checkin`).
 - End of induction: the last induction infusion of the first series, that is, given before the patient's first
-  maintenance or booster infusion. A patient with no such later infusion has finished induction only once their
-  phase has moved past it (maintenance, as needed or discharged); until then they are still in induction.
+  maintenance or booster infusion, and before a second series begun after a gap (`outcomes.course_starts`). A
+  patient with no such later infusion has finished induction only once their phase has moved past it
+  (maintenance, as needed or discharged); until then they are still in induction.
 - "After induction": the first PHQ-9 taken from 7 to 28 days (inclusive) after the end of induction. PHQ-9 asks
   about the last 2 weeks, so a check-in from day 7 on mostly reflects the weeks after the series rather than the
   day after the last infusion; 4 weeks keeps it an assessment of induction, not of whatever came after.
 - Response: that total at most 50% of baseline; remission: that total below 5 (CLINICAL.md §4). Counted among
   patients with both a baseline and an after-induction check-in; response needs a baseline above 0.
-- Days to first booster: from the end of induction to the first booster infusion given after it; the median is
-  over the patients who have had one (the others are counted, not imputed).
+- Days to first booster: from the end of induction to the first booster infusion given after it. CLINICAL.md §4:
+  a Kaplan–Meier estimate (`outcomes.kaplan_meier`), the patients without a booster yet censored at discharge or
+  now; the median with its 95% interval (Greenwood), and how many were censored. (The plain median over those
+  who have had one is kept for comparison only: it understates how long benefit lasts.)
 - Boosters per patient-year: booster infusions given after the end of induction, over the follow-up time from
   the end of induction to now (or to discharge, for a discharged patient).
 """
@@ -31,7 +34,14 @@ import sqlalchemy as sa
 from tracker import clock
 from tracker.extensions import db
 from tracker.models import Infusion, Patient, PhaseChange, User
-from tracker.outcomes import REMISSION_BELOW, baseline_checkin, is_response
+from tracker.outcomes import (
+    REMISSION_BELOW,
+    KaplanMeier,
+    baseline_checkin,
+    course_starts,
+    is_response,
+    kaplan_meier,
+)
 from tracker.relapse import CheckInPoint
 from tracker.services import scope
 from tracker.services.audit import trail as audit
@@ -78,7 +88,9 @@ class PatientOutcome:
 def induction_end(course: Course) -> datetime | None:
     """When the first induction series ended, or None while it has not (see the module's docstring)."""
     later = [*course.boosters_given, *course.maintenance_given]
-    first_later = min(later, default=None)
+    # CLINICAL.md §4: a second induction series after a gap is a new course; the first course's figures stay.
+    starts = course_starts(course.induction_given, later)
+    first_later = min([*later, *starts[1:]], default=None)
     series = [t for t in course.induction_given if first_later is None or t < first_later]
     if not series or (first_later is None and course.phase not in PAST_INDUCTION):
         return None
@@ -94,7 +106,7 @@ def assess(course: Course, now: datetime) -> PatientOutcome:
     base = baseline_checkin(course.checkins, min(course.induction_given))
     after = sorted(
         (c for c in course.checkins if end + AFTER_INDUCTION_FROM <= c.taken_at <= end + AFTER_INDUCTION_TO),
-        key=lambda c: (c.taken_at, c.id),
+        key=lambda c: (c.taken_at, c.stored, c.id),  # CLINICAL.md §5: the one order
     )
     assessed = after[0].total if after else None
     response = remission = None
@@ -133,6 +145,8 @@ class Report:
     boosters: int
     patient_years: float
     booster_buckets: list[Bar]
+    # CLINICAL.md §4: time to first booster, from the end of induction, censored at discharge or now.
+    time_to_booster: KaplanMeier
 
     @property
     def boosters_per_patient_year(self) -> float | None:
@@ -176,6 +190,17 @@ def summarise(outcomes: Sequence[PatientOutcome], patients: int, now: datetime) 
         boosters=sum(o.boosters for o in past),
         patient_years=sum(o.follow_up_days for o in past) / DAYS_PER_YEAR,
         booster_buckets=buckets,
+        time_to_booster=time_to_first_booster(past),
+    )
+
+
+def time_to_first_booster(past: Sequence[PatientOutcome]) -> KaplanMeier:
+    """CLINICAL.md §4: a Kaplan–Meier estimate; a patient with no booster yet is censored at discharge or now."""
+    return kaplan_meier(
+        [
+            (o.days_to_first_booster, True) if o.days_to_first_booster is not None else (o.follow_up_days, False)
+            for o in past
+        ]
     )
 
 

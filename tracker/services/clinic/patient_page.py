@@ -20,8 +20,10 @@ from tracker.instruments import PHQ9
 from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, Infusion, OutboundMessage, Patient, PhaseChange, User
 from tracker.outcomes import Outcome
 from tracker.services import scope
+from tracker.services.alerts import queries as alert_queries
 from tracker.services.audit import trail as audit
 from tracker.services.boosters import requests as boosters
+from tracker.services.checkins.queries import OLDEST_FIRST
 from tracker.services.clinic import attention
 from tracker.services.course import queries as course_queries
 
@@ -76,7 +78,7 @@ class PatientRecord:
     outcome: Outcome
     infusions: list[Infusion]  # latest first (course_queries.infusions_of)
     requests: list[BoosterRequest]  # newest first
-    alerts: list[Alert]  # open ones first, then the latest acknowledged
+    alerts: list[Alert]  # those waiting on a clinician first (open, safety to resolve), then the latest handled
     messages: list[OutboundMessage]  # newest first
     phases: list[PhaseChange]  # newest first
     people: dict[uuid.UUID, User]  # the staff named on the page (deciders, acknowledgers)
@@ -93,7 +95,26 @@ class PatientRecord:
 
     @property
     def open_alerts(self) -> list[Alert]:
-        return [a for a in self.alerts if a.status == "open"]
+        """What waits on a clinician: open alerts, and safety alerts acknowledged but not resolved (CLINICAL.md §3)."""
+        return [a for a in self.alerts if _waiting(a)]
+
+    @property
+    def handled_alerts(self) -> list[Alert]:
+        return [a for a in self.alerts if not _waiting(a)]
+
+    def returned(self, alert: Alert, now: datetime) -> bool:
+        """CLINICAL.md §3: acknowledged, not resolved within 24 hours: back at the top of the queue."""
+        return (
+            alert.kind == "safety"
+            and alert.status == "acknowledged"
+            and alert.acknowledged_at is not None
+            and alert.acknowledged_at <= now - alert_queries.RETURNS_AFTER
+        )
+
+    def alert_checkins(self, alert: Alert) -> list[tuple[CheckIn | None, int]]:
+        """CLINICAL.md §3: every check-in that raised or joined a safety alert, with its item 9 answer."""
+        by_id = {c.id: c for c in self.checkins}
+        return [(by_id.get(link.checkin_id), link.item9) for link in alert.checkin_links]
 
     @property
     def window_start(self) -> datetime | None:
@@ -119,7 +140,7 @@ class PatientRecord:
         if alert.kind != "safety":
             return alert.reason
         checkin = next((c for c in self.checkins if c.id == alert.checkin_id), None)
-        return attention.safety_phrase(checkin, alert.reason)
+        return attention.safety_alert_phrase(alert, checkin)
 
     def person(self, user_id: uuid.UUID | None) -> str:
         """A staff member named on the page; the system (a job) when nobody is."""
@@ -130,6 +151,10 @@ class PatientRecord:
 
     def heatmap(self, columns: int = HEATMAP_COLUMNS) -> HeatMap:
         return heatmap(self.checkins, columns)
+
+
+def _waiting(alert: Alert) -> bool:
+    return alert.status == "open" or (alert.kind == "safety" and alert.status == "acknowledged")
 
 
 def heatmap(checkins: list[CheckIn], columns: int = HEATMAP_COLUMNS) -> HeatMap:
@@ -155,7 +180,7 @@ def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
         db.session.scalars(
             sa.select(CheckIn)
             .where(CheckIn.patient_id == patient.id, CheckIn.instrument == PHQ9.name)
-            .order_by(CheckIn.taken_at, CheckIn.id)
+            .order_by(*OLDEST_FIRST)  # CLINICAL.md §5: the one order of check-ins
         )
     )
     requests = list(
@@ -166,19 +191,20 @@ def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
             .order_by(BoosterRequest.raised_at.desc(), BoosterRequest.id)
         )
     )
-    is_open = Alert.status == "open"
+    waiting = sa.or_(Alert.status == "open", sa.and_(Alert.kind == "safety", Alert.status == "acknowledged"))
     alerts = list(
         db.session.scalars(
             sa.select(Alert)
             .where(Alert.patient_id == patient.id)
+            .options(selectinload(Alert.checkin_links))
             .order_by(
-                sa.case((is_open, 0), else_=1),
+                sa.case((waiting, 0), else_=1),
                 sa.case((Alert.kind == "safety", 0), else_=1),
                 Alert.raised_at.desc(),
             )
         )
     )
-    alerts = [a for a in alerts if a.status == "open"] + [a for a in alerts if a.status != "open"][:ACKNOWLEDGED_SHOWN]
+    alerts = [a for a in alerts if _waiting(a)] + [a for a in alerts if not _waiting(a)][:ACKNOWLEDGED_SHOWN]
     messages = list(
         db.session.scalars(
             sa.select(OutboundMessage)
@@ -196,6 +222,7 @@ def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
         )
     )
     named = {r.decided_by_id for r in requests} | {a.acknowledged_by_id for a in alerts}
+    named |= {a.resolved_by_id for a in alerts}
     named |= {p.changed_by_id for p in phases}
     named.discard(None)
     people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(named)))} if named else {}

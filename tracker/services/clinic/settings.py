@@ -1,4 +1,5 @@
-"""A clinic's settings: relapse thresholds (CLINICAL.md §5), reminder defaults, contacts, time zone."""
+"""A clinic's settings: relapse thresholds (CLINICAL.md §5), reminder defaults, contacts, time zone, country and
+crisis resources (CLINICAL.md §3)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker import clock
+from tracker import clock, safety
+from tracker.countries import country_name, normalize_country
 from tracker.errors import FieldProblem, Forbidden, Invalid
 from tracker.extensions import db
 from tracker.models import Clinic, Patient, User
@@ -21,8 +23,9 @@ RANGES: dict[str, tuple[int, int]] = {
     "signal_min_total": (1, 27),
     "signal_min_rise": (1, 27),
     "urgent_min_total": (1, 27),
+    # CLINICAL.md §5: 1 <= confirm_min_days < confirm_max_days <= 60 (the order is checked in TOGETHER).
     "confirm_min_days": (1, 60),
-    "confirm_max_days": (1, 90),
+    "confirm_max_days": (1, 60),
     "induction_infusion_count": (1, 20),
     "reminder_weekday": (0, 6),
     "safety_ack_minutes": (5, 24 * 60),
@@ -32,6 +35,8 @@ RANGES: dict[str, tuple[int, int]] = {
 THRESHOLDS = {"signal_min_total", "signal_min_rise", "urgent_min_total", "confirm_min_days", "confirm_max_days"}
 TIMES = ("reminder_local_time", "quiet_start", "quiet_end")
 PHONES = ("phone", "oncall_phone", "backup_phone")
+# CLINICAL.md §3: the country picks the built-in crisis resources; lines and numbers entered replace them.
+CRISIS = ("country", "crisis_lines", "emergency_numbers")
 # One line each, shown beside the field so a clinic knows what it is changing (CLINICAL.md §5).
 EXPLANATIONS = {
     "signal_min_total": "A check-in counts as a relapse signal only at this PHQ-9 total or above (caseness: 10).",
@@ -55,13 +60,39 @@ def settings_of(clinic: Clinic) -> dict[str, Any]:
         **{name: getattr(clinic, name) for name in RANGES},
         "post_induction_phase": clinic.post_induction_phase,
         **{name: getattr(clinic, name).strftime("%H:%M") for name in TIMES},
+        **{name: getattr(clinic, name) for name in CRISIS},
     }
 
 
-def update(admin: User, clinic: Clinic, changes: Mapping[str, Any]) -> Clinic:
-    """Change the clinic's settings; every bad value is named, and nothing changes unless all are good."""
-    if admin.role != "admin" or admin.clinic_id != clinic.id:
-        raise Forbidden("Only the clinic's admin may change its settings.")
+# CLINICAL.md §5: the thresholds are checked together, so that no combination can switch the rule off.
+# Each check: (the field the problem is shown beside, the two fields it compares, the words shown).
+TOGETHER = (
+    (
+        "urgent_min_total",
+        ("signal_min_total", "urgent_min_total"),
+        "must be higher than the lowest total of a signal ({0})",
+    ),
+    (
+        "confirm_max_days",
+        ("confirm_min_days", "confirm_max_days"),
+        "must be more days than the confirming check-in's shortest gap ({0})",
+    ),
+)
+ONCALL_REQUIRED = "a clinic with patients in its care needs an on-call phone: safety alerts are texted to it at once"
+
+
+def check(clinic: Clinic, changes: Mapping[str, Any], unreadable: frozenset[str] = frozenset()) -> list[FieldProblem]:
+    """Every problem with these changes at once, in words a clinician reads; nothing is changed.
+
+    `unreadable` names fields the caller could not even parse (they already have a problem of their own): the
+    checks that compare fields skip them rather than compare with a value the admin did not mean.
+    """
+    return _parse(clinic, changes, unreadable)[1]
+
+
+def _parse(
+    clinic: Clinic, changes: Mapping[str, Any], unreadable: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], list[FieldProblem]]:
     problems: list[FieldProblem] = []
     values: dict[str, Any] = {}
     for name, value in changes.items():
@@ -93,6 +124,10 @@ def update(admin: User, clinic: Clinic, changes: Mapping[str, Any]) -> Clinic:
                 problems.append(FieldProblem(name, "use maintenance or as_needed"))
             else:
                 values[name] = value
+        elif name in CRISIS:
+            value, found = _crisis_setting(name, value)
+            problems += found
+            values[name] = value
         elif name == "name":
             if not isinstance(value, str) or not 0 < len(value.strip()) <= 200:
                 problems.append(FieldProblem(name, "use 1 to 200 characters"))
@@ -100,10 +135,33 @@ def update(admin: User, clinic: Clinic, changes: Mapping[str, Any]) -> Clinic:
                 values[name] = value.strip()
         else:
             problems.append(FieldProblem(name, "not a clinic setting"))
-    low = values.get("confirm_min_days", clinic.confirm_min_days)
-    high = values.get("confirm_max_days", clinic.confirm_max_days)
-    if not problems and high < low:
-        problems.append(FieldProblem("confirm_max_days", "must be at least confirm_min_days"))
+    bad = unreadable | {problem.field for problem in problems}
+    for shown, (lower, higher), words in TOGETHER:
+        if lower in bad or higher in bad:
+            continue
+        low, high = values.get(lower, getattr(clinic, lower)), values.get(higher, getattr(clinic, higher))
+        # CLINICAL.md §5: signal_min_total < urgent_min_total; confirm_min_days < confirm_max_days.
+        if not low < high:
+            problems.append(FieldProblem(shown, words.format(low)))
+    oncall = values.get("oncall_phone", clinic.oncall_phone)
+    if "oncall_phone" not in bad and oncall is None and _takes_patients(clinic):
+        problems.append(FieldProblem("oncall_phone", ONCALL_REQUIRED))
+    if not problems:
+        problems += _patients_keep_crisis_resources(clinic, values)
+    return values, problems
+
+
+def _takes_patients(clinic: Clinic) -> bool:
+    """API.md: a clinic taking patients (any not discharged) needs an on-call phone."""
+    found = sa.select(Patient.id).where(Patient.clinic_id == clinic.id, Patient.phase != "discharged").limit(1)
+    return db.session.scalar(found) is not None
+
+
+def update(admin: User, clinic: Clinic, changes: Mapping[str, Any]) -> Clinic:
+    """Change the clinic's settings; every bad value is named at once, and nothing changes unless all are good."""
+    if admin.role != "admin" or admin.clinic_id != clinic.id:
+        raise Forbidden("Only the clinic's admin may change its settings.")
+    values, problems = _parse(clinic, changes)
     if problems:
         raise Invalid(problems)
     before = {name: settings_of(clinic)[name] for name in values}
@@ -118,3 +176,41 @@ def update(admin: User, clinic: Clinic, changes: Mapping[str, Any]) -> Clinic:
     )
     db.session.flush()
     return clinic
+
+
+def _crisis_setting(name: str, value: Any) -> tuple[Any, list[FieldProblem]]:
+    """A country code, or the lines or emergency numbers an admin entered (None or empty: the built-in ones)."""
+    if value in (None, "", []):
+        return None, []
+    if name == "country":
+        code = normalize_country(value) if isinstance(value, str) else None
+        return code, [] if code else [FieldProblem(name, "use a country's two-letter ISO code, such as GB or US")]
+    if not isinstance(value, list):
+        return None, [FieldProblem(name, "give a list")]
+    if name == "crisis_lines":
+        return safety.check_lines([entry if isinstance(entry, Mapping) else {} for entry in value], name)
+    return safety.check_emergency(value, name)
+
+
+def _patients_keep_crisis_resources(clinic: Clinic, values: Mapping[str, Any]) -> list[FieldProblem]:
+    """CLINICAL.md §3: a clinic with patients always has a crisis line and an emergency number to give them."""
+    if not CRISIS & values.keys():
+        return []
+    settings = {name: values.get(name, getattr(clinic, name)) for name in CRISIS}
+    after = safety.resources_for(
+        settings["country"], settings["crisis_lines"], settings["emergency_numbers"], clinic.name, clinic.phone
+    )
+    if not after.missing:
+        return []
+    has_patients = db.session.scalar(sa.select(sa.exists().where(Patient.clinic_id == clinic.id)))
+    if not has_patients:
+        return []  # the clinic cannot enrol until they are entered (enrolment.require_crisis_resources)
+    where = country_name(settings["country"]) or "a clinic with no country"
+    field = next(name for name in CRISIS if name in values)
+    return [
+        FieldProblem(
+            field,
+            f"the clinic has patients, and no crisis resources are built in for {where}: "
+            f"enter {' and '.join(after.missing)} too",
+        )
+    ]

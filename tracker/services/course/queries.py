@@ -14,7 +14,7 @@ from tracker.infusions import (
     BloodPressure,
 )
 from tracker.models import Alert, Infusion, Patient, User
-from tracker.outcomes import Outcome, outcome
+from tracker.outcomes import Outcome, course_starts, outcome
 from tracker.relapse import InfusionPoint
 from tracker.services import scope
 from tracker.services.audit import trail as audit
@@ -50,8 +50,13 @@ def patient_outcome(patient: Patient) -> Outcome:
         )
     ).all()
     infusions = [InfusionPoint(str(row.id), row.given_at) for row in given]
-    first_induction = min((row.given_at for row in given if row.kind == "induction"), default=None)
-    return outcome(relapse_inputs.phq9_points([patient.id]).get(patient.id, []), infusions, first_induction)
+    # CLINICAL.md §4: a second induction series after a gap is a new course, its baseline the last PHQ-9 before it.
+    starts = course_starts(
+        [row.given_at for row in given if row.kind == "induction"],
+        [row.given_at for row in given if row.kind != "induction"],
+    )
+    current_course = starts[-1] if starts else None
+    return outcome(relapse_inputs.phq9_points([patient.id]).get(patient.id, []), infusions, current_course)
 
 
 @dataclass(frozen=True)

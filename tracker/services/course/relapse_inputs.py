@@ -49,12 +49,13 @@ def phq9_points(patient_ids: Patients) -> dict[uuid.UUID, list[relapse.CheckInPo
     if _none(patient_ids):
         return points
     rows = db.session.execute(
-        sa.select(CheckIn.patient_id, CheckIn.id, CheckIn.taken_at, CheckIn.total)
+        sa.select(CheckIn.patient_id, CheckIn.id, CheckIn.taken_at, CheckIn.total, CheckIn.created_at)
         .where(CheckIn.patient_id.in_(patient_ids), CheckIn.instrument == PHQ9.name)
         .order_by(*OLDEST_FIRST)
     )
-    for patient_id, checkin_id, taken_at, total in rows:
-        points[patient_id].append(relapse.CheckInPoint(str(checkin_id), taken_at, total))
+    for patient_id, checkin_id, taken_at, total, stored_at in rows:
+        # CLINICAL.md §5: the stored time orders ties and says what a decision could have seen.
+        points[patient_id].append(relapse.CheckInPoint(str(checkin_id), taken_at, total, stored_at))
     return points
 
 

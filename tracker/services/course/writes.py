@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Unpack
 
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from tracker.infusions import (
     InfusionFields,
     clean,
 )
-from tracker.models import BoosterRequest, Clinic, Infusion, Patient, PhaseChange, User
+from tracker.models import BoosterEvidence, BoosterRequest, CheckIn, Clinic, Infusion, Patient, PhaseChange, User
 from tracker.models.infusion import INFUSION_STATUSES
 from tracker.models.patient import PHASES
 from tracker.services import scope
@@ -32,6 +33,8 @@ from tracker.services.course import notices
 from tracker.services.course.queries import blood_pressure
 
 PHASE_REASON_MAX = 500  # PhaseChange.reason
+# CLINICAL.md §5: discharge cancels the patient's open booster request with this reason.
+DISCHARGED_REASON = "discharged"
 
 
 # Status moves of an infusion, (from, to); editing a given infusion's details is given -> given.
@@ -87,6 +90,9 @@ def change_phase(patient: Patient, to_phase: str, by: User | None, reason: str |
     audit.record(
         by, "patient.phase_change", patient=patient, target_type="patient", target_id=patient.id, detail=detail
     )
+    if to_phase == "discharged" and (request := booster_queries.open_request_for(patient.id)) is not None:
+        # CLINICAL.md §5: discharge cancels the open request (and a booked infusion for it).
+        boosters.cancel(request, by, DISCHARGED_REASON)
     return row
 
 
@@ -201,12 +207,33 @@ def _after_given(
     completed = None
     request = booster_queries.open_request_for(patient.id) if newly_given else None
     assert infusion.given_at is not None  # a given infusion has its time (check constraint)
-    # CLINICAL.md §5: any infusion given while a request is open completes it; one given before it was raised
-    # (entered late) did not meet its need.
-    if request is not None and (infusion.booster_request_id == request.id or infusion.given_at >= request.raised_at):
+    # CLINICAL.md §5: an infusion given after the latest evidence of the open request completes it, however late
+    # it is recorded; one given before that evidence did not meet the need the evidence states.
+    if request is not None and (infusion.booster_request_id == request.id or _meets(request, infusion.given_at)):
         completed = boosters.complete(request, infusion, by)
-    phase_change = _end_induction(patient) if infusion.kind == "induction" else None
+    phase_change = None
+    if infusion.kind == "induction":
+        phase_change = _start_induction(patient) or _end_induction(patient)
     return InfusionResult(infusion, warnings, phase_change, completed)
+
+
+def _meets(request: BoosterRequest, given_at: datetime) -> bool:
+    """Given after the latest check-in the request cites; a request citing none: at or after it was raised."""
+    latest = db.session.scalar(
+        sa.select(sa.func.max(CheckIn.taken_at))
+        .join(BoosterEvidence, BoosterEvidence.checkin_id == CheckIn.id)
+        .where(BoosterEvidence.request_id == request.id)
+    )
+    return given_at >= request.raised_at if latest is None else given_at > latest
+
+
+def _start_induction(patient: Patient) -> PhaseChange | None:
+    """CLINICAL.md §5: a patient in screening given an induction infusion moves to induction, in the history."""
+    if patient.phase != "screening":
+        return None
+    row = change_phase(patient, "induction", None, reason="First induction infusion given.")
+    # The clinic's count may be one infusion: this one can end induction at once.
+    return _end_induction(patient) or row
 
 
 def _end_induction(patient: Patient) -> PhaseChange | None:

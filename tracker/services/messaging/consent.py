@@ -28,12 +28,17 @@ def _reply(patient: Patient, body: str, purpose: str) -> None:
 
 
 def opt_out(patient: Patient, now: datetime) -> str:
-    """The patient texted STOP: no more texts, and an SMS check-in under way ends."""
+    """The patient texted STOP: no more texts, and an SMS check-in under way ends.
+
+    CLINICAL.md §3: an opt-out word in the middle of a check-in is obeyed as the carriers require, and opens an
+    attention alert ("stopped texts during a check-in": the clinic has lost its channel).
+    """
     # Twilio sends the carrier's confirmation itself; anything more from us would be blocked anyway.
     if not patient.sms_opted_out:
         patient.sms_opted_out = True
         patient.sms_opted_out_at = now
-    conversation.stop_active(patient, now)
+    if conversation.stopped_by_opt_out(patient, now) is not None:
+        return "opted_out_during_checkin"
     return "opted_out"
 
 
@@ -49,14 +54,10 @@ def opt_in(patient: Patient, now: datetime) -> str:
 
 
 def help_reply(patient: Patient) -> str:
-    """HELP: who is texting them and how to reach the clinic."""
+    """HELP: who is texting them, how to reach the clinic, and the crisis lines of its country."""
     clinic = db.session.get(Clinic, patient.clinic_id)
     assert clinic is not None  # a patient always has a clinic (foreign key)
-    if clinic.phone:
-        body = messages.SMS_HELP.format(clinic=clinic.name, phone=clinic.phone)
-    else:
-        body = messages.SMS_HELP_NO_PHONE.format(clinic=clinic.name)
-    _reply(patient, body, "sms_help")
+    _reply(patient, messages.help_sms(clinic), "sms_help")
     return "help"
 
 

@@ -12,6 +12,7 @@ from tracker.config import is_e164
 from tracker.db import insert_once
 from tracker.extensions import db
 from tracker.models import InboundMessage, OutboundMessage, Patient
+from tracker.plain_text import without_unsafe
 from tracker.services.checkins import by_text as conversation
 from tracker.services.messaging import consent
 from tracker.services.messaging import texts as messages
@@ -22,11 +23,13 @@ def store(sid: str | None, from_phone: str, to_phone: str | None, body: str) -> 
     """Keep the text, once: None when this message (Twilio retries) was stored before, now or concurrently."""
     if sid and db.session.scalar(sa.select(InboundMessage.id).where(InboundMessage.twilio_sid == sid)):
         return None
+    # What a carrier hands over is kept as words: characters no text can mean would fail the insert.
+    sid = without_unsafe(sid) if sid else sid
     message = InboundMessage(
         twilio_sid=sid,
-        from_phone=from_phone[:20],
-        to_phone=(to_phone or "")[:20] or None,
-        body=body[:1600],
+        from_phone=without_unsafe(from_phone)[:20],
+        to_phone=without_unsafe(to_phone or "")[:20] or None,
+        body=without_unsafe(body)[:1600],
         received_at=clock.now(),
     )
     if not insert_once(db.session, message):

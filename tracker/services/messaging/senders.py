@@ -21,6 +21,8 @@ from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from tracker.services.messaging import texts
+
 # Twilio error codes (https://www.twilio.com/docs/api/errors) that get their own class.
 OPTED_OUT_CODES = frozenset({21610})  # the recipient replied STOP
 INVALID_NUMBER_CODES = frozenset({21211, 21614})  # not a valid number / not a mobile
@@ -73,14 +75,21 @@ class Sender(Protocol):
 
 
 class ConsoleSender:
-    """Prints messages instead of sending them: the development default."""
+    """Prints messages instead of sending them: the development default.
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    Redacted (production, asked for by name): the number is masked and one-time links are named, not shown,
+    since whatever reads the console (a log collector) must not hold what opens an account or a check-in.
+    """
+
+    def __init__(self, stream: TextIO | None = None, *, redacted: bool = False) -> None:
         self._stream = stream
+        self._redacted = redacted
 
     def send(self, to: str, body: str, status_callback: str | None = None) -> SendResult:
         # Resolved per call so pytest's capsys (which swaps sys.stdout) sees it.
         stream = self._stream if self._stream is not None else sys.stdout
+        if self._redacted:
+            to, body = f"…{to[-2:]}", texts.for_staff(body)
         print(f"SMS to {to}: {body}", file=stream, flush=True)
         return SendResult(sid=f"console-{uuid.uuid4().hex}", status="sent")
 
@@ -184,7 +193,7 @@ def make_sender(config: Mapping[str, Any]) -> Sender:
     """Build the sender the app's config asks for (``SMS_BACKEND``: console or twilio)."""
     backend = str(config.get("SMS_BACKEND") or "console").strip().lower()
     if backend == "console":
-        return ConsoleSender()
+        return ConsoleSender(redacted=bool(config.get("SMS_CONSOLE_REDACTED")))
     if backend != "twilio":
         raise ValueError(f"SMS_BACKEND must be 'console' or 'twilio', not {backend!r}")
     for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import re
 
+from tracker.models import Clinic
+
 SAFETY_ONCALL = "tracker: a patient needs a safety follow-up. Open the dashboard: {url}"
 SAFETY_ESCALATION = "tracker: a safety follow-up has not been acknowledged. Please open the dashboard now: {url}"
 INVITATION = "{clinic} invites you to check in with tracker. Set your password here (valid 72 hours): {url}"
+# The crisis resources in a text come from the clinic's (CLINICAL.md §3; Clinic.crisis_resources): {lines} is how
+# to reach its crisis lines ("call 116 123 or text SHOUT to 85258"), {emergency} its emergency number ("call 999").
 CRISIS_SMS = (
     "Thank you for telling us. Your clinic has been told and will contact you. "
-    "If you need help now, call or text 988. In immediate danger, call 911."
+    "If you need help now, {lines}. In immediate danger, {emergency}."
+)
+CRISIS_SMS_CLINIC_PHONE = (
+    "Thank you for telling us. Your clinic has been told and will contact you; you can also call them on {phone}. "
+    "If you need help now, {lines}. In immediate danger, {emergency}."
 )
 
 # A booster visit booked by the clinic (API.md schedule): the date and the safety instructions of
@@ -35,16 +43,16 @@ SMS_CHECKIN_THANKS = "Thank you. Your check-in is saved and your clinic will see
 SMS_CHECKIN_PAUSED = "Check-in paused. Text CHECKIN when you want to start again."
 SMS_HELP = (
     "{clinic}: call {phone}. Texts here are not read by staff. Text CHECKIN to start a check-in. "
-    "If you need help now, call or text 988."
+    "If you need help now, {lines}."
 )
 SMS_HELP_NO_PHONE = (
     "{clinic}: please call your clinic. Texts here are not read by staff. Text CHECKIN to start a check-in. "
-    "If you need help now, call or text 988."
+    "If you need help now, {lines}."
 )
 SMS_OPTED_IN = "You will get texts from your clinic again. Text CHECKIN to start a check-in, or HELP for help."
 SMS_NOT_UNDERSTOOD = (
     "Texts here are not read by staff. Text CHECKIN to start a check-in, or HELP for your clinic's number. "
-    "If you need help now, call or text 988."
+    "If you need help now, {lines}."
 )
 # To a number we do not know: nothing that names the product or a clinic.
 SMS_UNKNOWN_SENDER = "This number does not accept messages from you."
@@ -66,6 +74,7 @@ ALL_TEMPLATES = {
     "safety_escalation": SAFETY_ESCALATION,
     "invitation": INVITATION,
     "crisis": CRISIS_SMS,
+    "crisis_clinic_phone": CRISIS_SMS_CLINIC_PHONE,
     "booster_scheduled": BOOSTER_SCHEDULED,
     "sms_question": SMS_QUESTION,
     "sms_checkin_start": SMS_CHECKIN_START,
@@ -83,6 +92,28 @@ ALL_TEMPLATES = {
     "reminder_missed_checkin": MISSED_CHECKIN_NUDGE,
     "booster_urgent_oncall": BOOSTER_URGENT_ONCALL,
 }
+
+
+def crisis_sms(clinic: Clinic) -> str:
+    """The text a patient gets at once after a positive item 9 (CLINICAL.md §3), with the clinic's resources."""
+    resources = clinic.crisis_resources
+    words = {"lines": resources.lines_words, "emergency": resources.emergency_words}
+    if clinic.phone:
+        return CRISIS_SMS_CLINIC_PHONE.format(phone=clinic.phone, **words)
+    return CRISIS_SMS.format(**words)
+
+
+def help_sms(clinic: Clinic) -> str:
+    """The answer to HELP: who is texting, how to reach the clinic, and its crisis lines."""
+    lines = clinic.crisis_resources.lines_words
+    if clinic.phone:
+        return SMS_HELP.format(clinic=clinic.name, phone=clinic.phone, lines=lines)
+    return SMS_HELP_NO_PHONE.format(clinic=clinic.name, lines=lines)
+
+
+def not_understood_sms(clinic: Clinic) -> str:
+    return SMS_NOT_UNDERSTOOD.format(lines=clinic.crisis_resources.lines_words)
+
 
 # A one-time link's secret opens an account or a check-in: staff see what a text carried, never the link.
 _LINK_SECRETS = (
