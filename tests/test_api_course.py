@@ -370,3 +370,17 @@ def test_staff_changes_to_a_patient_are_audited(
     )
     [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "patient.update"))
     assert event.patient_id == patient.id and event.detail == {"fields": ["display_name", "reminders_enabled"]}
+
+
+def test_me_gives_the_next_booked_visit_and_null_without_one(
+    client: FlaskClient, factory: Factory, bearer: Callable[..., Any], clock: FrozenClock
+) -> None:
+    patient = factory.patient()
+    headers = bearer(patient)
+    assert client.get("/api/v1/me", headers=headers).get_json()["next_visit"] is None
+    factory.infusion(patient, kind="booster", given_at=clock.current - timedelta(days=3))
+    later = factory.infusion(patient, kind="booster", scheduled_for=clock.current + timedelta(days=9))
+    sooner = factory.infusion(patient, kind="booster", scheduled_for=clock.current + timedelta(days=2))
+    body = client.get("/api/v1/me", headers=headers).get_json()
+    assert body["next_visit"]["id"] == str(sooner.id) and body["next_visit"]["status"] == "scheduled"
+    assert "notes" not in body["next_visit"] and str(later.id) != body["next_visit"]["id"]

@@ -309,7 +309,8 @@ def trajectory(
     zone: tzinfo = UTC,
 ) -> Chart:
     """The chart's geometry: bands, one point per check-in, one glyph per infusion and per request."""
-    ordered = sorted(points, key=lambda p: (p.taken_at, p.id))
+    # Stable by time only: points arrive in the one order (taken, then stored), which breaks ties.
+    ordered = sorted(points, key=lambda p: p.taken_at)
     start, end = _span(ordered, infusions, requests, now)
     x = _TimeScale(start, end)
     bands = []

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from tracker.api.schemas.common import Strict
+from tracker.api.schemas.common import NestedFrom, Strict
+from tracker.api.schemas.infusions import PatientInfusionSchema
 from tracker.api.schemas.safety import CrisisResourceSchema
 from tracker.models.patient import PHASES
+from tracker.services.course import queries as course_queries
 
 
 class ClinicRefSchema(Schema):
@@ -42,6 +44,13 @@ class MeSchema(Schema):
         required=True,
         attribute="clinic.crisis_resources.listed",
         metadata={"description": "the clinic's crisis lines, emergency number and phone (CLINICAL.md §3)"},
+    )
+    next_visit = NestedFrom(
+        PatientInfusionSchema,
+        course_queries.next_visit_for_patient,
+        allow_none=True,
+        required=True,
+        metadata={"description": "the next booked infusion, or null"},
     )
 
 

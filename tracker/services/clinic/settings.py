@@ -188,8 +188,10 @@ def _crisis_setting(name: str, value: Any) -> tuple[Any, list[FieldProblem]]:
     if not isinstance(value, list):
         return None, [FieldProblem(name, "give a list")]
     if name == "crisis_lines":
-        return safety.check_lines([entry if isinstance(entry, Mapping) else {} for entry in value], name)
-    return safety.check_emergency(value, name)
+        lines, problems = safety.check_lines([entry if isinstance(entry, Mapping) else {} for entry in value], name)
+        return lines or None, problems
+    numbers, problems = safety.check_emergency(value, name)
+    return numbers or None, problems
 
 
 def _patients_keep_crisis_resources(clinic: Clinic, values: Mapping[str, Any]) -> list[FieldProblem]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from tracker import clock
 from tracker.extensions import db
 from tracker.infusions import (
     BloodPressure,
@@ -115,6 +116,17 @@ def infusions_for_patient_view(patient: Patient) -> list[PatientInfusion]:
         )
         for row in infusions_of(patient)
     ]
+
+
+def next_visit_for_patient(patient: Patient) -> PatientInfusion | None:
+    """The patient's next booked infusion, as they see it (API.md GET /me `next_visit`), or None."""
+    now = clock.now()
+    booked = [
+        i
+        for i in infusions_for_patient_view(patient)
+        if i.status == "scheduled" and i.scheduled_for is not None and i.scheduled_for >= now
+    ]
+    return min(booked, key=lambda i: i.scheduled_for or now, default=None)
 
 
 def blood_pressure(systolic: int | None, diastolic: int | None) -> BloodPressure | None:
