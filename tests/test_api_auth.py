@@ -20,6 +20,8 @@ from tracker.services.accounts import users as accounts
 
 PROBLEM = "application/problem+json"
 
+ONCALL = "+13125550100"  # a clinic takes patients only with an on-call phone
+
 
 def test_token_by_email_and_by_phone(client: FlaskClient, factory: Factory) -> None:
     factory.user(role="clinician", email="doc@example.org")
@@ -140,7 +142,7 @@ def test_enrolment_queues_an_invitation_and_the_link_logs_in_once(
     fetch: Callable[..., list[Any]],
     clock: FrozenClock,
 ) -> None:
-    clinic = factory.clinic("Riverside")
+    clinic = factory.clinic("Riverside", oncall_phone=ONCALL)
     doc = factory.user(clinic)
     response = _enrol(client, bearer(doc))
     assert response.status_code == 201, response.get_json()
@@ -167,7 +169,7 @@ def test_invitation_expires_after_72_hours(
     fetch: Callable[..., list[Any]],
     clock: FrozenClock,
 ) -> None:
-    _enrol(client, bearer(factory.user()))
+    _enrol(client, bearer(factory.user(factory.clinic(oncall_phone=ONCALL))))
     [sms] = fetch(sa.select(OutboundMessage))
     token = re.search(r"/invite/([\w-]+)", sms.body).group(1)  # type: ignore[union-attr]
     clock.advance(hours=72, seconds=1)
@@ -178,7 +180,7 @@ def test_invitation_expires_after_72_hours(
 def test_enrolment_refuses_duplicates_and_bad_values(
     client: FlaskClient, factory: Factory, bearer: Callable[..., Any], fetch: Callable[..., list[Any]]
 ) -> None:
-    headers = bearer(factory.user())
+    headers = bearer(factory.user(factory.clinic(oncall_phone=ONCALL)))
     assert _enrol(client, headers).status_code == 201
     assert _enrol(client, headers).status_code == 409
     bad = client.post(
@@ -197,7 +199,7 @@ def test_unknown_invitation_is_404(client: FlaskClient) -> None:
 
 
 def test_me_and_patch_me(client: FlaskClient, factory: Factory, bearer: Callable[..., Any]) -> None:
-    clinic = factory.clinic("Hillside")
+    clinic = factory.clinic("Hillside", oncall_phone=ONCALL)
     patient = factory.patient(clinic, display_name="Sam")
     headers = bearer(patient)
     me = client.get("/api/v1/me", headers=headers).get_json()
@@ -229,3 +231,15 @@ def test_token_expiry_is_thirty_days(client: FlaskClient, factory: Factory, cloc
     from datetime import datetime
 
     assert datetime.fromisoformat(body["expires_at"]) == clock.current + timedelta(days=30)
+
+
+def test_a_clinic_without_an_on_call_phone_cannot_enrol_until_it_has_one(
+    client: FlaskClient, factory: Factory, bearer: Callable[..., Any], fetch: Callable[..., list[Any]]
+) -> None:
+    clinic = factory.clinic("Nowhere", oncall_phone=None, backup_phone=None)
+    headers = bearer(factory.user(clinic))
+    refused = _enrol(client, headers)
+    assert refused.status_code == 409 and "on-call phone" in refused.get_json()["detail"]
+    assert fetch(sa.select(OutboundMessage)) == []
+    backup_only = factory.clinic("Backup only", oncall_phone=None, backup_phone=ONCALL)
+    assert _enrol(client, bearer(factory.user(backup_only))).status_code == 201  # the backup is paged instead

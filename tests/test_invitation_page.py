@@ -19,7 +19,7 @@ from tracker.services.accounts import enrolment
 
 @pytest.fixture
 def link(app: Flask, factory: Factory) -> str:
-    staff = factory.user()
+    staff = factory.user(factory.clinic(oncall_phone="+13125550100"))
     with app.app_context():
         result = enrolment.enrol_patient(
             db.session.get(User, staff.id),  # type: ignore[arg-type]

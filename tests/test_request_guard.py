@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -92,3 +93,37 @@ def test_a_web_form_keeps_its_words_without_the_unsafe_characters(
     assert response.status_code in (302, 303)
     [row] = fetch(sa.select(CheckIn).where(CheckIn.patient_id == patient.id))
     assert row.total == 8 and row.difficulty == 1
+
+
+def test_a_lone_surrogate_is_unsafe_everywhere_before_login_too(client: FlaskClient) -> None:
+    for field in ("username", "password"):
+        body = '{"username": "a@example.org", "password": "x"}'.replace(f'"{field}": "', f'"{field}": "\\ud800')
+        response = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+        assert response.status_code == 422, field
+        assert response.get_json()["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize("digits", [41, 4_301, 20_000])
+def test_a_number_too_long_for_any_field_is_a_400(client: FlaskClient, digits: int) -> None:
+    body = '{"username": ' + "9" * digits + ', "password": "x"}'
+    response = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+    assert response.status_code in (400, 413) and response.mimetype == PROBLEM
+
+
+def test_a_form_field_sent_as_a_file_is_a_400_not_a_500(client: FlaskClient) -> None:
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    data = {"csrf_token": token, "username": (io.BytesIO(b"a@example.org"), "a.txt"), "password": "x"}
+    response = client.post("/login", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("page", ["1000000000000000000", "9223372036854775808", "999999999999999999999", "10001"])
+def test_page_numbers_past_any_list_are_not_found_or_the_first(
+    client: FlaskClient, factory: Factory, page: str
+) -> None:
+    patient = factory.patient()
+    AuthActions(client).login(patient.phone)
+    assert client.get(f"/me/history?page={page}").status_code == 404
+    staff_client = client.application.test_client()
+    AuthActions(staff_client).login(factory.staff_for(patient).email or "")
+    assert staff_client.get(f"/clinic/patients?page={page}").status_code in (200, 422)

@@ -38,8 +38,10 @@ def text(client: FlaskClient, signed: None, patient: Patient, clock: FrozenClock
 
 
 def replies(fetch: Fetch, patient: Patient, clock: FrozenClock) -> list[tuple[str, str]]:
-    """(purpose, body) of what the patient was sent in answer to their latest text."""
-    return [(m.purpose, m.body) for m in outbox_to(fetch, patient.phone) if m.created_at == clock()]
+    """(purpose, body) of what the patient was sent in answer to their latest text, in the order the dispatcher
+    sends texts queued at one moment: critical ones (the crisis text) first."""
+    answer = [m for m in outbox_to(fetch, patient.phone) if m.created_at == clock()]
+    return [(m.purpose, m.body) for m in sorted(answer, key=lambda m: not m.critical)]
 
 
 def to_item_9(text: Text, answers: tuple[int, ...] = (0, 1, 0, 1, 0, 0, 0, 0)) -> None:

@@ -45,7 +45,7 @@ def file_app(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
 def _seed(app: Flask) -> tuple[list[str], list[str]]:
     """A clinic, a clinician per thread (email) and a patient per thread (API token)."""
     with app.app_context(), transaction(db.session):
-        clinic = accounts.create_clinic("Busy clinic", "America/Chicago")
+        clinic = accounts.create_clinic("Busy clinic", "America/Chicago", oncall_phone="+13125550100")
         db.session.flush()
         emails, secrets = [], []
         for n in range(THREADS):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# No list is paged past this: a page number beyond it is an address nobody was given (and an offset the
+# database would refuse), so it answers as a page that does not exist.
+MAX_PAGE = 10_000
+
 
 @dataclass(frozen=True)
 class FieldProblem:

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, NamedTuple, TypedDict
 
 from tracker.errors import FieldProblem
+from tracker.local_time import OUT_OF_RANGE, in_range_utc
 
 INFUSION_KINDS = ("induction", "maintenance", "booster")
 INFUSION_STATUSES = ("scheduled", "given", "cancelled")
@@ -60,7 +61,10 @@ def _decimal(name: str, value: Any, places: str, limits: tuple[Decimal, Decimal]
     try:
         if isinstance(value, bool):
             raise InvalidOperation
-        number = Decimal(str(value)).quantize(Decimal(places), ROUND_HALF_UP)
+        number = Decimal(str(value))
+        if not number.is_finite():
+            raise InvalidOperation  # NaN and infinities: no dose or weight
+        number = number.quantize(Decimal(places), ROUND_HALF_UP)
     except InvalidOperation:
         problems.append(FieldProblem(name, "must be a number"))
         return None
@@ -85,6 +89,9 @@ def _moment(name: str, value: Any, problems: list[FieldProblem]) -> datetime | N
         return None
     if not isinstance(value, datetime) or value.utcoffset() is None:
         problems.append(FieldProblem(name, "must be a date and time with its time zone offset"))
+        return None
+    if in_range_utc(value) is None:
+        problems.append(FieldProblem(name, OUT_OF_RANGE))
         return None
     return value
 

@@ -9,6 +9,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# The moments anything of ours can be: a check-in, an infusion, a booking. Outside them a date is a typing
+# slip or an attack, and one near the calendar's ends overflows when moved to another zone.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+OUT_OF_RANGE = "must be a date between 2000 and 2100"
+
+
+def in_range_utc(moment: datetime) -> datetime | None:
+    """The moment in UTC when it lies in [EARLIEST, LATEST); None otherwise (also when no zone can hold it)."""
+    try:
+        at = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return at if EARLIEST <= at < LATEST else None
+
 
 def zone_of(name: str | None, fallback: str | None = None) -> tzinfo:
     """The named zone; a bad name (never accepted on input, but data outlives checks) falls back, then to UTC.

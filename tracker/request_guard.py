@@ -1,7 +1,8 @@
 """What every request's input may hold, checked once before any view reads it.
 
-- JSON nested deeper than MAX_DEPTH is refused (400) before it is parsed: the parser recurses, and a body of
-  ten thousand brackets would otherwise end in a RecursionError, a 500.
+- JSON nested deeper than MAX_DEPTH, or with a number longer than MAX_DIGITS, is refused (400) before it is
+  parsed: the parser recurses on depth, and refuses ints past 4,300 digits with an error of its own.
+- A file in a web form is refused (400): no page of ours takes one.
 - Characters no field of ours can mean (tracker/plain_text.py) are refused in the API (422, naming the
   field) and dropped from web forms and query strings (a pasted note keeps its words).
 - Twilio's webhooks are left as they came: their signature covers the exact form, and the text a patient
@@ -20,12 +21,14 @@ from tracker.errors import FieldProblem, Invalid
 from tracker.plain_text import UNSAFE, without_unsafe
 
 MAX_DEPTH = 32
+MAX_DIGITS = 40  # no value of ours needs more; a longer number is an attack on the parser
 UNGUARDED_PREFIXES = ("/sms/", "/static/")
 
 
-def json_depth(raw: bytes) -> int:
-    """How deeply the JSON text nests, read without parsing it (strings and their escapes skipped)."""
-    depth = deepest = 0
+def json_shape(raw: bytes) -> tuple[int, int]:
+    """How deeply the JSON text nests and its longest run of digits, read without parsing it (strings and their
+    escapes skipped): the parser recurses on depth and refuses ints past 4,300 digits with an error of its own."""
+    depth = deepest = digits = longest = 0
     in_string = escaped = False
     for byte in raw:
         if in_string:
@@ -35,14 +38,24 @@ def json_depth(raw: bytes) -> int:
                 escaped = True
             elif byte == 0x22:  # quote
                 in_string = False
-        elif byte == 0x22:
+            continue
+        if 0x30 <= byte <= 0x39:
+            digits += 1
+            longest = max(longest, digits)
+            continue
+        digits = 0
+        if byte == 0x22:
             in_string = True
         elif byte in (0x5B, 0x7B):  # [ {
             depth += 1
             deepest = max(deepest, depth)
         elif byte in (0x5D, 0x7D):  # ] }
             depth -= 1
-    return deepest
+    return deepest, longest
+
+
+def json_depth(raw: bytes) -> int:
+    return json_shape(raw)[0]
 
 
 def _unsafe_in(value: Any, path: str, found: list[FieldProblem]) -> None:
@@ -67,8 +80,11 @@ def _check_api() -> None:
     raw = request.get_data(cache=True)
     if raw:
         # Whatever the content type says: a parser downstream may read the body as JSON anyway.
-        if json_depth(raw) > MAX_DEPTH:
+        depth, digits = json_shape(raw)
+        if depth > MAX_DEPTH:
             raise BadRequest(f"The JSON body nests deeper than {MAX_DEPTH} levels.")
+        if digits > MAX_DIGITS:
+            raise BadRequest(f"A number in the JSON body has more than {MAX_DIGITS} digits.")
         body = request.get_json(silent=True) if request.is_json else None
         if body is not None:
             _unsafe_in(body, "", found)
@@ -77,6 +93,9 @@ def _check_api() -> None:
 
 
 def _clean_web() -> None:
+    if request.files:
+        # No page of ours takes a file: a field sent as one would reach a form that expects text.
+        raise BadRequest("This form takes no files.")
     if request.args and any(UNSAFE.search(v) for values in request.args.listvalues() for v in values):
         request.args = ImmutableMultiDict(
             [(key, without_unsafe(value)) for key, values in request.args.lists() for value in values]

@@ -35,6 +35,7 @@ from tracker.web.clinic_forms import (
     DeclineForm,
     InfusionForm,
     NotALocalTime,
+    OutOfRange,
     PhaseForm,
     ReminderForm,
     ResolveForm,
@@ -141,6 +142,8 @@ def schedule(request_id: str) -> ResponseReturnValue:
             when = to_utc(form.scheduled_for.data, zone)
         except NotALocalTime:
             raise Invalid.one("scheduled_for", f"that time does not exist in {zone} (the clocks change)") from None
+        except OutOfRange:
+            raise Invalid.one("scheduled_for", local_time.OUT_OF_RANGE) from None
         result = booking.schedule(request, current_user, when)
         texted = "" if result.message is None else " The patient will get a text with the date."
         return f"Booster booked.{texted}"
@@ -189,6 +192,8 @@ def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
             when = to_utc(form.when.data, zone)
         except NotALocalTime:
             raise Invalid.one("when", f"that time does not exist in {zone} (the clocks change)") from None
+        except OutOfRange:
+            raise Invalid.one("when", local_time.OUT_OF_RANGE) from None
     given = form.status.data == "given"
     return {
         "kind": form.kind.data,

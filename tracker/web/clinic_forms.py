@@ -23,9 +23,10 @@ from wtforms import (
     TimeField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
-from tracker.errors import FieldProblem
+from tracker import local_time
+from tracker.errors import MAX_PAGE, FieldProblem
 from tracker.models.alert import RISK_LEVELS
 from tracker.models.infusion import INFUSION_KINDS
 from tracker.models.patient import PHASES
@@ -46,11 +47,17 @@ class NotALocalTime(ValueError):
     """A wall-clock time the zone skips (clocks going forward)."""
 
 
+class OutOfRange(ValueError):
+    """A date outside the years anything of ours can be (local_time.EARLIEST to LATEST)."""
+
+
 def to_utc(local: datetime, zone: tzinfo) -> datetime:
     """A naive wall-clock time in `zone` as an aware UTC moment.
 
     A time the clocks skip is refused; a time they pass twice (clocks going back) is the first of the two.
     """
+    if not local_time.EARLIEST.year <= local.year < local_time.LATEST.year:
+        raise OutOfRange(local)  # also keeps the zone arithmetic below clear of the calendar's ends
     aware = local.replace(tzinfo=zone, fold=0)
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
         raise NotALocalTime(local)
@@ -210,4 +217,4 @@ class PatientFilterForm(FlaskForm):
     )
     sort = SelectField("Sort by", choices=[SelectChoice(s, SORT_WORDS.get(s, s)) for s in SORTS], default="name")
     order = SelectField("Order", choices=[SelectChoice("asc", "Ascending"), SelectChoice("desc", "Descending")])
-    page = IntegerField("Page", default=1, validators=[Optional()])
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=MAX_PAGE)])

@@ -44,6 +44,7 @@ def enrol_patient(
     clinic = db.session.get(Clinic, staff.clinic_id)
     assert clinic is not None
     require_crisis_resources(clinic)
+    require_oncall_contact(clinic)
     problems = []
     name = display_name.strip()
     if not name or len(name) > 120:
@@ -95,6 +96,15 @@ def enrol_patient(
     )
     audit.record(staff, "patient.enrol", patient=patient, target_type="patient", target_id=patient.id)
     return Enrolment(patient, url)
+
+
+def require_oncall_contact(clinic: Clinic) -> None:
+    """Issue 11 / CLINICAL.md §3: a positive item 9 texts on-call at once, so a clinic without one takes no one."""
+    if not clinic.oncall_contact:
+        raise Conflict(
+            "This clinic cannot enrol patients yet: it has no on-call phone for safety alerts. "
+            "Its admin must first enter one in the clinic settings."
+        )
 
 
 def require_crisis_resources(clinic: Clinic) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker.errors import FieldProblem, Forbidden, Invalid, NotFound
+from tracker.errors import MAX_PAGE, FieldProblem, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.local_time import zone_of
 from tracker.models import AuditEvent, Clinic, Patient, User
@@ -62,12 +62,25 @@ def _require_admin(admin: User) -> None:
         raise Forbidden("Only a clinic admin may read the audit log.")
 
 
+# The log's filters read days in this range: the log begins after the first, and a day past the last is
+# nobody's date (and one past the calendar's end would overflow).
+EARLIEST_DAY = date(2000, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
+
 def _local_midnight(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=zone)
 
 
 def check(filters: Filters) -> None:
     """Refuse a date range that ends before it starts, naming the field."""
+    problems = [
+        FieldProblem(name, f"must be between {EARLIEST_DAY:%Y-%m-%d} and {LATEST_DAY:%Y-%m-%d}")
+        for name, day in (("date_from", filters.date_from), ("date_to", filters.date_to))
+        if day is not None and not EARLIEST_DAY <= day <= LATEST_DAY
+    ]
+    if problems:
+        raise Invalid(problems)
     if filters.date_from and filters.date_to and filters.date_to < filters.date_from:
         raise Invalid([FieldProblem("date_to", "must be on or after the start date")])
 
@@ -79,7 +92,7 @@ def read(admin: User, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE
     """
     _require_admin(admin)
     check(filters)
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         raise NotFound("No such page.")
     clinic = db.session.get(Clinic, admin.clinic_id)
     assert clinic is not None  # a user always has a clinic (foreign key)

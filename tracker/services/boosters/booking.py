@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tracker import clock
+from tracker import clock, local_time
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.models import Alert, BoosterRequest, Infusion, OutboundMessage, Patient, User
@@ -38,6 +38,8 @@ def schedule(request: BoosterRequest, by: User, scheduled_for: datetime) -> Sche
     now = clock.now()
     if not isinstance(scheduled_for, datetime) or scheduled_for.utcoffset() is None:
         raise Invalid.one("scheduled_for", "give a date and time with its time zone offset")
+    if local_time.in_range_utc(scheduled_for) is None:
+        raise Invalid.one("scheduled_for", local_time.OUT_OF_RANGE)
     if scheduled_for <= now:
         raise Invalid.one("scheduled_for", "must be in the future")
     patient = patient_of_request(request)

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker.errors import NotFound
+from tracker.errors import MAX_PAGE, NotFound
 from tracker.extensions import db
 from tracker.models import CheckIn, Patient, User
 from tracker.services.audit import trail as audit
@@ -108,7 +108,7 @@ def summary(patient: Patient, checkin_id: str | uuid.UUID, trend_length: int = T
 
 def history(patient: Patient, page: int = 1, per_page: int = HISTORY_PAGE_SIZE) -> HistoryPage:
     """One page of the patient's check-ins, newest first; NotFound past the last page (page 1 may be empty)."""
-    if page < 1:
+    if not 1 <= page <= MAX_PAGE:
         raise NotFound("No such page.")
     # One row more than the page holds says whether there is a next page, without a COUNT.
     rows = db.session.scalars(

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from tracker import clock
+from tracker import clock, local_time
 from tracker.errors import FieldProblem, Invalid
 from tracker.extensions import db
 from tracker.instruments import UnknownInstrument, get_instrument
@@ -54,7 +54,9 @@ def submit(
     """
     now = clock.now()
     problems = validate(instrument, answers, difficulty)
-    if taken_at is not None and taken_at > now:
+    if taken_at is not None and local_time.in_range_utc(taken_at) is None:
+        problems.append(FieldProblem("taken_at", local_time.OUT_OF_RANGE))
+    elif taken_at is not None and taken_at > now:
         problems.append(FieldProblem("taken_at", "must not be in the future"))
     if problems:
         raise Invalid(problems)
