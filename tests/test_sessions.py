@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from conftest import AuthActions, csrf_token_from
-from factories import Factory
+from factories import PASSWORD, Factory
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -106,3 +106,50 @@ def test_the_csrf_secret_changes_at_login(client: FlaskClient, factory: Factory,
     client.get("/")
     with client.session_transaction() as after:
         assert after.get("csrf_token") != anonymous
+
+
+def test_a_password_change_on_the_web_needs_the_current_one_and_logs_out_the_other_browsers(
+    app: Flask, client: FlaskClient, factory: Factory, bearer: Callable[..., Any]
+) -> None:
+    staff = factory.user()
+    other = app.test_client()
+    logged_in(client, staff.email or "")
+    logged_in(other, staff.email or "")
+    headers = bearer(staff)
+    page = client.get("/account/password")
+    token = csrf_token_from(page.get_data(as_text=True))
+    wrong = {
+        "csrf_token": token,
+        "current": "not my password",
+        "password": "a new long passphrase",
+        "confirm": "a new long passphrase",
+    }
+    refused = client.post("/account/password", data=wrong)
+    assert refused.status_code == 422 and "current password is not right" in refused.get_data(as_text=True)
+    assert other.get("/clinic/").status_code == 200  # nothing changed
+    good = {**wrong, "current": PASSWORD}
+    assert client.post("/account/password", data=good).status_code == 302
+    assert client.get("/clinic/").status_code == 200  # this browser stays in
+    assert other.get("/clinic/").status_code == 302
+    assert client.get("/api/v1/clinic/patients", headers=headers).status_code == 401
+    AuthActions(client).logout()
+    assert AuthActions(client).login(staff.email or "", "a new long passphrase").status_code == 302
+
+
+def test_a_password_change_in_the_api_keeps_only_the_calling_token(
+    app: Flask, client: FlaskClient, factory: Factory, bearer: Callable[..., Any]
+) -> None:
+    patient = factory.patient()
+    browser = app.test_client()
+    logged_in(browser, patient.phone)
+    calling, other = bearer(patient), bearer(patient)
+    body = {"current_password": "wrong one here", "new_password": "a new long passphrase"}
+    assert client.post("/api/v1/auth/password", json=body, headers=calling).status_code == 401
+    weak = {"current_password": PASSWORD, "new_password": "short"}
+    answer = client.post("/api/v1/auth/password", json=weak, headers=calling)
+    assert answer.status_code == 422 and answer.get_json()["errors"][0]["field"] == "new_password"
+    good = {"current_password": PASSWORD, "new_password": "a new long passphrase"}
+    assert client.post("/api/v1/auth/password", json=good, headers=calling).status_code == 204
+    assert client.get("/api/v1/me", headers=calling).status_code == 200
+    assert client.get("/api/v1/me", headers=other).status_code == 401
+    assert browser.get("/me/history").status_code == 302

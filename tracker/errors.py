@@ -43,6 +43,13 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class Unauthenticated(ServiceError):
+    """The caller did not prove who they are (a wrong current password)."""
+
+    status = 401
+    title = "Unauthorized"
+
+
 class Gone(ServiceError):
     status = 410
     title = "Gone"

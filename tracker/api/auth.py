@@ -12,7 +12,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from tracker import login_throttle
 from tracker.api.idempotency import idempotent
-from tracker.api.schemas.auth import InvitationAcceptSchema, TokenRequestSchema, TokenSchema
+from tracker.api.schemas.auth import InvitationAcceptSchema, PasswordChangeSchema, TokenRequestSchema, TokenSchema
 from tracker.extensions import limiter
 from tracker.models import ApiToken, User
 from tracker.services.accounts import enrolment, sessions, tokens
@@ -78,6 +78,17 @@ def delete_token() -> None:
 def delete_sessions() -> None:
     """Log out everywhere: every token and web session of this account ends, this token too."""
     sessions.end_everywhere(api_user())
+
+
+@bp.route("/password", methods=["POST"])
+@limiter.limit(login_throttle.ADDRESS_LIMITS, deduct_when=login_throttle.failed)
+@token_required()
+@bp.arguments(PasswordChangeSchema)
+@bp.response(204)
+def change_password(body: dict[str, str]) -> None:
+    """A new password, with the current one: every other token and web session of the account ends."""
+    token: ApiToken = g.api_token
+    accounts.change_own_password(api_user(), body["current_password"], body["new_password"], keep_token_id=token.id)
 
 
 @bp.route("/invitation", methods=["POST"])

@@ -10,12 +10,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tracker import login_throttle
-from tracker.errors import Invalid
+from tracker.errors import Invalid, Unauthenticated
 from tracker.extensions import limiter
 from tracker.models import User
 from tracker.services.accounts import enrolment, sessions
 from tracker.services.accounts import users as accounts
-from tracker.web.forms import LoginForm, LogoutForm, SetPasswordForm
+from tracker.web.forms import ChangePasswordForm, LoginForm, LogoutForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__)
 
@@ -94,6 +94,26 @@ def logout_everywhere() -> Response:
         log_out()
         flash("You are logged out on every device.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> ResponseReturnValue:
+    """A new password, with the current one; this browser stays logged in, every other one is logged out."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(current_user, form.current.data or "", form.password.data or "")
+        except Unauthenticated as error:
+            form.current.errors = [error.detail]
+        except Invalid as error:
+            form.password.errors = [p.message for p in error.problems]
+        else:
+            log_in(current_user._get_current_object())
+            flash("Your password is changed. Your other devices are logged out.")
+            return redirect(url_for("home.index"))
+    status = 422 if form.errors else 200
+    return render_template("auth/password.html", form=form), status
 
 
 @bp.route("/invite/<secret>", methods=["GET", "POST"])

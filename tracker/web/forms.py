@@ -39,6 +39,25 @@ class SetPasswordForm(FlaskForm):
     )
 
 
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired("Choose a new password."), Length(max=200)],
+        render_kw={"autocomplete": "new-password"},
+        description="At least 10 characters. Your other devices are logged out.",
+    )
+    confirm = PasswordField(
+        "Type it again",
+        validators=[DataRequired("Type the new password again."), EqualTo("password", "The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class LogoutForm(FlaskForm):
     """Logging out is a POST with a token, so another site cannot log a clinician out."""
 

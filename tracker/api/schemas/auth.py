@@ -17,6 +17,11 @@ class InvitationAcceptSchema(Strict):
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
+class PasswordChangeSchema(Strict):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    new_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
 class TokenSchema(Schema):
     """Dumps a tokens.IssuedToken: the secret, shown this once, and the token's expiry and role."""
 

@@ -12,11 +12,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from tracker import clock
 from tracker.countries import country_of_zone, normalize_country
 from tracker.db import insert_once
-from tracker.errors import Conflict, FieldProblem, Forbidden, Invalid
+from tracker.errors import Conflict, FieldProblem, Forbidden, Invalid, Unauthenticated
 from tracker.extensions import db
 from tracker.models import Clinic, User
 from tracker.models.user import password_method
-from tracker.services.accounts import tokens
+from tracker.services.accounts import sessions, tokens
 from tracker.services.audit import trail as audit
 
 MIN_PASSWORD_LENGTH = 10
@@ -161,6 +161,23 @@ def deactivate_staff(admin: User, member: User) -> None:
     require_admin_of(admin, member.clinic_id)
     deactivate(member)
     audit.record(admin, "staff.deactivate", target_type="user", target_id=member.id)
+
+
+def change_own_password(user: User, current: str, new: str, keep_token_id: object | None = None) -> None:
+    """The account holder changes their password, proving the current one first (ASVS V6).
+
+    Every other web session and API token ends; the token making an API call may be kept (`keep_token_id`),
+    and the web view starts this browser a fresh session.
+    """
+    if not user.check_password(current):
+        raise Unauthenticated("The current password is not right.")
+    if problem := password_problem(new):
+        raise Invalid.one("new_password", problem)
+    if check_password_hash(user.password_hash or "", new):
+        raise Invalid.one("new_password", "Choose a password different from the current one.")
+    user.set_password(new)
+    sessions.end_everywhere(user, keep_token_id=keep_token_id)
+    audit.record(user, "account.password_change", target_type="user", target_id=user.id)
 
 
 def change_password(user: User, password: str) -> None:
