@@ -582,3 +582,18 @@ def test_concurrent_claims_skip_locked_rows(app: Flask) -> None:
             conn.execute(sa.delete(OutboundMessage).where(OutboundMessage.id.in_(ids)))
             conn.execute(sa.delete(Clinic).where(Clinic.id == clinic_id))
         engine.dispose()
+
+
+def test_a_sent_text_keeps_no_one_time_link_the_phone_already_has(
+    twilio: FakeTwilio, patient: Patient, time_: FakeTime
+) -> None:
+    link = "https://tracker.example.org/c/Xy9_secret-Token123"
+    message = queue(patient, f"Lakeside: time for your check-in. {link} or reply CHECKIN.")
+    invitation = queue(patient, f"Set up: https://tracker.example.org/invite/AbCdEf012345 {link}", purpose="invitation")
+
+    assert run(time_).counts == {"claimed": 2, "sent": 2}
+
+    assert sorted(m["Body"] for m in twilio.messages)[0].endswith("or reply CHECKIN.")
+    assert any(link in m["Body"] for m in twilio.messages)  # the patient's phone got the link
+    assert row(message.id).body == "Lakeside: time for your check-in. [check-in link] or reply CHECKIN."
+    assert row(invitation.id).body == "Set up: [invitation link] [check-in link]"

@@ -27,7 +27,7 @@ from tracker.db import DbSession
 from tracker.extensions import db
 from tracker.models import OutboundMessage, Patient
 from tracker.services.alerts.writes import open_attention_alert
-from tracker.services.messaging import consent
+from tracker.services.messaging import consent, texts
 from tracker.services.messaging.pacing import Settings
 from tracker.services.messaging.senders import InvalidNumberError, OptedOutError, SendError
 
@@ -177,7 +177,10 @@ def refused_before_sending(session: DbSession, claim: Claim, settings: Settings)
 
 
 def record_sent(session: DbSession, claim: Claim, sid: str) -> None:
-    _finish(session, claim, "sent", twilio_sid=sid, sent_at=clock.now(), error_code=None, error_message=None)
+    """Sent, never to be sent again: the row keeps the text without its one-time link, which only the patient's
+    phone needs from now on (a copy of the database then opens no account or check-in)."""
+    values = {"twilio_sid": sid, "sent_at": clock.now(), "error_code": None, "error_message": None}
+    _finish(session, claim, "sent", body=texts.for_staff(claim.body), **values)
     log.info("sms %s sent (%s, attempt %d)", claim.id, claim.purpose, claim.attempt)
 
 
