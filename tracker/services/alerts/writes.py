@@ -241,19 +241,7 @@ def acknowledge(alert: Alert, by: User, note: str | None = None, risk_level: str
     )
     if not _changed(result):
         raise Conflict("Someone else acknowledged this alert first.")
-    # Read back what was written: the ORM's own sync skips attributes it never loaded.
-    db.session.refresh(alert)
-    patient = db.session.get(Patient, alert.patient_id)
-    audit.record(
-        by,
-        "alert.acknowledge",
-        patient=patient,
-        target_type="alert",
-        target_id=alert.id,
-        detail={"kind": alert.kind, "risk_level": risk_level},
-    )
-    db.session.flush()
-    return alert
+    return _recorded(alert, by, "alert.acknowledge", risk_level)
 
 
 def resolve(
@@ -296,11 +284,17 @@ def resolve(
     )
     if not _changed(result):
         raise Conflict("Someone else resolved this alert first.")
+    return _recorded(alert, by, "alert.resolve", risk_level)
+
+
+def _recorded(alert: Alert, by: User, action: str, risk_level: str | None) -> Alert:
+    """After a conditional UPDATE: the alert read back (the ORM's own sync skips attributes it never loaded)
+    and the step written to the audit log."""
     db.session.refresh(alert)
     patient = db.session.get(Patient, alert.patient_id)
     audit.record(
         by,
-        "alert.resolve",
+        action,
         patient=patient,
         target_type="alert",
         target_id=alert.id,
