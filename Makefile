@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEV_ENV := TRACKER_ENV=development FLASK_APP=wsgi
 
-.PHONY: install run test test-sqlite test-postgresql lint format clean
+.PHONY: install run test test-sqlite test-postgresql lint format clean bench
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test-sqlite: $(STAMP)
 
 test-postgresql: $(STAMP)
 	$(BIN)/pytest --db=postgresql $(PYTEST_ARGS)
+
+# The benchmarks (bench/README.md): a quick run on SQLite and PostgreSQL (skipped, with the reason, if none
+# answers at BENCH_POSTGRES_URL). Larger: make bench BENCH_ARGS="--db postgresql --patients 10000" (or 100000).
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -24,6 +24,7 @@ from tracker.extensions import db
 from tracker.instruments import get_instrument
 from tracker.models import CheckIn, Clinic, Infusion, Patient, PhaseChange, User
 from tracker.models.user import FAST_PASSWORD_METHOD
+from tracker.services.clinic import summary
 
 PASSWORD = "correct horse battery"
 # Hashed once for every account the factories make: a real scrypt hash that logins verify through werkzeug,
@@ -140,6 +141,8 @@ class Factory:
                 source=source,
             )
             s.add(row)
+            if instrument == "phq9":
+                summary.refresh([patient.id])  # as checkins.submit does
         return row
 
     def infusion(
@@ -162,6 +165,8 @@ class Factory:
                 **fields,
             )
             s.add(row)
+            if status == "given":
+                summary.refresh([patient.id])  # as course.writes does
         return row
 
 

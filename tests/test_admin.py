@@ -150,3 +150,115 @@ def test_a_clinician_cannot_invite(client: FlaskClient, auth: AuthActions, facto
     factory.user(email="doc@example.org")
     auth.login("doc@example.org")
     assert client.get("/admin/staff").status_code == 403
+
+
+def _post(client: FlaskClient, url: str) -> Any:
+    token = csrf_token_from(client.get("/admin/staff").get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token})
+
+
+def test_deactivation_asks_first_and_nothing_changes_until_confirmed(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    clinic = factory.clinic()
+    factory.user(clinic, role="admin", email="admin@example.org")
+    doc = factory.user(clinic, email="doc@example.org")
+    auth.login("admin@example.org")
+    html = client.get("/admin/staff").get_data(as_text=True)
+    # The table only links to the question: no form there deactivates.
+    assert f'<a href="/admin/staff/{doc.id}/deactivate">' in html
+    assert f'action="/admin/staff/{doc.id}/deactivate"' not in html
+
+    asked = client.get(f"/admin/staff/{doc.id}/deactivate")
+    assert asked.status_code == 200
+    page = asked.get_data(as_text=True)
+    assert "Deactivate doc@example.org?" in page and "Keep them active" in page
+    assert fetch(sa.select(User.active).where(User.id == doc.id)) == [True]
+    assert fetch(sa.select(AuditEvent).where(AuditEvent.action == "staff.deactivate")) == []
+    # Without the form's token the answer does nothing either.
+    assert client.post(f"/admin/staff/{doc.id}/deactivate").status_code == 400
+    assert fetch(sa.select(User.active).where(User.id == doc.id)) == [True]
+
+    token = csrf_token_from(page)
+    done = client.post(f"/admin/staff/{doc.id}/deactivate", data={"csrf_token": token}, follow_redirects=True)
+    assert "doc@example.org can no longer log in" in done.get_data(as_text=True)
+    assert fetch(sa.select(User.active).where(User.id == doc.id)) == [False]
+
+
+def test_reactivation_undoes_a_deactivation_and_is_audited(
+    app: Any, client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    clinic = factory.clinic()
+    factory.user(clinic, role="admin", email="admin@example.org")
+    doc = factory.user(clinic, email="doc@example.org")
+    auth.login("admin@example.org")
+    _post(client, f"/admin/staff/{doc.id}/deactivate")
+    html = client.get("/admin/staff").get_data(as_text=True)
+    assert f'action="/admin/staff/{doc.id}/reactivate"' in html and "deactivated" in html
+    assert AuthActions(app.test_client()).login("doc@example.org").status_code == 401
+
+    answer = _post(client, f"/admin/staff/{doc.id}/reactivate")
+    assert answer.status_code == 302
+    assert "active again and can log in with their own password" in client.get("/admin/staff").get_data(as_text=True)
+    assert AuthActions(app.test_client()).login("doc@example.org").status_code == 302
+    actions = fetch(sa.select(AuditEvent.action).where(AuditEvent.target_id == str(doc.id)))
+    assert sorted(actions) == ["staff.deactivate", "staff.reactivate"]
+    # Reactivating an active member changes nothing and says so.
+    _post(client, f"/admin/staff/{doc.id}/reactivate")
+    assert "is already active" in client.get("/admin/staff").get_data(as_text=True)
+    assert len(fetch(sa.select(AuditEvent).where(AuditEvent.action == "staff.reactivate"))) == 1
+
+
+def test_a_reset_link_given_before_deactivation_does_not_come_back_with_reactivation(
+    app: Any, client: FlaskClient, auth: AuthActions, factory: Factory
+) -> None:
+    clinic = factory.clinic()
+    factory.user(clinic, role="admin", email="admin@example.org")
+    doc = factory.user(clinic, email="doc@example.org")
+    auth.login("admin@example.org")
+    html = _post(client, f"/admin/staff/{doc.id}/reset").get_data(as_text=True)
+    match = re.search(r'value="http://[^"]+/reset/([^"]+)"', html)
+    assert match
+    assert app.test_client().get(f"/reset/{match[1]}").status_code == 200  # the admin's reset link works...
+    _post(client, f"/admin/staff/{doc.id}/deactivate")
+    _post(client, f"/admin/staff/{doc.id}/reactivate")
+    assert app.test_client().get(f"/reset/{match[1]}").status_code == 410  # ...until the account is deactivated
+
+
+def test_a_deactivated_email_invited_again_gets_its_own_account_back(
+    app: Any, client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    clinic = factory.clinic()
+    factory.user(clinic, role="admin", email="admin@example.org")
+    doc = factory.user(clinic, email="doc@example.org")
+    auth.login("admin@example.org")
+    _post(client, f"/admin/staff/{doc.id}/deactivate")
+
+    response = _staff_form(client, email="Doc@Example.org", role="admin")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "deactivated account is active again" in html
+    secret = _invite_link(html)
+    [member] = fetch(sa.select(User).where(User.email == "doc@example.org"))  # no twin
+    assert (member.id, member.role, member.active, member.password_hash) == (doc.id, "admin", True, None)
+    # The old password no longer opens it; the new one chosen through the link does.
+    assert AuthActions(app.test_client()).login("doc@example.org").status_code == 401
+    assert _set_password(app.test_client(), secret, "a fresh passphrase").status_code == 302
+    assert AuthActions(app.test_client()).login("doc@example.org", "a fresh passphrase").status_code == 302
+    [detail] = fetch(
+        sa.select(AuditEvent.detail).where(AuditEvent.action == "staff.invite", AuditEvent.target_id == str(doc.id))
+    )
+    assert detail == {"role": "admin", "reactivated": True}
+
+
+def test_another_clinics_deactivated_email_is_not_taken_over(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    factory.user(factory.clinic(), role="admin", email="admin@example.org")
+    stranger = factory.user(factory.clinic(), email="elsewhere@example.org", active=False)
+    auth.login("admin@example.org")
+    response = _staff_form(client, email="elsewhere@example.org", role="clinician")
+    assert response.status_code == 422
+    assert 'id="email-error">An account with this email already exists.' in response.get_data(as_text=True)
+    assert fetch(sa.select(User.active).where(User.id == stranger.id)) == [False]
+    assert fetch(sa.select(User.clinic_id).where(User.email == "elsewhere@example.org")) == [stranger.clinic_id]

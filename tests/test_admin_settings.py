@@ -159,9 +159,9 @@ def test_clearing_a_contact_removes_it(
         ),
         ({"oncall_phone": "call me"}, "oncall_phone", "Use a phone number such as +13125550123."),
         ({"timezone": "Mars/Olympus"}, "timezone", "Use a time zone name such as America/Chicago."),
-        ({"urgent_min_total": "lots"}, "urgent_min_total", "Not a valid integer value."),
+        ({"urgent_min_total": "lots"}, "urgent_min_total", "Use a whole number from 1 to 27."),
         ({"urgent_min_total": ""}, "urgent_min_total", "Enter a whole number from 1 to 27."),
-        ({"quiet_start": "25:00"}, "quiet_start", "Not a valid time value."),
+        ({"quiet_start": "25:00"}, "quiet_start", "Use a time of day on the 24-hour clock, such as 09:30 or 21:00."),
     ],
 )
 def test_a_bad_value_is_explained_beside_its_field_and_nothing_is_saved(
@@ -216,3 +216,27 @@ def test_every_problem_on_the_form_is_shown_at_once_in_words(
     summary = html[html.index("error-summary") : html.index("</ul>", html.index("error-summary"))]
     words = re.sub(r"<[^>]+>", " ", summary)  # what the admin reads, without the links' targets
     assert "_" not in words.replace("error-summary", "")
+
+
+def test_a_bad_value_does_not_hide_the_crisis_resources_the_patients_would_lose(
+    client: FlaskClient, auth: AuthActions, clinic: Clinic, factory: Factory, fetch: Callable[..., list[Any]]
+) -> None:
+    # CLINICAL.md §3: moving a clinic with patients to a country with no built-in lines, lines emptied, is refused;
+    # a bad threshold sent alongside is named too, not instead.
+    factory.patient(clinic)
+    auth.login("admin@example.org")
+    response = _save(
+        client,
+        oncall_phone="+13125550100",
+        signal_min_total="40",
+        country="FR",
+        line1_name="",
+        line1_phone="",
+        emergency_numbers="",
+    )
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert '<p class="error" id="signal_min_total-error">Use a whole number from 1 to 27.' in html
+    assert '<p class="error" id="country-error">The clinic has patients, and no crisis resources are built in' in html
+    assert "enter at least one crisis line and the emergency number too." in html
+    assert _clinic(fetch, clinic).country == "US"

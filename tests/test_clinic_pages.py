@@ -525,24 +525,30 @@ def test_an_infusion_is_refused_beside_its_fields_or_saved_with_warnings(
     assert 'id="infusion-observed_min-error">Must be a whole number' in html
     assert fetch(sa.select(Infusion).where(Infusion.patient_id == patient.id)) == []
 
-    saved = submit(
-        client,
-        patient,
-        action,
-        "infusion",
-        **{**fields, "dose_mg_per_kg": "0.9"},
-        observed_min="60",
-        bp_before="128/82",
-        bp_after="134/85",
-        ride_home_confirmed="yes",
-    )
-    assert saved.status_code == 303 and saved.headers["Location"].endswith("#infusions")
+    unusual = {
+        **fields,
+        "dose_mg_per_kg": "0.9",
+        "observed_min": "60",
+        "bp_before": "128/82",
+        "bp_after": "134/85",
+        "ride_home_confirmed": "yes",
+    }
+    # CLINICAL.md §1: values outside the usual range are asked about first, and saved once confirmed.
+    asked = submit(client, patient, action, "infusion", **unusual)
+    asked_html = asked.get_data(as_text=True)
+    assert asked.status_code == 422
+    assert 'id="infusion-dose_mg_per_kg-warning">Check: Outside the usual 0.1–0.75 mg/kg' in asked_html
+    assert fetch(sa.select(Infusion).where(Infusion.patient_id == patient.id)) == []
+    key = re.search(r'name="infusion-confirmed" type="hidden" value="([^"]+)"', asked_html)
+    assert key is not None
+    saved = submit(client, patient, action, "infusion", **unusual, confirmed=key.group(1).replace("&#34;", '"'))
     [infusion] = fetch(sa.select(Infusion).where(Infusion.patient_id == patient.id))
+    assert saved.status_code == 303 and saved.headers["Location"].endswith(f"#infusion-{infusion.id}")
     assert (infusion.status, infusion.total_mg, infusion.ride_home_confirmed) == ("given", 63, True)
     assert infusion.given_at == TEST_NOW  # blank means now
     after = page(client, saved.headers["Location"])
-    assert "Check: Dose (mg/kg) is outside the usual 0.1–0.75 mg/kg." in after
-    assert "Check: Observed for (min) is under the usual 120 minutes of observation." in after
+    assert "Check: Dose outside the usual 0.1–0.75 mg/kg" in after
+    assert "Check: Observation under the usual 120 minutes of observation" in after
 
 
 def test_a_booked_infusion_needs_a_time_and_can_be_recorded_as_given(

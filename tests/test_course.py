@@ -303,7 +303,7 @@ def test_an_edit_recomputes_the_total_and_warns_only_about_what_it_changes(clini
     assert infusion.total_mg == Decimal("56.0")
     notes_only = course.update_infusion(infusion, {"notes": "BP settled by 30 min."}, clinician)
     assert notes_only.warnings == []
-    dose = course.update_infusion(infusion, {"dose_mg_per_kg": "0.9", "weight_kg": "71"}, clinician)
+    dose = course.update_infusion(infusion, {"dose_mg_per_kg": "0.9", "weight_kg": "71"}, clinician, "misread")
     assert [w.field for w in dose.warnings] == ["dose_mg_per_kg"]
     assert infusion.total_mg == Decimal("63.9")
     with pytest.raises(Invalid) as refused:
@@ -442,7 +442,7 @@ def test_editing_a_given_infusion_completes_nothing(
     patient = factory.patient(clinic, phase="as_needed")
     earlier = course.record_infusion(patient, by=clinician, **GIVEN).infusion
     request = boosters.raise_request(patient, "scan", None, None)
-    assert course.update_infusion(earlier, {"observed_min": 150}, clinician).completed_request is None
+    assert course.update_infusion(earlier, {"observed_min": 150}, clinician, "late entry").completed_request is None
     assert request.status == "open"
 
 

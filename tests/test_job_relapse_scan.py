@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -415,19 +416,28 @@ def test_one_patients_failure_leaves_the_others_done_and_itself_due(
         c.checkin(1, 2)
         c.checkin(3, 23)
     broken = sorted(courses, key=lambda c: c.patient.id)[1].patient.id
-    real = relapse_inputs.load_one
+    real_one, real_batch = relapse_inputs.load_one, relapse_inputs.load_windows
 
-    def failing(patient_id: uuid.UUID) -> relapse_inputs.RelapseInputs:
+    def failing_one(patient_id: uuid.UUID) -> relapse_inputs.RelapseInputs:
         if patient_id == broken:
             raise RuntimeError("+13125550100 must never reach a log")
-        return real(patient_id)
+        return real_one(patient_id)
 
-    monkeypatch.setattr(relapse_inputs, "load_one", failing)
+    def failing_batch(patient_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, relapse_inputs.RelapseInputs]:
+        if broken in patient_ids:
+            raise RuntimeError("+13125550100 must never reach a log")
+        return real_batch(patient_ids)
+
+    # The broken patient fails their batch (rolled back whole), then again when each of it is judged alone.
+    monkeypatch.setattr(relapse_inputs, "load_one", failing_one)
+    monkeypatch.setattr(relapse_inputs, "load_windows", failing_batch)
     with caplog.at_level(logging.INFO, logger="tracker"):
         assert courses[0].scan().counts == {"scanned": 2, "raised_urgent": 2, "oncall_texted": 2, "errors": 1}
+    assert "a batch of 3 failed (RuntimeError)" in caplog.text
     assert f"patient {broken} failed (RuntimeError)" in caplog.text
     assert "+1312555" not in caplog.text  # the error's own message may quote row values: never logged
-    monkeypatch.setattr(relapse_inputs, "load_one", real)
+    monkeypatch.setattr(relapse_inputs, "load_one", real_one)
+    monkeypatch.setattr(relapse_inputs, "load_windows", real_batch)
     assert courses[0].scan().counts == {"scanned": 3, "raised_urgent": 1, "oncall_texted": 1}
     assert all(len(c.requests()) == 1 for c in courses)
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from tracker.clock import FrozenClock
 from tracker.extensions import db
-from tracker.jobs import claims, missed_checkins
+from tracker.jobs import claims, missed_checkins, relapse_scan
 from tracker.jobs.registry import JobResult, load_jobs
 from tracker.models import Alert, AuditEvent, BoosterRequest, CheckinLink, Clinic, OutboundMessage, Patient, User
 from tracker.services.boosters import requests as boosters
@@ -294,30 +294,55 @@ def test_two_schedulers_at_once_make_each_effect_exactly_once(
         assert load_jobs()["relapse-scan"].run(db.session, NOW).counts == {}
 
 
+def test_two_scans_at_once_in_batches_judge_each_patient_once(
+    app: Flask, seed: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both read the same due patients before either claims; batches of three, so the claims interleave."""
+    clinic = seed.clinic(oncall_phone=ONCALL)
+    patients = [seed.urgent(clinic) for _ in range(8)]
+    monkeypatch.setattr(relapse_scan, "BATCH_SIZE", 3)
+
+    scan = race(app, "relapse-scan", monkeypatch)
+
+    assert (scan["raised_urgent"], scan["oncall_texted"]) == (8, 8)
+    # A raise touches the patient: on SQLite the second scan may judge them again once the first committed, and
+    # finds nothing new (CLINICAL.md §5: scanning the same data again creates nothing).
+    assert 8 <= scan["scanned"] <= 16
+    assert scan["errors"] == scan["retry_next_run"] == 0
+    requests = rows(app, sa.select(BoosterRequest.patient_id).where(BoosterRequest.clinic_id == clinic))
+    assert Counter(p for (p,) in requests) == Counter(dict.fromkeys(patients, 1))
+    alerts = rows(app, sa.select(Alert.patient_id).where(Alert.clinic_id == clinic))
+    texts = rows(app, sa.select(OutboundMessage.patient_id).where(OutboundMessage.clinic_id == clinic))
+    assert len(alerts) == len(texts) == 8 and {p for (p,) in alerts} == {p for (p,) in texts} == set(patients)
+
+
 # --- a scan killed half-way ------------------------------------------------------------------------------------
 
-# Run in a child process: the scan, killed outright (SIGKILL) in the second patient's transaction, after its
-# booster request and alert were written and before its commit.
+# Run in a child process: the scan in batches of two, killed outright (SIGKILL) in the second batch's transaction,
+# after its booster requests, alerts and texts were written and before its commit.
 KILLED_SCAN = """
 import os, signal, sys
 from datetime import datetime
 from tracker import create_app
 from tracker.clock import FrozenClock
 from tracker.extensions import db
+from tracker.jobs import relapse_scan
 from tracker.jobs.registry import load_jobs
 from tracker.services.boosters import scan
 
 now = datetime.fromisoformat(sys.argv[2])
 app = create_app({"ENVIRON": {"TRACKER_ENV": "test", "DATABASE_URL": sys.argv[1]}, "CLOCK": FrozenClock(now)})
-real, pages = scan.page_oncall, []
+real, batches = scan.judge_batch, []
 
-def page_then_die(*args):
-    pages.append(1)
-    if len(pages) == 2:
+def judge_then_die(*args):
+    done = real(*args)  # flushed: the batch's rows are written, not committed
+    batches.append(done)
+    if len(batches) == 2:
         os.kill(os.getpid(), signal.SIGKILL)
-    return real(*args)
+    return done
 
-scan.page_oncall = page_then_die
+scan.judge_batch = judge_then_die
+relapse_scan.BATCH_SIZE = 2
 with app.app_context():
     load_jobs()["relapse-scan"].run(db.session, now)
 """
@@ -343,7 +368,7 @@ def test_a_scan_killed_half_way_leaves_no_half_written_patient_and_the_next_run_
     app: Flask, seed: Seed
 ) -> None:
     clinic = seed.clinic(oncall_phone=ONCALL)
-    patients = sorted(seed.urgent(clinic) for _ in range(3))  # the scan goes in id order
+    patients = sorted(seed.urgent(clinic) for _ in range(5))  # the scan goes in id order
     with app.app_context():
         url = db.engine.url.render_as_string(hide_password=False)
 
@@ -369,12 +394,14 @@ def test_a_scan_killed_half_way_leaves_no_half_written_patient_and_the_next_run_
             found[patient_id] = (len(requests), len(alerts), len(texts), scanned_at is not None)
         return found
 
-    first, second, third = patients
-    # The first patient was committed whole; the second died mid-transaction and left nothing; the third waits.
-    assert state() == {first: (1, 1, 1, True), second: (0, 0, 0, False), third: (0, 0, 0, False)}
+    # The first batch was committed whole; the second died mid-transaction and left nothing; the last waits.
+    assert state() == {
+        **dict.fromkeys(patients[:2], (1, 1, 1, True)),
+        **dict.fromkeys(patients[2:], (0, 0, 0, False)),
+    }
 
     with app.app_context():
         result = load_jobs()["relapse-scan"].run(db.session, NOW)
 
-    assert (result.counts["raised_urgent"], result.counts["oncall_texted"]) == (2, 2)
+    assert (result.counts["raised_urgent"], result.counts["oncall_texted"]) == (3, 3)
     assert state() == dict.fromkeys(patients, (1, 1, 1, True))

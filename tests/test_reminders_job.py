@@ -314,3 +314,93 @@ def test_a_missed_check_in_nudge_earlier_that_day_uses_up_the_days_reminder(
 
     assert result.counts.get("queued_weekly", 0) == 0
     assert [m.purpose for m in outbox(patient)] == ["reminder_missed_checkin"]
+
+
+def test_queries_grow_with_batches_not_with_reminders(
+    ctx: None, factory: Factory, clock: FrozenClock, count_queries: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every patient due: 5 patients are one batch, 50 are five, and the queries follow the batches."""
+    monkeypatch.setattr(reminders_job, "BATCH_SIZE", 10)
+    clinic = factory.clinic()
+    for _ in range(5):
+        factory.patient(clinic, phase="maintenance")
+    with count_queries() as five:
+        assert run(clock, MONDAY_10_CHICAGO).counts == {"checked": 5, "queued_weekly": 5}
+    for _ in range(45):
+        factory.patient(clinic, phase="maintenance")
+    with count_queries() as fifty:  # a week on: all fifty due
+        assert run(clock, MONDAY_10_CHICAGO + timedelta(days=7)).counts == {"checked": 50, "queued_weekly": 50}
+
+    assert fifty.count <= 5 * five.count, (five.count, fifty.count)
+    assert len(outbox()) == 55
+    assert len(db.session.scalars(sa.select(CheckinLink)).all()) == 55
+
+
+@pytest.mark.postgres_only
+def test_two_schedulers_at_once_queue_each_reminder_of_many_batches_once(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs side by side over 30 patients in batches of 7, both past each batch's reads before either writes:
+    every patient gets one text and one link, and each run counts what it queued and what the other had."""
+    monkeypatch.setattr(reminders_job, "BATCH_SIZE", 7)
+    with app.app_context():
+        clinic = Clinic(name="Race clinic", timezone="America/Chicago")
+        db.session.add(clinic)
+        db.session.flush()
+        clinic_id = clinic.id
+        users = [User(clinic_id=clinic_id, role="patient", phone=f"+1312555{n:04d}") for n in range(30)]
+        db.session.add_all(users)
+        db.session.flush()
+        for user in users:
+            patient = Patient(
+                user_id=user.id, clinic_id=clinic_id, display_name="Race", phone=user.phone, timezone="America/Chicago"
+            )
+            patient.phase = "maintenance"
+            db.session.add(patient)
+        db.session.commit()
+    both_read = threading.Barrier(2, timeout=10)
+    read = reminders_job.candidates
+
+    def read_then_wait(*args: Any) -> list[reminders_job.Candidate]:
+        found = read(*args)
+        both_read.wait()  # each batch: neither writes before both have read the outbox
+        return found
+
+    monkeypatch.setattr(reminders_job, "candidates", read_then_wait)
+    results: list[JobResult] = []
+
+    def scheduler() -> None:
+        with app.app_context():
+            results.append(load_jobs()["reminders"].run(db.session, MONDAY_10_CHICAGO))
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads)
+        assert len(results) == 2
+        assert [result.counts["checked"] for result in results] == [30, 30]
+        assert sum(result.counts.get("queued_weekly", 0) for result in results) == 30
+        assert sum(result.counts.get("duplicates", 0) for result in results) == 30
+        with app.app_context():
+            patients = sa.select(Patient.id).where(Patient.clinic_id == clinic_id)
+            texts = db.session.scalars(sa.select(OutboundMessage).where(OutboundMessage.patient_id.in_(patients))).all()
+            made = db.session.scalars(sa.select(CheckinLink).where(CheckinLink.patient_id.in_(patients))).all()
+            assert sorted(str(m.patient_id) for m in texts) == sorted(str(link.patient_id) for link in made)
+            assert len({m.patient_id for m in texts}) == len(texts) == 30
+            # Each stored link is the one in the text that went out, never the other run's.
+            for message in texts:
+                token = LINK.search(message.body)
+                assert token is not None
+                assert hash_secret(token.group(1)) in {link.token_hash for link in made}
+    finally:
+        with app.app_context():
+            patients = sa.select(Patient.id).where(Patient.clinic_id == clinic_id)
+            db.session.execute(sa.delete(OutboundMessage).where(OutboundMessage.patient_id.in_(patients)))
+            db.session.execute(sa.delete(CheckinLink).where(CheckinLink.patient_id.in_(patients)))
+            db.session.execute(sa.delete(Patient).where(Patient.clinic_id == clinic_id))
+            db.session.execute(sa.delete(User).where(User.clinic_id == clinic_id))
+            db.session.execute(sa.delete(Clinic).where(Clinic.id == clinic_id))
+            db.session.commit()

@@ -597,3 +597,61 @@ def test_a_sent_text_keeps_no_one_time_link_the_phone_already_has(
     assert any(link in m["Body"] for m in twilio.messages)  # the patient's phone got the link
     assert row(message.id).body == "Lakeside: time for your check-in. [check-in link] or reply CHECKIN."
     assert row(invitation.id).body == "Set up: [invitation link] [check-in link]"
+
+
+LINKS = (
+    "Set up: https://tracker.example.org/invite/AbCdEf012345 "
+    "check in: https://tracker.example.org/c/Xy9_secret-Token123 "
+    "reset: https://tracker.example.org/reset/Rr_42-secret"
+)
+REDACTED = "Set up: [invitation link] check in: [check-in link] reset: [password reset link]"
+
+
+@pytest.mark.parametrize(
+    ("steps", "status"),
+    [
+        ([FakeTwilio.error(400, 21610, "Attempt to send to unsubscribed recipient")], "failed"),
+        ([FakeTwilio.error(400, 21211, "The 'To' number is not a valid phone number.")], "failed"),
+        ([FakeTwilio.error(400, 21606, "The From number is not a valid, SMS-capable number")], "failed"),
+        ([FakeTwilio.error(503, 20503, "Service Unavailable")] * 6, "failed"),
+    ],
+    ids=["opted-out", "invalid-number", "refused", "retries-used-up"],
+)
+def test_a_text_that_fails_for_good_keeps_no_one_time_link(
+    twilio: FakeTwilio, patient: Patient, time_: FakeTime, clock: FrozenClock, steps: list[Step], status: str
+) -> None:
+    twilio.script(*steps)
+    message = queue(patient, LINKS, purpose="invitation")
+
+    for _ in steps:
+        run(time_)
+        waiting = row(message.id)
+        if waiting.status == "queued":  # a retry still needs the links it will send
+            assert waiting.body == LINKS
+            clock.set(waiting.next_attempt_at)
+
+    assert (row(message.id).status, row(message.id).body) == (status, REDACTED)
+    assert all(m["Body"] == LINKS for m in twilio.messages)  # what was tried carried the links
+
+
+def test_a_cancelled_text_keeps_no_one_time_link(twilio: FakeTwilio, patient: Patient, time_: FakeTime) -> None:
+    message = queue(patient, LINKS, purpose="invitation")
+    patient.sms_opted_out = True
+    db.session.flush()
+
+    assert run(time_).counts == {"claimed": 1, "cancelled": 1}
+
+    assert (row(message.id).status, row(message.id).body) == ("cancelled", REDACTED)
+    assert twilio.messages == []
+
+
+def test_a_row_reclaimed_too_often_keeps_no_one_time_link(
+    twilio: FakeTwilio, patient: Patient, time_: FakeTime, clock: FrozenClock
+) -> None:
+    message = queue(patient, LINKS, purpose="invitation")
+    message.status, message.attempts, message.lease_until = "sending", 6, clock() - timedelta(seconds=1)
+    db.session.flush()
+
+    run(time_)
+
+    assert (row(message.id).status, row(message.id).body) == ("failed", REDACTED)

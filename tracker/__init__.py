@@ -131,6 +131,28 @@ def _record_audit_origin(app: Flask) -> None:
             trail.clear_origin(token)
 
 
+class HideLinkSecrets(logging.Filter):
+    """A request line names its path, and a one-time link's path is its secret: the access logs get what the
+    link was instead (texts.for_staff), so a log reader cannot reset a password or open an invitation."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from tracker.services.messaging.texts import for_staff
+
+        message = record.getMessage()
+        hidden = for_staff(message)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+# The loggers that write request lines: werkzeug's server (development) and gunicorn's access log.
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
 def _configure_logging(app: Flask) -> None:
+    for name in ACCESS_LOGGERS:
+        access = logging.getLogger(name)
+        if not any(isinstance(f, HideLinkSecrets) for f in access.filters):
+            access.addFilter(HideLinkSecrets())
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

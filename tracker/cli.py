@@ -83,6 +83,17 @@ def demo(seed: int) -> None:
     click.echo(f"  password   {logins.password}")
 
 
+@tracker_cli.command("rebuild-summaries")
+def rebuild_summaries() -> None:
+    """Recompute every patient's figures in the clinic's list from their check-ins and infusions (after a bulk
+    load or a restore; the app keeps them current otherwise)."""
+    from tracker.services.clinic import summary
+
+    with transaction(db.session):
+        count = summary.rebuild()
+    click.echo(f"Figures recomputed for {count} patients.")
+
+
 @tracker_cli.command("run-job")
 @click.argument("name")
 def run_job(name: str) -> None:

@@ -155,6 +155,18 @@ def load_config(
     ratelimit_uri = env.get("RATELIMIT_STORAGE_URI", "").strip() or "memory://"
     if urlsplit(ratelimit_uri).scheme not in ("memory", "redis", "rediss"):
         problems.append(f"RATELIMIT_STORAGE_URI must be memory:// or a redis:// URL (got {ratelimit_uri!r})")
+    # gunicorn takes its worker count from WEB_CONCURRENCY, so the one setting both starts the workers and
+    # tells each of them how many there are.
+    workers_raw = env.get("WEB_CONCURRENCY", "").strip() or "1"
+    workers = int(workers_raw) if workers_raw.isascii() and workers_raw.isdigit() else 0
+    if not 1 <= workers <= 256:
+        problems.append(f"WEB_CONCURRENCY must be a whole number of web workers from 1 to 256 (got {workers_raw!r})")
+    elif workers > 1 and not relaxed and ratelimit_uri.startswith("memory:"):
+        # Each worker would count failed logins on its own: an attacker would get WEB_CONCURRENCY times the tries.
+        problems.append(
+            f"RATELIMIT_STORAGE_URI must be a shared redis:// store with WEB_CONCURRENCY={workers}: "
+            "memory:// counts failed logins in each worker apart"
+        )
 
     if problems:
         raise ConfigError(problems)
@@ -177,7 +189,11 @@ def load_config(
         "RATELIMIT_STORAGE_URI": ratelimit_uri,
         # Proxies in front of the app whose X-Forwarded-For is believed: the client address limits count by.
         "TRUSTED_PROXY_HOPS": proxy_hops or 0,
-        "RATELIMIT_HEADERS_ENABLED": True,
+        # Every limit of a request is tested, so a 429 can say when all of them let the next try through
+        # (login_throttle.retry_after); that one number is the Retry-After, set by the app, not the limiter.
+        "RATELIMIT_FAIL_ON_FIRST_BREACH": False,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "WEB_WORKERS": workers,
         # Cookies: never readable by scripts, not sent on cross-site posts,
         # and only over TLS wherever the app is not on a developer's laptop.
         "SESSION_COOKIE_SECURE": not relaxed,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import InstrumentedAttribute, Session, scoped_session
 
 # The app's scoped session in production, a plain one in some tests and scripts.
 DbSession = Session | scoped_session[Any]
@@ -26,6 +28,29 @@ def insert_once(session: DbSession, *rows: object) -> bool:
     except sa.exc.IntegrityError:
         return False
     return True
+
+
+def row_values(row: object) -> dict[str, Any]:
+    """The attributes a new model object's constructor set, for a bulk insert: column defaults (the id,
+    timestamps) fill in the rest, row by row."""
+    return {name: value for name, value in vars(row).items() if not name.startswith("_")}
+
+
+def insert_many_once(session: DbSession, rows: Sequence[Any], key: InstrumentedAttribute[Any]) -> set[Any]:
+    """Insert new rows of one model (not added to the session) in bulk: the keys of those that went in.
+
+    `key` is a unique column: a row whose key is already taken, by an earlier run or a concurrent transaction
+    (PostgreSQL waits for that one to end), is skipped by ``ON CONFLICT DO NOTHING``, not an error, and the
+    others go in. The set-based twin of `insert_once`, for jobs that write many such rows at once.
+    """
+    if not rows:
+        return set()
+    model = type(rows[0])
+    values = [row_values(row) for row in rows]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert(model) if dialect == "postgresql" else sqlite.insert(model)
+    statement = insert.on_conflict_do_nothing(index_elements=[key.property.columns[0]]).returning(key)
+    return set(session.scalars(statement, values))
 
 
 def configure_engine(engine: Engine) -> None:

@@ -119,6 +119,37 @@ def _blood_pressure(name: str, value: Any, problems: list[FieldProblem]) -> Bloo
     return reading
 
 
+def unusual(dose: Decimal | None, observed_min: int | None) -> list[FieldProblem]:
+    """The values outside the usual ranges: kept when the clinician confirms them, and shown beside the infusion.
+
+    The one source of those ranges, for the forms, the API's warnings and the infusions already saved.
+    """
+    warnings = []
+    if dose is not None and not USUAL_DOSE[0] <= dose <= USUAL_DOSE[1]:
+        # CLINICAL.md §1: the usual range is 0.1–0.75 mg/kg; outside it the clinician confirms.
+        warnings.append(FieldProblem("dose_mg_per_kg", "outside the usual 0.1–0.75 mg/kg"))
+    if observed_min is not None and 0 <= observed_min < USUAL_MIN_OBSERVED:
+        # CLINICAL.md §1: observation for at least 2 hours after each infusion.
+        warnings.append(FieldProblem("observed_min", "under the usual 120 minutes of observation"))
+    return warnings
+
+
+def checks_of_saved(
+    status: str, dose: Decimal | None, observed_min: int | None, ride_home_confirmed: bool | None
+) -> list[FieldProblem]:
+    """What a clinician should see beside an infusion already saved: its unusual values, and for one given,
+    a ride home recorded as not confirmed (CLINICAL.md §1: no driving until after a full night's sleep)."""
+    checks = unusual(dose, observed_min if status == "given" else None)
+    if status == "given" and ride_home_confirmed is False:
+        checks.append(FieldProblem("ride_home_confirmed", "not confirmed: no driving until after a night's sleep"))
+    return checks
+
+
+def confirmation_key(values: Mapping[str, Any], warnings: Collection[FieldProblem]) -> str:
+    """Names the unusual values a clinician confirmed, so a confirmation covers those values and no others."""
+    return ";".join(sorted(f"{w.field}={values.get(w.field)}" for w in warnings))
+
+
 def clean(
     raw: Mapping[str, Any], now: datetime, touched: Collection[str]
 ) -> tuple[dict[str, Any], list[FieldProblem], list[FieldProblem]]:
@@ -127,7 +158,6 @@ def clean(
     Warnings concern only the fields being set now, so editing notes does not repeat them.
     """
     problems: list[FieldProblem] = []
-    warnings: list[FieldProblem] = []
     kind, status = raw.get("kind"), raw.get("status")
     if kind not in INFUSION_KINDS:
         problems.append(FieldProblem("kind", f"use one of {', '.join(INFUSION_KINDS)}"))
@@ -154,13 +184,12 @@ def clean(
     if notes is not None and not isinstance(notes, str):
         problems.append(FieldProblem("notes", "must be text"))
     notes = notes.strip() or None if isinstance(notes, str) else None
-    in_limits = dose is not None and DOSE_LIMITS[0] <= dose <= DOSE_LIMITS[1]
-    if "dose_mg_per_kg" in touched and in_limits and not USUAL_DOSE[0] <= dose <= USUAL_DOSE[1]:
-        # CLINICAL.md §1: the usual range is 0.1–0.75 mg/kg; outside it the clinician confirms.
-        warnings.append(FieldProblem("dose_mg_per_kg", "outside the usual 0.1–0.75 mg/kg"))
-    if "observed_min" in touched and observed is not None and 0 <= observed < USUAL_MIN_OBSERVED:
-        # CLINICAL.md §1: observation for at least 2 hours after each infusion.
-        warnings.append(FieldProblem("observed_min", "under the usual 120 minutes of observation"))
+    refused = {p.field for p in problems}
+    warnings = [
+        w
+        for w in unusual(dose if "dose_mg_per_kg" not in refused else None, observed)
+        if w.field in touched and w.field not in refused
+    ]
     total = None
     if dose is not None and weight is not None:
         total = (dose * weight).quantize(Decimal("0.1"), ROUND_HALF_UP)

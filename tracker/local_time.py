@@ -40,19 +40,28 @@ def zone_of(name: str | None, fallback: str | None = None) -> tzinfo:
     return UTC
 
 
+def in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """The moment on the zone's clock; on UTC's when the zone's cannot show it (a date stored at the calendar's
+    very ends, before such dates were refused), so it is written out as it is instead of breaking the page."""
+    try:
+        return moment.astimezone(zone)
+    except (OverflowError, ValueError):
+        return moment.astimezone(UTC)
+
+
 def _clock(at: datetime) -> str:
     return f"{at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'}"
 
 
 def wall_clock(moment: datetime, zone: tzinfo) -> str:
     """'Dec 1, 2026, 9:30 AM CST'."""
-    at = moment.astimezone(zone)
+    at = in_zone(moment, zone)
     return f"{at:%b} {at.day}, {at.year}, {_clock(at)} {at:%Z}"
 
 
 def day(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:
     """'Dec 1'; with the year when it is not the year of `now` (given)."""
-    at = moment.astimezone(zone)
+    at = in_zone(moment, zone)
     if now is not None and at.year != now.astimezone(zone).year:
         return f"{at:%b} {at.day}, {at.year}"
     return f"{at:%b} {at.day}"
@@ -60,13 +69,13 @@ def day(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:
 
 def short_day(moment: datetime, zone: tzinfo) -> str:
     """'12/1', for a chart's axis."""
-    at = moment.astimezone(zone)
+    at = in_zone(moment, zone)
     return f"{at.month}/{at.day}"
 
 
 def spoken(moment: datetime, zone: tzinfo) -> str:
     """'Tuesday, December 1 at 9:30 AM CST', as a text to a patient says it."""
-    at = moment.astimezone(zone)
+    at = in_zone(moment, zone)
     return f"{at:%A, %B} {at.day} at {_clock(at)} {at.tzname()}"
 
 

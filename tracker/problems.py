@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
 
+from tracker import login_throttle
 from tracker.errors import Invalid, ServiceError
 
 API_PREFIX = "/api/"
@@ -24,10 +25,12 @@ def problem(
     detail: str,
     errors: list[dict[str, str]] | None = None,
     headers: Mapping[str, str] | None = None,
+    members: Mapping[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {"type": PROBLEM_TYPE, "title": title, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
+    body.update(members or {})  # RFC 9457 extension members
     response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -83,11 +86,15 @@ def problem_from_http(error: HTTPException) -> Response:
         elif status == 400:
             detail = "The request body is not valid JSON."
     headers = {}
+    members: dict[str, Any] = {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     if status == 429:
-        headers["Retry-After"] = "60"  # the limiter replaces it with the exact wait when it knows it
+        wait = login_throttle.retry_after()
+        headers["Retry-After"] = str(wait)
+        members["retry_after"] = wait
+        detail = f"Too many attempts. Try again in {login_throttle.wait_in_words(wait)}."
     valid_methods = getattr(error, "valid_methods", None)
     if status == 405 and valid_methods:
         headers["Allow"] = ", ".join(valid_methods)
-    return problem(status, title, detail, errors, headers)
+    return problem(status, title, detail, errors, headers, members)

@@ -12,10 +12,18 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from tracker import login_throttle
 from tracker.api.idempotency import idempotent
-from tracker.api.schemas.auth import InvitationAcceptSchema, PasswordChangeSchema, TokenRequestSchema, TokenSchema
+from tracker.api.schemas.auth import (
+    InvitationAcceptSchema,
+    PasswordChangeSchema,
+    PasswordResetAcceptedSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetRequestSchema,
+    TokenRequestSchema,
+    TokenSchema,
+)
 from tracker.extensions import limiter
 from tracker.models import ApiToken, User
-from tracker.services.accounts import enrolment, sessions, tokens
+from tracker.services.accounts import enrolment, password_reset, sessions, tokens
 from tracker.services.accounts import users as accounts
 
 bp = Blueprint("api_auth", __name__, url_prefix="/api/v1/auth", description="Logging in with bearer tokens")
@@ -25,6 +33,13 @@ BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 def api_user() -> User:
     user: User = g.api_user
     return user
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -44,7 +59,12 @@ def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
 
         # flask-smorest reads the document of a view from `_apidoc`.
         apidoc = wrapped.__dict__.setdefault("_apidoc", {})
-        apidoc.setdefault("manual_doc", {})["security"] = BEARER
+        manual = apidoc.setdefault("manual_doc", {})
+        manual["security"] = BEARER
+        refused = {"401": _problem("no live bearer token")}
+        if roles:
+            refused["403"] = _problem(f"the account's role is not {' or '.join(roles)}")
+        manual.setdefault("responses", {}).update(refused)
         return wrapped
 
     return decorator
@@ -98,6 +118,31 @@ def change_password(body: dict[str, str]) -> None:
 def accept_invitation(body: dict[str, str]) -> tokens.IssuedToken:
     """Set a password with the one-time invitation and log in (410 when used or expired)."""
     return enrolment.accept_invitation(body["token"], body["password"])
+
+
+@bp.route("/password-reset", methods=["POST"])
+@limiter.shared_limit(login_throttle.ADDRESS_LIMITS, scope=login_throttle.RESET_SCOPE)
+@limiter.shared_limit(
+    login_throttle.RESET_ACCOUNT_LIMITS, scope=login_throttle.RESET_SCOPE, key_func=login_throttle.reset_account_key
+)
+@bp.arguments(PasswordResetRequestSchema)
+@bp.response(202, PasswordResetAcceptedSchema)
+def request_password_reset(body: dict[str, str]) -> dict[str, str]:
+    """Ask for a password reset: a patient's phone is texted a one-time link (30 minutes). Always 202; staff get
+    their link from their clinic's admin."""
+    login_throttle.answer_no_sooner_than(login_throttle.RESET_ANSWER_SECONDS)
+    password_reset.request_reset(body["username"])
+    return {"detail": password_reset.ACCEPTED}
+
+
+@bp.route("/password-reset/confirm", methods=["POST"])
+@limiter.limit("10 per minute")
+@bp.arguments(PasswordResetConfirmSchema)
+@bp.response(201, TokenSchema)
+def confirm_password_reset(body: dict[str, str]) -> tokens.IssuedToken:
+    """Set a new password with the one-time reset link and log in; every other session and token of the
+    account ends (410 when the link is used or expired)."""
+    return password_reset.confirm(body["token"], body["password"])
 
 
 __all__ = ["api_user", "bp", "idempotent", "token_required"]

@@ -12,8 +12,6 @@ from tracker.api.pagination import Page, newest_first
 from tracker.api.schemas.common import PageArgsSchema
 from tracker.api.schemas.course import PatientDetailSchema, PatientPatchSchema
 from tracker.api.schemas.infusions import InfusionChangeSchema, InfusionCreateSchema, InfusionPageSchema, InfusionSchema
-from tracker.errors import NotFound
-from tracker.extensions import db
 from tracker.models import Infusion
 from tracker.models.user import STAFF_ROLES
 from tracker.services import scope
@@ -91,9 +89,7 @@ def create_infusion(body: dict[str, Any], patient_id: str) -> course.InfusionRes
 def patch_infusion(body: dict[str, Any], infusion_id: str) -> course.InfusionResult:
     """Record a booked infusion as given, move or cancel it, or correct a given one's details."""
     staff = api_user()
-    row = db.session.get(Infusion, scope.parse_id(infusion_id))
-    if row is None:
-        raise NotFound("No such infusion.")
-    scope.get_patient_for_staff(staff, row.patient_id)  # 404 for another clinic's infusion
-    result = course.update_infusion(row, body, staff)
+    row, _patient = scope.get_infusion_for_staff(staff, infusion_id)
+    changes = dict(body)
+    result = course.update_infusion(row, changes, staff, reason=changes.pop("reason", None))
     return result

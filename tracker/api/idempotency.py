@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -18,11 +19,13 @@ from tracker.services.retention import IDEMPOTENCY_RETENTION as RETENTION
 
 KEY_HEADER = "Idempotency-Key"
 REPLAY_HEADER = "Idempotent-Replayed"
+# Visible ASCII, 1 to 255 characters (a UUID, say): what a header carries unchanged through every proxy.
+KEY_PATTERN = "^[!-~]{1,255}$"
 KEY_PARAMETER = {
     "in": "header",
     "name": KEY_HEADER,
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
     "description": "A retry with the same key within 24 h returns the first answer and creates nothing new.",
 }
 
@@ -60,8 +63,8 @@ def idempotent(view: Callable[..., Any]) -> Callable[..., Any]:
         key = request.headers.get(KEY_HEADER)
         if key is None:
             return view(*args, **kwargs)
-        if not 1 <= len(key) <= 255 or not key.isprintable():
-            raise Invalid.one(KEY_HEADER, "use 1 to 255 printable characters")
+        if not re.fullmatch(KEY_PATTERN, key):
+            raise Invalid.one(KEY_HEADER, "use 1 to 255 visible ASCII characters, no spaces")
         user_id = g.api_user.id
         fingerprint = _fingerprint()
         record = _stored(user_id, key)

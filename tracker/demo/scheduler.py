@@ -128,13 +128,21 @@ class Scheduler:
         """Notice texts being queued, so the dispatcher runs when there is something to send."""
         session = db.session()
         sa.event.listen(session, "after_flush", self._flushed)
+        sa.event.listen(session, "do_orm_execute", self._executing)
         try:
             yield
         finally:
             sa.event.remove(session, "after_flush", self._flushed)
+            sa.event.remove(session, "do_orm_execute", self._executing)
 
     def _flushed(self, session: sa.orm.Session, context: object) -> None:
         if any(isinstance(row, OutboundMessage) for row in session.new):
+            self._queued = True
+
+    def _executing(self, state: sa.orm.ORMExecuteState) -> None:
+        # A bulk insert (the reminders job's batch) goes past the flush.
+        mapper = state.bind_mapper
+        if state.is_insert and mapper is not None and mapper.class_ is OutboundMessage:
             self._queued = True
 
     def _send_soon(self, at: datetime) -> None:

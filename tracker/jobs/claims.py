@@ -12,13 +12,14 @@ A job reads a batch of due row ids, then claims each row in its own transaction 
 Either way the claim writes ``done``, which must make ``due`` false: once the claimer commits, nobody claims the
 row again. The work goes in the same transaction, so a claimer killed before its commit leaves the row due and
 nothing half-written: the next run does the work. The same pattern as tracker/services/messaging/delivery.py, for jobs
-whose unit of work is one row.
+whose unit of work is one row; `claim_batch` does the same for many rows at once (the relapse scan's batches),
+in two statements; on PostgreSQL it skips the rows another claimer holds and never waits for them.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -82,3 +83,36 @@ def claim(
         return True
     claimed = session.execute(write.where(due))
     return cast(sa.CursorResult[Any], claimed).rowcount == 1
+
+
+def claim_batch(
+    session: DbSession,
+    id_column: InstrumentedAttribute[uuid.UUID],
+    row_ids: Sequence[uuid.UUID],
+    due: sa.ColumnElement[bool],
+    done: Mapping[str, Any],
+) -> list[uuid.UUID]:
+    """Claim many rows for the current transaction in two statements at most; returns those now the caller's.
+
+    As `claim`, for a job whose unit of work is a batch: rows another process holds or finished are left out,
+    ``done`` is written to the rest at once, and a rollback (or a kill) leaves every one of them due.
+    """
+    if not row_ids:
+        return []
+    model = id_column.class_
+    write = sa.update(model).values(**done).execution_options(synchronize_session=False)
+    if on_postgresql(session):
+        locked = list(
+            session.scalars(
+                sa.select(id_column)
+                .where(id_column.in_(row_ids), due)
+                .order_by(id_column)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if locked:
+            session.execute(write.where(id_column.in_(locked)))
+        return locked
+    # SQLite: the transaction holds the write lock from BEGIN IMMEDIATE; RETURNING names the rows still due.
+    claimed = session.scalars(write.where(id_column.in_(row_ids), due).returning(id_column))
+    return sorted(claimed)

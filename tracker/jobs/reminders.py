@@ -1,10 +1,11 @@
 """The `reminders` job: every 5 minutes, queue the check-in reminders that are due (tracker/reminders.py decides).
 
 Safe in any number of scheduler processes: each reminder carries the dedupe key of its patient and local day,
-and the outbox's unique index lets only one through. The insert runs in a SAVEPOINT, so a key another process
-got to first is skipped, not an error. Each reminder carries a one-time check-in link (72 h) and "or reply
-CHECKIN". Logs name patients by id, never by phone or body. The outbox and link services write through
-db.session, so `session` is the app's scoped session, as the scheduler and `run-job` pass it.
+and the outbox's unique index lets only one through. A batch's texts go in as one insert that skips a key
+another process got to first (not an error), then the links of those that went in: one commit per batch.
+Each reminder carries a one-time check-in link (72 h) and "or reply CHECKIN". Logs name patients by id, never
+by phone or body. The outbox and link services write through db.session, so `session` is the app's scoped
+session, as the scheduler and `run-job` pass it.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker import reminders
-from tracker.db import insert_once
+from tracker.db import insert_many_once, row_values
 from tracker.instruments import PHQ9
 from tracker.jobs.registry import DbSession, JobResult, job
-from tracker.models import Clinic, Infusion, OutboundMessage, Patient
+from tracker.models import CheckinLink, Clinic, Infusion, OutboundMessage, Patient
 from tracker.services.checkins import links as checkin_links
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.messaging import texts as messages
@@ -31,7 +32,8 @@ from tracker.unit_of_work import end_read, transaction
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
+# Patients per batch: each batch is a handful of statements and one commit, whatever its size.
+BATCH_SIZE = 1000
 # Every local "today" on Earth lies within UTC-12..UTC+14 of now, and the rule looks back at most to the start
 # of yesterday's slot: two days either way holds everything it can use.
 HORIZON = timedelta(days=2)
@@ -128,8 +130,7 @@ def last_checkins(session: DbSession, ids: Sequence[uuid.UUID], now: datetime) -
 
     CLINICAL.md §5: only PHQ-9 check-ins count in the reminders' cadence; a GAD-7 does not stand in for one.
     """
-    latest = checkin_queries.latest_taken_at(ids, instrument=PHQ9.name)
-    return {patient_id: at for patient_id, at in latest.items() if at > now - HORIZON}
+    return checkin_queries.latest_taken_at(ids, instrument=PHQ9.name, since=now - HORIZON)
 
 
 def confirm_until(row: sa.Row[Any]) -> datetime | None:
@@ -171,22 +172,31 @@ def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -
     return found
 
 
-def queue_reminder(session: DbSession, candidate: Candidate, reminder: reminders.Reminder, now: datetime) -> bool:
-    """Create the link and queue the text in a SAVEPOINT; False when another process queued this day's first."""
-    issued = checkin_links.issue(candidate.patient_id, now)
-    text = new_sms(
-        candidate.phone,
-        BODIES[reminder.kind].format(clinic=candidate.clinic_name, url=issued.url),
-        REMINDER_PURPOSE[reminder.kind],
-        patient_id=candidate.patient_id,
-        clinic_id=candidate.clinic_id,
-        dedupe_key=reminder.dedupe_key,
-    )
-    if not insert_once(session, issued.link, text):
-        # The unique dedupe key: the link went with the SAVEPOINT, and the rest of the run goes on.
-        log.info("reminder for patient %s already queued by another run", candidate.patient_id)
-        return False
-    return True
+def queue_reminders(session: DbSession, due: Sequence[tuple[Candidate, reminders.Reminder]], now: datetime) -> set[str]:
+    """Queue the batch's texts in one statement, then the links of those that went in: the dedupe keys queued.
+
+    A key another run already took (this day's reminder is queued) keeps that run's text; this one's link is
+    never stored, so its token, in a body nobody sends, opens nothing.
+    """
+    texts = []
+    links: dict[str, CheckinLink] = {}
+    for candidate, reminder in due:
+        issued = checkin_links.issue(candidate.patient_id, now)
+        texts.append(
+            new_sms(
+                candidate.phone,
+                BODIES[reminder.kind].format(clinic=candidate.clinic_name, url=issued.url),
+                REMINDER_PURPOSE[reminder.kind],
+                patient_id=candidate.patient_id,
+                clinic_id=candidate.clinic_id,
+                dedupe_key=reminder.dedupe_key,
+            )
+        )
+        links[reminder.dedupe_key] = issued.link
+    queued = insert_many_once(session, texts, OutboundMessage.dedupe_key)
+    if queued:
+        session.execute(sa.insert(CheckinLink), [row_values(links[key]) for key in queued])
+    return queued
 
 
 @job("reminders", every=timedelta(minutes=5))
@@ -196,17 +206,22 @@ def send_reminders(session: DbSession, now: datetime) -> JobResult:
     after: uuid.UUID | None = None
     while rows := eligible(session, after, BATCH_SIZE):
         after = rows[-1].id
+        due = []
         for candidate in candidates(session, rows, now):
             result.add("checked")
             reminder = reminders.due_reminder(candidate.state, candidate.clinic, now)
-            if reminder is None:
-                continue
-            with transaction(session):  # per patient: one failure later in the run loses nothing queued before it
-                queued = queue_reminder(session, candidate, reminder, now)
-            if queued:
+            if reminder is not None:
+                due.append((candidate, reminder))
+        if not due:
+            end_read(session)
+            continue
+        with transaction(session):  # per batch: a failure later in the run loses nothing queued before it
+            queued = queue_reminders(session, due, now)
+        for candidate, reminder in due:
+            if reminder.dedupe_key in queued:
                 result.add(f"queued_{reminder.kind}")
-                log.info("reminder %s queued for patient %s", reminder.kind, candidate.patient_id)
             else:
                 result.add("duplicates")
-        end_read(session)
+                log.info("reminder for patient %s already queued by another run", candidate.patient_id)
+        log.info("%d reminders queued from a batch of %d patients", len(queued), len(rows))
     return result

@@ -11,6 +11,7 @@ from tracker.models.idempotency import IdempotencyRecord
 from tracker.models.infusion import Infusion
 from tracker.models.messaging import InboundMessage, OutboundMessage, SmsConversation
 from tracker.models.patient import Patient, PhaseChange
+from tracker.models.patient_summary import PatientSummaryRow
 from tracker.models.scheduler import SchedulerHeartbeat
 from tracker.models.user import User
 
@@ -31,6 +32,7 @@ __all__ = [
     "Invitation",
     "OutboundMessage",
     "Patient",
+    "PatientSummaryRow",
     "PhaseChange",
     "SchedulerHeartbeat",
     "SmsConversation",

@@ -1,4 +1,4 @@
-"""Secrets that grant access: API bearer tokens, web sessions, invitations, one-time check-in links.
+"""Secrets that grant access: API bearer tokens, web sessions, password links, one-time check-in links.
 
 Each is stored only as a SHA-256 hash: a leaked database yields no usable token.
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.clock import system_now
-from tracker.models.base import Base, id_column
+from tracker.models.base import Base, id_column, one_of
 
 
 def new_secret() -> str:
@@ -54,12 +54,18 @@ class WebSession(Base):
     ended_at: Mapped[datetime | None]
 
 
+# What a password link is for: the first password (an invitation, 72 h) or a new one (a reset, 30 min).
+LINK_PURPOSES = ("invitation", "reset")
+
+
 class Invitation(Base):
-    """A one-time link (72 h) with which an enrolled patient sets a password."""
+    """A one-time link with which the account holder chooses a password (services/accounts/password_links.py)."""
 
     __tablename__ = "invitation"
+    __table_args__ = (one_of("purpose", LINK_PURPOSES),)
 
     id: Mapped[uuid.UUID] = id_column()
+    purpose: Mapped[str] = mapped_column(sa.String(20), default="invitation", server_default="invitation")
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +42,17 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class FiniteNumeric(sa.types.TypeDecorator[Decimal]):
+    """A Numeric read back as None when it holds no number (NaN, an infinity): a row stored before its checks
+    existed then shows as not recorded, instead of breaking every comparison and sum that reads it."""
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def process_result_value(self, value: Decimal | None, dialect: Dialect) -> Decimal | None:
+        return value if value is None or value.is_finite() else None
 
 
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")

@@ -35,6 +35,9 @@ class BoosterRequest(Base):
             postgresql_where=sa.text(OPEN_CONDITION),
         ),
         sa.Index("ix_booster_request_clinic_status", "clinic_id", "status", "urgency", "raised_at"),
+        # A patient's requests by status (the scan's decisions and open requests): the partial index above
+        # holds only open ones, and SQLite cannot use it for a query whose statuses are bound parameters.
+        sa.Index("ix_booster_request_patient_status", "patient_id", "status"),
     )
 
     id: Mapped[uuid.UUID] = id_column()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.clock import system_now
 from tracker.infusions import INFUSION_KINDS, INFUSION_STATUSES  # the rules own the vocabulary; the table checks it
-from tracker.models.base import Base, between, id_column, one_of
+from tracker.models.base import Base, FiniteNumeric, between, id_column, one_of
 
 
 class Infusion(Base):
@@ -41,9 +41,9 @@ class Infusion(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="scheduled")
     scheduled_for: Mapped[datetime | None]
     given_at: Mapped[datetime | None]
-    dose_mg_per_kg: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 3))
-    weight_kg: Mapped[Decimal | None] = mapped_column(sa.Numeric(5, 1))
-    total_mg: Mapped[Decimal | None] = mapped_column(sa.Numeric(6, 1))
+    dose_mg_per_kg: Mapped[Decimal | None] = mapped_column(FiniteNumeric(5, 3))
+    weight_kg: Mapped[Decimal | None] = mapped_column(FiniteNumeric(5, 1))
+    total_mg: Mapped[Decimal | None] = mapped_column(FiniteNumeric(6, 1))
     duration_min: Mapped[int | None]
     bp_before_systolic: Mapped[int | None]
     bp_before_diastolic: Mapped[int | None]

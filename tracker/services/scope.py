@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from tracker.errors import Forbidden, NotFound
 from tracker.extensions import db
-from tracker.models import Patient, User
+from tracker.models import Infusion, Patient, User
 
 
 def require_staff(user: User) -> None:
@@ -45,6 +45,21 @@ def get_patient_for_staff(staff: User, patient_id: str | uuid.UUID) -> Patient:
     if patient is None:
         raise NotFound("No such patient.")
     return patient
+
+
+def get_infusion_for_staff(staff: User, infusion_id: str | uuid.UUID) -> tuple[Infusion, Patient]:
+    """The infusion and its patient if the patient is of the staff member's clinic; NotFound otherwise, in the
+    same words for another clinic's infusion as for none at all."""
+    found = db.session.execute(
+        staff_patients(staff)
+        .add_columns(Infusion)
+        .join(Infusion, Infusion.patient_id == Patient.id)
+        .where(Infusion.id == parse_id(infusion_id))
+    ).first()
+    if found is None:
+        raise NotFound("No such infusion.")
+    patient, infusion = found
+    return infusion, patient
 
 
 def staff_users(admin: User) -> sa.Select[tuple[User]]:

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from tracker import login_throttle
 from tracker.errors import ServiceError
 from tracker.problems import is_api_request, problem_from_http, problem_from_service
 
@@ -63,10 +64,14 @@ def register_web(app: Flask) -> None:
             return error
         if is_api_request():
             return problem_from_http(error)
+        if error.code == 429:
+            # The same wait as the Retry-After header and the API's problem: the longest lock broken.
+            wait = login_throttle.retry_after()
+            message = f"Too many attempts. Try again in {login_throttle.wait_in_words(wait)}."
+            return render_template("error.html", title=error.name, message=message), 429, {"Retry-After": str(wait)}
         messages = {
             404: "There is nothing here, or it is not yours to see.",
             403: "You do not have access to this page.",
-            429: "Too many attempts. Please wait a minute and try again.",
             413: "That was too much to send at once.",
         }
         message = messages.get(error.code, error.description or "Something went wrong.")

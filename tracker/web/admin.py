@@ -20,7 +20,7 @@ from tracker.extensions import db
 from tracker.local_time import zone_of
 from tracker.models import Clinic, User
 from tracker.services import scope
-from tracker.services.accounts import enrolment
+from tracker.services.accounts import enrolment, password_reset
 from tracker.services.accounts import users as accounts
 from tracker.services.audit import log as audit_log
 from tracker.services.clinic import settings as clinic_settings
@@ -211,10 +211,12 @@ def _members() -> list[User]:
     return list(db.session.scalars(scope.staff_users(current_user).order_by(User.email)))
 
 
-def _invitation_page(member: User, link: str) -> str:
+def _invitation_page(member: User, link: str, reactivated: bool = False) -> str:
     hours = current_app.config["INVITATION_HOURS"]
     expires = (clock.now() + timedelta(hours=hours)).astimezone(zone_of(current_user.clinic.timezone))
-    return render_template("admin/invitation.html", member=member, link=link, hours=hours, expires=expires)
+    return render_template(
+        "admin/invitation.html", member=member, link=link, hours=hours, expires=expires, reactivated=reactivated
+    )
 
 
 @bp.route("/staff", methods=["GET", "POST"])
@@ -231,7 +233,7 @@ def staff() -> ResponseReturnValue:
         except Conflict as error:
             show_problems(form, Invalid([FieldProblem("email", error.detail)]))
         else:
-            return _invitation_page(invited.member, invited.link)
+            return _invitation_page(invited.member, invited.link, invited.reactivated)
     status = 422 if form.errors else 200
     return render_template("admin/staff.html", form=form, members=_members(), confirm=ConfirmForm()), status
 
@@ -257,17 +259,57 @@ def reinvite(user_id: str) -> ResponseReturnValue:
     return _invitation_page(member, enrolment.reinvite_staff(current_user, member))
 
 
-@bp.route("/staff/<user_id>/deactivate", methods=["POST"])
+@bp.route("/staff/<user_id>/reset", methods=["POST"])
 @admin_required
-def deactivate(user_id: str) -> Response:
+def reset_link(user_id: str) -> ResponseReturnValue:
+    """A one-time password reset link for a member who has lost theirs, shown only on this answer."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     member = _member(user_id)
-    if member.id == current_user.id:
-        flash("You cannot deactivate your own account.")
+    try:
+        link = password_reset.issue_for_staff(current_user, member)
+    except Conflict as error:
+        flash(error.detail)
         return redirect(url_for("admin.staff"))
+    minutes = int(password_reset.RESET_LIFETIME.total_seconds() // 60)
+    expires = (clock.now() + password_reset.RESET_LIFETIME).astimezone(zone_of(current_user.clinic.timezone))
+    return render_template("admin/reset_link.html", member=member, link=link, minutes=minutes, expires=expires)
+
+
+@bp.route("/staff/<user_id>/deactivate", methods=["GET", "POST"])
+@admin_required
+def deactivate(user_id: str) -> ResponseReturnValue:
+    """Asks first (the table only links here); the answer's button deactivates."""
+    member = _member(user_id)
+    if member.id == current_user.id or not member.active:
+        flash("You cannot deactivate your own account." if member.active else f"{member.email} is deactivated.")
+        return redirect(url_for("admin.staff"))
+    form = ConfirmForm()
+    if request.method == "GET":
+        return render_template("admin/deactivate.html", member=member, form=form)
+    if not form.validate_on_submit():
+        abort(400)
     accounts.deactivate_staff(current_user, member)
-    flash(f"{member.email} can no longer log in.")
+    flash(f"{member.email} can no longer log in. Reactivate them from the table if this was a mistake.")
+    return redirect(url_for("admin.staff"))
+
+
+@bp.route("/staff/<user_id>/reactivate", methods=["POST"])
+@admin_required
+def reactivate(user_id: str) -> Response:
+    """Undoes a deactivation: the member logs in with their own password, or sets one through a new invitation."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    member = _member(user_id)
+    try:
+        accounts.reactivate_staff(current_user, member)
+    except Conflict as error:
+        flash(error.detail)
+        return redirect(url_for("admin.staff"))
+    if member.password_hash is None:
+        flash(f"{member.email} is active again. They have no password yet: give them a new invitation link.")
+    else:
+        flash(f"{member.email} is active again and can log in with their own password.")
     return redirect(url_for("admin.staff"))
 
 

@@ -10,12 +10,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from tracker import login_throttle
-from tracker.errors import Invalid, Unauthenticated
+from tracker.errors import Gone, Invalid, NotFound, Unauthenticated
 from tracker.extensions import limiter
 from tracker.models import User
-from tracker.services.accounts import enrolment, sessions
+from tracker.services.accounts import enrolment, password_reset, sessions
 from tracker.services.accounts import users as accounts
-from tracker.web.forms import ChangePasswordForm, LoginForm, LogoutForm, SetPasswordForm
+from tracker.web.forms import ChangePasswordForm, LoginForm, LogoutForm, ResetRequestForm, SetPasswordForm
 
 bp = Blueprint("auth", __name__)
 
@@ -133,3 +133,48 @@ def invitation(secret: str) -> ResponseReturnValue:
             return redirect(url_for("home.index"))
     status = 422 if form.errors else 200
     return render_template("auth/invitation.html", form=form), status
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.shared_limit(login_throttle.ADDRESS_LIMITS, scope=login_throttle.RESET_SCOPE, methods=["POST"])
+@limiter.shared_limit(
+    login_throttle.RESET_ACCOUNT_LIMITS,
+    scope=login_throttle.RESET_SCOPE,
+    key_func=login_throttle.reset_account_key,
+    methods=["POST"],
+)
+def reset_request() -> ResponseReturnValue:
+    """Forgot password: a patient is texted a one-time link; the answer is the same whatever the account."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        login_throttle.answer_no_sooner_than(login_throttle.RESET_ANSWER_SECONDS)
+        password_reset.request_reset(form.username.data or "")
+        return render_template("auth/reset_sent.html", message=password_reset.ACCEPTED)
+    status = 422 if form.errors else 200
+    return render_template("auth/reset_request.html", form=form), status
+
+
+@bp.route("/reset/<secret>", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def reset(secret: str) -> ResponseReturnValue:
+    """The link in a reset text, or the one an admin passed on: a new password, then logged in here alone."""
+    try:
+        password_reset.find(secret)
+    except (NotFound, Gone) as error:
+        return render_template("auth/reset_gone.html", message=error.detail), error.status
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = password_reset.complete(secret, form.password.data or "")
+        except Invalid as error:
+            form.password.errors = [p.message for p in error.problems]
+        except Gone as error:  # used up by another request since the page was shown
+            return render_template("auth/reset_gone.html", message=error.detail), error.status
+        else:
+            if current_user.is_authenticated:  # someone else's session in this browser ends, not just its cookie
+                log_out()
+            log_in(user)
+            flash("Your new password is set. Any other devices are logged out.")
+            return redirect(url_for("home.index"))
+    status = 422 if form.errors else 200
+    return render_template("auth/reset.html", form=form), status

@@ -14,11 +14,12 @@ template (templates/clinic/_chart.html) only writes the numbers out.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from tracker.instruments import PHQ9
 from tracker.instruments.severity import label as severity_label
+from tracker.local_time import in_range_utc
 from tracker.outcomes import SurvivalStep
 
 # Nearer square than a desktop chart would be: on a phone the chart is the screen's width, and its height
@@ -93,6 +94,16 @@ class PlotPoint:
 
 
 @dataclass(frozen=True)
+class Row:
+    """A check-in as the table under the chart lists it: every one, drawn or not."""
+
+    taken_at: datetime
+    total: int
+    severity: str
+    item9_positive: bool
+
+
+@dataclass(frozen=True)
 class Glyph:
     """A marker drawn as a polygon, so every shape is written out the same way."""
 
@@ -147,6 +158,10 @@ class Chart:
     x_ticks: tuple[Tick, ...]
     y_ticks: tuple[Tick, ...]
     now_x: float | None
+    # Check-ins, infusions and requests stored with a date outside 2000-2100 (before that was refused): not drawn,
+    # since one would squeeze every other mark into a corner; the table under the chart still lists them.
+    left_out: int = 0
+    rows: tuple[Row, ...] = ()
 
     @property
     def view_box(self) -> str:
@@ -308,7 +323,21 @@ def trajectory(
     now: datetime,
     zone: tzinfo = UTC,
 ) -> Chart:
-    """The chart's geometry: bands, one point per check-in, one glyph per infusion and per request."""
+    """The chart's geometry: bands, one point per check-in, one glyph per infusion and per request.
+
+    Only moments in local_time's calendar (2000-2100) are drawn; `left_out` counts the rest.
+    """
+    given = len(points) + len(infusions) + len(requests)
+    rows = tuple(Row(p.taken_at, p.total, severity_of(p.total), p.item9_positive) for p in points)
+    points = [p for p in points if in_range_utc(p.taken_at)]
+    infusions = [i for i in infusions if in_range_utc(i.at)]
+    requests = [
+        r if r.decided_at is None or in_range_utc(r.decided_at) else replace(r, decided_at=None)
+        for r in requests
+        if in_range_utc(r.raised_at)
+    ]
+    if window_start is not None and not in_range_utc(window_start):
+        window_start = None
     # Stable by time only: points arrive in the one order (taken, then stored), which breaks ties.
     ordered = sorted(points, key=lambda p: p.taken_at)
     start, end = _span(ordered, infusions, requests, now)
@@ -382,6 +411,8 @@ def trajectory(
         x_ticks=tuple(Tick(x(moment), label) for moment, label in date_ticks(start, end, zone)),
         y_ticks=tuple(Tick(y_for(score), str(score)) for score in [*(low for low, _ in SEVERITY_BANDS), MAX_TOTAL]),
         now_x=x(now),
+        left_out=given - len(points) - len(infusions) - len(requests),
+        rows=tuple(sorted(rows, key=lambda row: row.taken_at)),
     )
 
 

@@ -6,8 +6,8 @@ their routes on it, so the app sees one `clinic` blueprint (tracker/web/__init__
 
 from __future__ import annotations
 
-from tracker.web import clinic_actions, clinic_pages
+from tracker.web import clinic_actions, clinic_calendar, clinic_day, clinic_pages
 from tracker.web.clinic_base import bp
 from tracker.web.roles import staff_required
 
-__all__ = ["bp", "clinic_actions", "clinic_pages", "staff_required"]
+__all__ = ["bp", "clinic_actions", "clinic_calendar", "clinic_day", "clinic_pages", "staff_required"]

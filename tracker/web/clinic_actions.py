@@ -16,9 +16,8 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from tracker import local_time
-from tracker.errors import Conflict, FieldProblem, Invalid, NotFound
+from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
-from tracker.models import Infusion
 from tracker.services import scope
 from tracker.services.accounts import patients
 from tracker.services.alerts import queries as alert_queries
@@ -28,6 +27,7 @@ from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
 from tracker.services.course import writes as course
 from tracker.web.clinic_base import bp
+from tracker.web.clinic_day_forms import show_warnings
 from tracker.web.clinic_forms import (
     AcknowledgeForm,
     ApproveForm,
@@ -44,7 +44,6 @@ from tracker.web.clinic_forms import (
     to_utc,
 )
 from tracker.web.clinic_pages import ack_prefix, patient_page, resolve_prefix
-from tracker.web.forms import ConfirmForm
 from tracker.web.roles import staff_required
 
 
@@ -56,15 +55,21 @@ def _attempt(
     patient_id: uuid.UUID,
     key: str,
     form: FlaskForm,
-    action: Callable[[], str],
+    action: Callable[[], str | tuple[str, str]],
     anchor: str,
     names: dict[str, str] | None = None,
 ) -> ResponseReturnValue:
-    """Run one action: commit and redirect with its message, or show the page again with why it failed."""
+    """Run one action: commit and redirect with its message (and where it lands, when the action says), or show
+    the page again with why it failed, or with the unusual values to confirm."""
     if not form.validate_on_submit():
         return patient_page(patient_id, 422, forms={key: form}, problems={key: ["Please correct the marked fields."]})
     try:
-        message = action()
+        outcome = action()
+    except course.NeedsConfirmation as ask:
+        db.session.rollback()
+        form.confirmed.data = ask.key
+        show_warnings(form, ask.warnings, names or {})
+        return patient_page(patient_id, 422, forms={key: form}, asking={key})
     except Invalid as error:
         db.session.rollback()  # nothing of a refused action is kept
         others = put_problems(form, error.problems, names)
@@ -74,6 +79,7 @@ def _attempt(
     except Conflict as error:
         db.session.rollback()
         return patient_page(patient_id, 409, conflict=(anchor, error.detail))
+    message, anchor = outcome if isinstance(outcome, tuple) else (outcome, anchor)
     flash(message, "success")
     return _back(patient_id, anchor)
 
@@ -211,50 +217,24 @@ def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
     }
 
 
-def _warnings(form: InfusionForm, warnings: list[FieldProblem]) -> None:
-    """CLINICAL.md §1: values outside the usual range are kept, and the clinician is told."""
-    for warning in warnings:
-        name = InfusionForm.SERVICE_NAMES.get(warning.field, warning.field)
-        label = form[name].label.text if name in form else warning.field
-        flash(f"Check: {label} is {warning.message}.", "warning")
-
-
 @bp.route("/patients/<patient_id>/infusions", methods=["POST"])
 @staff_required
 def record_infusion(patient_id: str) -> ResponseReturnValue:
     patient = scope.get_patient_for_staff(current_user, patient_id)
     form = InfusionForm(prefix="infusion")
 
-    def act() -> str:
+    def act() -> tuple[str, str]:
         fields = _infusion_fields(form)
-        result = course.record_infusion(patient, by=current_user, **fields)
-        _warnings(form, result.warnings)
+        # CLINICAL.md §1: a value outside the usual range is saved once confirmed; its check stays beside it.
+        result = course.record_infusion(patient, by=current_user, confirmed=form.confirmed.data or "", **fields)
         message = "Infusion recorded." if result.infusion.status == "given" else "Infusion booked."
         if result.completed_request is not None:
             message += " It completes the open booster request."
         if result.phase_change is not None:
             message += f" Induction is complete: the patient is now {result.phase_change.to_phase.replace('_', ' ')}."
-        return message
+        return message, f"infusion-{result.infusion.id}"
 
     return _attempt(patient.id, "infusion", form, act, "infusions", InfusionForm.SERVICE_NAMES)
-
-
-@bp.route("/infusions/<infusion_id>/given", methods=["POST"])
-@staff_required
-def infusion_given(infusion_id: str) -> ResponseReturnValue:
-    """A booked infusion given now; its details can be corrected through the API."""
-    row = db.session.get(Infusion, scope.parse_id(infusion_id))
-    if row is None:
-        raise NotFound("No such infusion.")
-    patient = scope.get_patient_for_staff(current_user, row.patient_id)  # 404 for another clinic's infusion
-    form = ConfirmForm()
-
-    def act() -> str:
-        result = course.update_infusion(row, {"status": "given"}, current_user)
-        done = " It completes the open booster request." if result.completed_request is not None else ""
-        return f"Infusion recorded as given now.{done}"
-
-    return _attempt(patient.id, "confirm", form, act, "infusions")
 
 
 # The patient's phase and reminders

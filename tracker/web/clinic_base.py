@@ -35,6 +35,7 @@ PURPOSE_WORDS = {
     "safety_oncall": "Safety alert to the on-call contact",
     "safety_escalation": "Safety escalation to the backup contact",
     "invitation": "Invitation",
+    "password_reset": "Password reset (asked for with the patient's number)",
     "booster_scheduled": "Booster booked",
     "booster_urgent_oncall": "Urgent booster request to the on-call contact",
     "reminder_weekly": "Weekly reminder",

@@ -16,7 +16,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
-    SearchField,
     SelectField,
     StringField,
     TextAreaField,
@@ -24,6 +23,7 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
+from wtforms.widgets import SearchInput
 
 from tracker import local_time
 from tracker.errors import MAX_PAGE, FieldProblem
@@ -31,6 +31,7 @@ from tracker.models.alert import RISK_LEVELS
 from tracker.models.infusion import INFUSION_KINDS
 from tracker.models.patient import PHASES
 from tracker.services.clinic.patient_list import SORTS
+from tracker.web.one_line import OneLineField
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 PHASE_WORDS = {p: p.replace("_", " ") for p in PHASES}
@@ -168,6 +169,8 @@ class InfusionForm(FlaskForm):
         default="",
     )
     notes = TextAreaField("Clinical notes", filters=[blank_to_none])
+    # The key of course.NeedsConfirmation: set once the page has asked about values outside the usual range.
+    confirmed = HiddenField()
 
     # The service's field names for the problems it finds, where they differ from this form's.
     SERVICE_NAMES = {"scheduled_for": "when", "given_at": "when"}
@@ -193,7 +196,7 @@ class ReminderForm(FlaskForm):
     enabled = BooleanField("Send check-in reminders")
     weekday = SelectField("Day", choices=[SelectChoice(str(i), day) for i, day in enumerate(WEEKDAYS)])
     local_time = TimeField("Time (the patient's)", validators=[Optional()])
-    timezone = StringField("Patient's time zone", filters=[blank_to_none], validators=[Length(max=64)])
+    timezone = OneLineField("Patient's time zone", filters=[blank_to_none], validators=[Length(max=64)])
 
 
 class PatientFilterForm(FlaskForm):
@@ -202,7 +205,9 @@ class PatientFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    q = SearchField("Name or phone", filters=[blank_to_none], validators=[Optional(), Length(max=100)])
+    q = OneLineField(
+        "Name or phone", widget=SearchInput(), filters=[blank_to_none], validators=[Optional(), Length(max=100)]
+    )
     phase = SelectField(
         "Phase",
         choices=[SelectChoice("", "Any phase")] + [SelectChoice(p, w.capitalize()) for p, w in PHASE_WORDS.items()],

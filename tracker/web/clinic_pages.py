@@ -14,10 +14,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from tracker import clock, local_time
+from tracker.errors import MAX_PAGE
 from tracker.services.clinic import attention, patient_list
 from tracker.services.clinic import patient_page as patient_record
 from tracker.web import charts
 from tracker.web.clinic_base import bp, render
+from tracker.web.clinic_day_forms import RaiseBoosterForm
 from tracker.web.clinic_forms import (
     AcknowledgeForm,
     ApproveForm,
@@ -40,10 +42,14 @@ PER_PAGE = 25
 @bp.route("/")
 @staff_required
 def home() -> ResponseReturnValue:
-    """The attention queue: who needs a clinician now, most pressing first."""
-    items = attention.queue(current_user, clock.now())
-    page = render("clinic/queue.html", items=items)
-    return page
+    """The attention queue: who needs a clinician now, most pressing first, a page at a time."""
+    number = request.args.get("page", default=1, type=int) or 1
+    queue = attention.queue_page(current_user, clock.now(), page=number if 1 <= number <= MAX_PAGE else 1)
+
+    def page_url(to: int) -> str:
+        return url_for("clinic.home", page=to)
+
+    return render("clinic/queue.html", queue=queue, items=queue.items, per_page=attention.PER_PAGE, page_url=page_url)
 
 
 def _filters(form: PatientFilterForm) -> dict[str, Any]:
@@ -100,6 +106,8 @@ def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
     # The kind the patient's phase usually calls for; the clinician changes it when it is another.
     kind = {"induction": "induction", "maintenance": "maintenance"}.get(record.patient.phase, "booster")
     forms["infusion"] = InfusionForm(formdata=None, prefix="infusion", data={"kind": kind})
+    if record.open_request is None:
+        forms["raise"] = RaiseBoosterForm(formdata=None, prefix="raise")
     forms["phase"] = PhaseForm(formdata=None, prefix="phase", data={"phase": record.patient.phase})
     patient, clinic = record.patient, record.clinic
     weekday = patient.reminder_weekday if patient.reminder_weekday is not None else clinic.reminder_weekday
@@ -131,10 +139,12 @@ def patient_page(
     forms: dict[str, FlaskForm] | None = None,
     problems: dict[str, list[str]] | None = None,
     conflict: tuple[str, str] | None = None,
+    asking: set[str] | None = None,
 ) -> tuple[str, int]:
     """The patient's page, with a form that failed (its errors beside its fields) or a conflict to explain.
 
     `conflict` is (section, message): the page shows the record as it is now, and why nothing was saved.
+    `asking` names the forms whose unusual values wait for the clinician's confirmation.
     """
     record = patient_record.read(current_user, patient_id)
     now = clock.now()
@@ -152,6 +162,7 @@ def patient_page(
         forms=all_forms,
         problems=problems or {},
         conflict=conflict,
+        asking=asking or set(),
         ack_prefix=ack_prefix,
         zone=zone,
         legend_points=charts.legend_points,

@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from datetime import date
 
 from flask import Blueprint, Response, render_template, stream_with_context
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from tracker import clock
 from tracker.local_time import zone_of
 from tracker.services.clinic import exports, fhir_export, outcomes_report
 from tracker.web.charts import survival_chart
+from tracker.web.roles import staff_required
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -38,7 +39,7 @@ def _csv(chunks: Iterator[str], filename: str) -> Response:
 
 
 @bp.route("/patients/<patient_id>/checkins.csv")
-@login_required
+@staff_required
 def patient_csv(patient_id: str) -> Response:
     """One patient's PHQ-9 check-ins, a row each."""
     export = exports.export_for_staff(current_user, patient_id)
@@ -48,7 +49,7 @@ def patient_csv(patient_id: str) -> Response:
 
 
 @bp.route("/checkins.csv")
-@login_required
+@staff_required
 def clinic_csv() -> Response:
     """Every PHQ-9 check-in of the clinic's patients, a row each."""
     export = exports.export_for_staff(current_user)
@@ -57,7 +58,7 @@ def clinic_csv() -> Response:
 
 
 @bp.route("/patients/<patient_id>/fhir.json")
-@login_required
+@staff_required
 def patient_fhir(patient_id: str) -> Response:
     """One patient's check-ins as a FHIR R4 Bundle (collection)."""
     export = fhir_export.bundle_for_staff(current_user, patient_id)
@@ -66,7 +67,7 @@ def patient_fhir(patient_id: str) -> Response:
 
 
 @bp.route("/outcomes")
-@login_required
+@staff_required
 def outcomes() -> str:
     """The clinic's outcomes report, with its definitions and a chart."""
     report = outcomes_report.report_for_staff(current_user)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, IntegerField, PasswordField, SelectField, StringField, TimeField
+from wtforms import DateField, IntegerField, PasswordField, SelectField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.widgets import EmailInput
 
 from tracker import safety
 from tracker.countries import country_names
 from tracker.services.clinic import settings as clinic_settings
+from tracker.web.one_line import OneLineField
 
 
 class LoginForm(FlaskForm):
-    username = StringField(
+    username = OneLineField(
         "Email or mobile number",
         validators=[DataRequired("Enter your email or mobile number."), Length(max=254)],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
@@ -36,6 +38,16 @@ class SetPasswordForm(FlaskForm):
         "Type it again",
         validators=[DataRequired("Type the password again."), EqualTo("password", "The two passwords differ.")],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ResetRequestForm(FlaskForm):
+    """Asking for a password reset: only the username, as at login."""
+
+    username = OneLineField(
+        "Email or mobile number",
+        validators=[DataRequired("Enter your email or mobile number."), Length(max=254)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
 
 
@@ -69,8 +81,9 @@ class ConfirmForm(FlaskForm):
 class InviteStaffForm(FlaskForm):
     """A staff account without a password: its holder sets one through a one-time link."""
 
-    email = EmailField(
+    email = OneLineField(
         "Email",
+        widget=EmailInput(),
         validators=[DataRequired("Enter an email address."), Length(max=254)],
         render_kw={"autocomplete": "off", "autocapitalize": "none"},
     )
@@ -85,17 +98,24 @@ def _whole(label: str, setting: str, description: str | None = None) -> IntegerF
     return IntegerField(
         label,
         validators=[InputRequired(f"Enter a whole number from {low} to {high}.")],
+        # The service's words for a number out of range, for one that is not a number at all.
+        invalid_value_message=f"Use a whole number from {low} to {high}.",
         description=description or clinic_settings.EXPLANATIONS[setting],
         render_kw={"min": low, "max": high, "inputmode": "numeric"},
     )
 
 
 def _clock_time(label: str, description: str) -> TimeField:
-    return TimeField(label, validators=[InputRequired("Enter a time such as 09:30.")], description=description)
+    return TimeField(
+        label,
+        validators=[InputRequired("Enter a time such as 09:30.")],
+        invalid_value_message="Use a time of day on the 24-hour clock, such as 09:30 or 21:00.",
+        description=description,
+    )
 
 
-def _phone(label: str, description: str) -> StringField:
-    return StringField(
+def _phone(label: str, description: str) -> OneLineField:
+    return OneLineField(
         label, validators=[Length(max=30)], description=description, render_kw={"autocomplete": "off", "type": "tel"}
     )
 
@@ -106,8 +126,8 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 class ClinicSettingsForm(FlaskForm):
     """Every clinic setting of services/clinic_settings.py; the service validates, this form only parses."""
 
-    name = StringField("Clinic name", validators=[DataRequired("Enter the clinic's name."), Length(max=200)])
-    timezone = StringField(
+    name = OneLineField("Clinic name", validators=[DataRequired("Enter the clinic's name."), Length(max=200)])
+    timezone = OneLineField(
         "Time zone",
         validators=[DataRequired("Enter a time zone name such as America/Chicago."), Length(max=64)],
         description="A name such as America/Chicago: reminder times and quiet hours are in this zone.",
@@ -151,7 +171,7 @@ class ClinicSettingsForm(FlaskForm):
         + [SelectChoice(code, f"{name} ({code})") for code, name in country_names().items()],
         description="Picks the crisis lines a patient is given (built in for US, CA, GB, IE, AU and NZ).",
     )
-    emergency_numbers = StringField(
+    emergency_numbers = OneLineField(
         "Emergency number",
         validators=[Length(max=60)],
         description="As it is dialled, such as 999; where there are two, such as 112 or 999, enter both.",
@@ -166,8 +186,8 @@ LINE_REACH = (("call", "Call", True, False), ("text", "Text", False, True), ("bo
 def _crisis_line_fields(number: int) -> dict[str, object]:
     """One crisis line's fields on the settings form: its name, number, how it is reached, the word to text."""
     return {
-        f"line{number}_name": StringField(f"Line {number}: name", validators=[Length(max=200)]),
-        f"line{number}_phone": StringField(
+        f"line{number}_name": OneLineField(f"Line {number}: name", validators=[Length(max=200)]),
+        f"line{number}_phone": OneLineField(
             f"Line {number}: number",
             validators=[Length(max=40)],
             description="As it is dialled in the country, such as 116 123.",
@@ -176,7 +196,7 @@ def _crisis_line_fields(number: int) -> dict[str, object]:
         f"line{number}_reach": SelectField(
             f"Line {number}: takes", choices=[SelectChoice(value, words) for value, words, *_ in LINE_REACH]
         ),
-        f"line{number}_keyword": StringField(
+        f"line{number}_keyword": OneLineField(
             f"Line {number}: word to text",
             validators=[Length(max=40)],
             description="Only for a line that asks for one, such as SHOUT. Leave empty for none.",

@@ -6,7 +6,11 @@ from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from tracker import local_time
 from tracker.services.accounts import patients as patient_service
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.course import queries as course_queries
+from tracker.services.messaging import texts
 
 bp = Blueprint("home", __name__)
 
@@ -24,4 +28,18 @@ def patient() -> str:
     if current_user.role != "patient":
         abort(403)
     me = patient_service.patient_of(current_user)
-    return render_template("patient/home.html", patient=me)
+    visit = course_queries.next_visit_for_patient(me)
+    # Said as the booking's text says it, with the same safety instructions (CLINICAL.md §1).
+    when = (
+        local_time.spoken(visit.scheduled_for, local_time.zone_of(me.timezone))
+        if visit and visit.scheduled_for
+        else None
+    )
+    return render_template(
+        "patient/home.html",
+        patient=me,
+        visit=visit,
+        visit_when=when,
+        visit_safety=texts.VISIT_SAFETY,
+        waiting=booster_queries.open_request_for(me.id),
+    )

@@ -1,4 +1,5 @@
-"""The patient's own pages: the PHQ-9 check-in, its result, the crisis page and the history."""
+"""The patient's own pages: the PHQ-9 check-in, its result, the crisis page, the history, asking for a booster
+and their reminders (through the services the API's /me and /booster-requests use)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import uuid
 from datetime import datetime, tzinfo
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -17,13 +18,17 @@ from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 
 from tracker import local_time
-from tracker.errors import Invalid
+from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
 from tracker.instruments import INSTRUMENTS, PHQ9, severity
 from tracker.models import CheckIn, Patient
+from tracker.services.accounts import patients as patient_settings
 from tracker.services.accounts.patients import patient_of
+from tracker.services.boosters import queries as booster_queries
+from tracker.services.boosters import requests as boosters
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.checkins import submit as checkins
+from tracker.web.patient_forms import BoosterRequestForm, MyRemindersForm
 from tracker.web.roles import patient_required
 
 bp = Blueprint("patient", __name__, url_prefix="/me")
@@ -93,6 +98,7 @@ def _page(template: str, patient: Patient, status: int = 200, **context: Any) ->
         "short_day": short_day,
         "severity_words": severity.plain_words,
         "max_total": max_total,
+        "instruments": INSTRUMENTS,
     }
     return render_template(template, patient=patient, **helpers, **context), status
 
@@ -213,3 +219,55 @@ def history() -> ResponseReturnValue:
     me = patient_of(current_user)
     page = checkin_queries.history(me, request.args.get("page", 1, type=int))
     return _page("patient/history.html", me, page=page)
+
+
+# The services' field problems in the patient's words, beside the field they belong to.
+REASON_WORDS = "Please tell us in a few words what has changed (at most 500 characters)."
+REMINDER_FIELDS = {"reminders.local_time": "local_time", "reminders.enabled": "enabled"}
+
+
+@bp.route("/booster", methods=["GET", "POST"])
+@patient_required
+def booster() -> ResponseReturnValue:
+    """Ask the clinic for a booster (the API's POST /booster-requests): one open request at a time."""
+    me = patient_of(current_user)
+    form = BoosterRequestForm()
+    if not form.validate_on_submit():
+        return _booster_page(me, form, status=400 if form.is_submitted() else 200)
+    try:
+        boosters.raise_request(me, "patient", current_user, form.reason.data)
+    except Invalid:
+        form.reason.errors.append(REASON_WORDS)  # the one field: empty or too long
+        return _booster_page(me, form, status=422)
+    except Conflict:
+        # Sent from a second tab, or twice: the first request stands and the clinic already sees it.
+        return _booster_page(me, form, status=409, message="You have already asked; your clinic will be in touch.")
+    flash("Your clinic has your request and will be in touch.", "success")
+    return redirect(url_for("home.patient"), code=303)
+
+
+def _booster_page(
+    patient: Patient, form: BoosterRequestForm, status: int, message: str | None = None
+) -> tuple[str, int]:
+    waiting = booster_queries.open_request_for(patient.id)
+    return _page("patient/booster.html", patient, status, form=form, waiting=waiting, message=message)
+
+
+@bp.route("/reminders", methods=["GET", "POST"])
+@patient_required
+def reminders() -> ResponseReturnValue:
+    """Turn the weekly reminder on or off and choose its time (the API's PATCH /me)."""
+    me = patient_of(current_user)
+    form = MyRemindersForm(data={"enabled": me.reminders.enabled, "local_time": me.reminders.local_time})
+    if not form.validate_on_submit():
+        return _page("patient/reminders.html", me, 422 if form.is_submitted() else 200, form=form)
+    try:
+        patient_settings.update_settings(
+            me, reminders_enabled=form.enabled.data, reminder_local_time=form.local_time.data
+        )
+    except Invalid as error:
+        for problem in error.problems:
+            form[REMINDER_FIELDS.get(problem.field, "local_time")].errors.append(problem.message)
+        return _page("patient/reminders.html", me, 422, form=form)
+    flash("Your reminders are saved.", "success")
+    return redirect(url_for("home.patient"), code=303)

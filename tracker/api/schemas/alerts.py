@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from tracker.api.schemas.common import Strict, page_of
+from tracker.api.schemas.common import Strict, cursor_field, limit_field, page_of
 from tracker.models.alert import ALERT_KINDS, ALERT_STATUSES, RISK_LEVELS
 
 
@@ -51,8 +51,8 @@ class AlertListArgsSchema(Strict):
     status = fields.String(load_default=None, validate=validate.OneOf(ALERT_STATUSES))
     kind = fields.String(load_default=None, validate=validate.OneOf(ALERT_KINDS))
     patient_id = fields.String(load_default=None, validate=validate.Length(max=64))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = limit_field()
+    cursor = cursor_field()
 
 
 class AcknowledgeSchema(Strict):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from tracker.api.schemas.common import Strict
+from tracker.api.schemas.one_line import OneLine
 
 
 class TokenRequestSchema(Strict):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    username = OneLine(required=True, validate=validate.Length(min=1, max=254))
     password = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
@@ -20,6 +21,29 @@ class InvitationAcceptSchema(Strict):
 class PasswordChangeSchema(Strict):
     current_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
     new_password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PasswordResetRequestSchema(Strict):
+    username = OneLine(
+        required=True,
+        validate=validate.Length(min=1, max=254),
+        metadata={"description": "the email or E.164 phone the account logs in with"},
+    )
+
+
+class PasswordResetConfirmSchema(Strict):
+    token = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "the last part of the texted or admin-issued link, after /reset/"},
+    )
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PasswordResetAcceptedSchema(Schema):
+    """The one answer to a reset request, whatever the account (or whether there is one)."""
+
+    detail = fields.String(required=True)
 
 
 class TokenSchema(Schema):

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from tracker.api.schemas.common import Strict, page_of
+from tracker.api.schemas.common import Moment, Strict, cursor_field, limit_field, page_of
 from tracker.api.schemas.infusions import InfusionSchema
 from tracker.models.booster import RAISED_BY, REQUEST_STATUSES, URGENCIES
 from tracker.services.boosters.queries import RequestWithInfusion
@@ -45,8 +45,8 @@ BoosterRequestPageSchema = page_of(BoosterRequestSchema)
 class BoosterRequestListArgsSchema(Strict):
     status = fields.String(load_default=None, validate=validate.OneOf(REQUEST_STATUSES))
     patient_id = fields.String(load_default=None, validate=validate.Length(max=64))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = limit_field()
+    cursor = cursor_field()
 
 
 class ReasonSchema(Strict):
@@ -62,7 +62,7 @@ class ApproveSchema(Strict):
 
 
 class ScheduleSchema(Strict):
-    scheduled_for = fields.AwareDateTime(required=True)
+    scheduled_for = Moment(required=True)
 
 
 class ScheduleResultSchema(Schema):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
-from tracker.api.schemas.common import NestedFrom, Strict, StrictInteger, page_of
+from tracker.api.schemas.common import Moment, NestedFrom, Strict, StrictInteger, page_of
 from tracker.api.schemas.safety import SafetySchema
-from tracker.instruments import Instrument
+from tracker.instruments import INSTRUMENTS, Instrument
 from tracker.models.checkin import DIAGNOSES, SEVERITIES, SOURCES
 from tracker.services.checkins.submit import safety_for
 
@@ -53,7 +56,7 @@ class InstrumentSchema(Schema):
 
 
 class CheckInCreateSchema(Strict):
-    instrument = fields.String(required=True, validate=validate.OneOf(["phq9", "gad7"]))
+    instrument = fields.String(required=True, validate=validate.OneOf(list(INSTRUMENTS)))
     answers = fields.List(
         StrictInteger(validate=validate.Range(min=0, max=3)),
         required=True,
@@ -64,7 +67,28 @@ class CheckInCreateSchema(Strict):
 
 
 class ClinicCheckInCreateSchema(CheckInCreateSchema):
-    taken_at = fields.AwareDateTime(required=True, metadata={"description": "RFC 3339 with offset; not in the future"})
+    taken_at = Moment(required=True, metadata={"description": "not in the future"})
+
+
+def by_instrument(component: dict[str, Any]) -> dict[str, Any]:
+    """A check-in body as the document states it: one variant per instrument, with exactly as many answers as it
+    has items and the difficulty item only where it has one (CLINICAL.md §2, every item answered)."""
+    variants = []
+    for instrument in INSTRUMENTS.values():
+        properties = copy.deepcopy(component["properties"])
+        properties["instrument"] = {"type": "string", "enum": [instrument.name]}
+        properties["answers"].update(minItems=len(instrument.items), maxItems=len(instrument.items))
+        properties["answers"]["description"] = (
+            f"one answer per item, 0-3: {len(instrument.items)} for {instrument.name}"
+        )
+        if instrument.difficulty_item is None:
+            properties["difficulty"] = {"type": "integer", "nullable": True, "enum": [None], "description": "none"}
+        variants.append({**component, "properties": properties})
+    return {"oneOf": variants}
+
+
+# The components by_instrument rewrites in the OpenAPI document.
+CHECKIN_BODIES = ("CheckInCreate", "ClinicCheckInCreate")
 
 
 class CheckInSchema(Schema):

@@ -5,7 +5,19 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from tracker import clock
-from tracker.api.schemas.common import NestedFrom, Strict, StrictInteger, page_of
+from tracker.api.schemas.common import (
+    ClockTime,
+    NestedFrom,
+    QueryBoolean,
+    Strict,
+    StrictInteger,
+    cursor_field,
+    display_name_field,
+    limit_field,
+    page_of,
+    timezone_field,
+)
+from tracker.api.schemas.one_line import OneLine
 from tracker.api.schemas.patient import RemindersSchema
 from tracker.api.schemas.safety import CrisisLineSchema, CrisisResourceSchema
 from tracker.models.patient import PHASES
@@ -13,10 +25,23 @@ from tracker.services.clinic.patient_list import PatientSummary
 
 
 class PatientCreateSchema(Strict):
-    display_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    phone = fields.String(required=True, validate=validate.Length(min=1, max=32), metadata={"example": "+13125550123"})
-    email = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=254))
-    timezone = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    display_name = display_name_field(required=True)
+    phone = OneLine(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={
+            "example": "+13125550123",
+            "format": "phone",
+            "description": "a mobile number that can be dialled (libphonenumber), best in E.164",
+        },
+    )
+    email = OneLine(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=254),
+        metadata={"format": "email"},
+    )
+    timezone = timezone_field(required=True)
     phase = fields.String(load_default="screening", validate=validate.OneOf(PHASES))
 
 
@@ -35,14 +60,14 @@ class PatientSchema(Schema):
 
 class PatientListArgsSchema(Strict):
     phase = fields.String(load_default=None, validate=validate.OneOf(PHASES))
-    q = fields.String(load_default=None, validate=validate.Length(max=100))
-    needs_attention = fields.Boolean(load_default=None, allow_none=True)
+    q = OneLine(load_default=None, validate=validate.Length(max=100))
+    needs_attention = QueryBoolean(load_default=None)
     sort = fields.String(
         load_default="name", validate=validate.OneOf(["name", "latest_total", "change", "days_since_last"])
     )
     order = fields.String(load_default="asc", validate=validate.OneOf(["asc", "desc"]))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.String(load_default=None, validate=validate.Length(max=100))
+    limit = limit_field()
+    cursor = cursor_field()
 
 
 class OpenRequestRefSchema(Schema):
@@ -127,11 +152,11 @@ class ClinicSettingsSchema(Schema):
 
 
 class ClinicSettingsPatchSchema(Strict):
-    name = fields.String(validate=validate.Length(min=1, max=200))
-    timezone = fields.String(validate=validate.Length(min=1, max=64))
-    phone = fields.String(allow_none=True, validate=validate.Length(max=32))
-    oncall_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
-    backup_phone = fields.String(allow_none=True, validate=validate.Length(max=32))
+    name = OneLine(validate=validate.Length(min=1, max=200))
+    timezone = timezone_field()
+    phone = OneLine(allow_none=True, validate=validate.Length(max=32))
+    oncall_phone = OneLine(allow_none=True, validate=validate.Length(max=32))
+    backup_phone = OneLine(allow_none=True, validate=validate.Length(max=32))
     signal_min_total = StrictInteger()
     signal_min_rise = StrictInteger()
     confirm_min_days = StrictInteger()
@@ -143,10 +168,10 @@ class ClinicSettingsPatchSchema(Strict):
     missed_checkin_grace_days = StrictInteger()
     missed_checkin_alert_days = StrictInteger()
     reminder_weekday = StrictInteger()
-    reminder_local_time = fields.Time(format="%H:%M")
-    quiet_start = fields.Time(format="%H:%M")
-    quiet_end = fields.Time(format="%H:%M")
-    country = fields.String(allow_none=True, validate=validate.Length(max=8))
+    reminder_local_time = ClockTime()
+    quiet_start = ClockTime()
+    quiet_end = ClockTime()
+    country = OneLine(allow_none=True, validate=validate.Length(max=8))
     crisis_lines = fields.List(
         fields.Nested(CrisisLineSchema),
         allow_none=True,
@@ -154,7 +179,7 @@ class ClinicSettingsPatchSchema(Strict):
         metadata={"description": "at most 3; null or [] goes back to the country's built-in lines"},
     )
     emergency_numbers = fields.List(
-        fields.String(validate=validate.Length(max=20)),
+        OneLine(validate=validate.Length(max=20)),
         allow_none=True,
         validate=validate.Length(max=10),
         metadata={"description": 'e.g. ["112", "999"]; null or [] goes back to the country\'s'},

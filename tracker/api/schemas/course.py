@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, validate
 
 from tracker.api.schemas.boosters import BoosterRequestSchema
 from tracker.api.schemas.clinic import PatientSchema
-from tracker.api.schemas.common import Strict
+from tracker.api.schemas.common import Strict, display_name_field, timezone_field
 from tracker.api.schemas.patient import RemindersPatchSchema
 from tracker.models.patient import PHASES
 from tracker.services.course.queries import PatientDetail
@@ -43,6 +43,6 @@ class PatientDetailSchema(PatientSchema):
 class PatientPatchSchema(Strict):
     phase = fields.String(validate=validate.OneOf(PHASES))
     phase_reason = fields.String(validate=validate.Length(max=500))
-    display_name = fields.String(validate=validate.Length(min=1, max=120))
-    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    display_name = display_name_field()
+    timezone = timezone_field()
     reminders = fields.Nested(RemindersPatchSchema)

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 
-from tracker.api.schemas.common import Strict, StrictInteger, page_of
+from tracker.api.schemas.common import Moment, Strict, StrictBoolean, StrictFloat, StrictInteger, page_of
 from tracker.models import Infusion
 from tracker.models.infusion import INFUSION_KINDS, INFUSION_STATUSES
 from tracker.services.course.writes import InfusionResult
@@ -92,10 +92,10 @@ PatientInfusionPageSchema = page_of(PatientInfusionSchema)
 
 
 class InfusionChangeSchema(Strict):
-    scheduled_for = fields.AwareDateTime(allow_none=True)
-    given_at = fields.AwareDateTime(allow_none=True)
-    dose_mg_per_kg = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=0))
-    weight_kg = fields.Float(allow_none=True, allow_nan=False, validate=validate.Range(min=0))
+    scheduled_for = Moment(allow_none=True)
+    given_at = Moment(allow_none=True)
+    dose_mg_per_kg = StrictFloat(allow_none=True, validate=validate.Range(min=0))
+    weight_kg = StrictFloat(allow_none=True, validate=validate.Range(min=0))
     duration_min = StrictInteger(allow_none=True)
     bp_before = fields.String(
         allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
@@ -104,13 +104,18 @@ class InfusionChangeSchema(Strict):
         allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
     )
     observed_min = StrictInteger(allow_none=True)
-    ride_home_confirmed = fields.Boolean(allow_none=True)
+    ride_home_confirmed = StrictBoolean(allow_none=True)
     notes = fields.String(allow_none=True, validate=validate.Length(max=5000))
     status = fields.String(validate=validate.OneOf(INFUSION_STATUSES))
     kind = fields.String(validate=validate.OneOf(INFUSION_KINDS))
+    # Why it changed: required to correct a given infusion's values; kept in the audit log with the old values.
+    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
 
 
 class InfusionCreateSchema(InfusionChangeSchema):
+    class Meta:
+        exclude = ("reason",)
+
     kind = fields.String(required=True, validate=validate.OneOf(INFUSION_KINDS))
     status = fields.String(required=True, validate=validate.OneOf(["scheduled", "given"]))
     booster_request_id = fields.String(allow_none=True, validate=validate.Length(max=64))

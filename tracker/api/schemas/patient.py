@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from tracker.api.schemas.common import NestedFrom, Strict
+from tracker.api.schemas.common import ClockTime, NestedFrom, Strict, StrictBoolean, timezone_field
 from tracker.api.schemas.infusions import PatientInfusionSchema
 from tracker.api.schemas.safety import CrisisResourceSchema
 from tracker.models.patient import PHASES
@@ -55,11 +55,11 @@ class MeSchema(Schema):
 
 
 class RemindersPatchSchema(Strict):
-    enabled = fields.Boolean()
-    local_time = fields.Time(format="%H:%M", metadata={"description": "HH:MM, 24-hour"})
+    enabled = StrictBoolean()
+    local_time = ClockTime()
     channel = fields.String(validate=validate.OneOf(["sms"]))
 
 
 class MePatchSchema(Strict):
-    timezone = fields.String(validate=validate.Length(min=1, max=64))
+    timezone = timezone_field()
     reminders = fields.Nested(RemindersPatchSchema)

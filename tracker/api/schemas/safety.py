@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from tracker.api.schemas.common import Strict
+from tracker.api.schemas.common import Strict, StrictBoolean
+from tracker.api.schemas.one_line import OneLine
 from tracker.safety import RESOURCE_KINDS
 
 
@@ -34,10 +35,10 @@ class SafetySchema(Schema):
 class CrisisLineSchema(Strict):
     """A crisis line as a clinic's admin enters it (and as the settings give it back); the service checks it."""
 
-    name = fields.String(required=True, validate=validate.Length(max=200))
-    phone = fields.String(
+    name = OneLine(required=True, validate=validate.Length(max=200))
+    phone = OneLine(
         required=True, validate=validate.Length(max=40), metadata={"description": "as dialled, e.g. 116 123"}
     )
-    call = fields.Boolean(load_default=True, required=False)
-    sms = fields.Boolean(load_default=False, required=False)
-    sms_keyword = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    call = StrictBoolean(load_default=True, required=False)
+    sms = StrictBoolean(load_default=False, required=False)
+    sms_keyword = OneLine(load_default=None, allow_none=True, validate=validate.Length(max=40))

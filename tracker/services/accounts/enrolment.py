@@ -10,16 +10,21 @@ from flask import current_app
 
 from tracker import clock
 from tracker.countries import country_name
-from tracker.errors import Conflict, FieldProblem, Gone, Invalid, NotFound
+from tracker.db import insert_once
+from tracker.errors import Conflict, FieldProblem, Gone, Invalid
 from tracker.extensions import db
 from tracker.models import Clinic, Invitation, Patient, PhaseChange, User
-from tracker.models.access import hash_secret, new_secret
 from tracker.models.patient import PHASES
-from tracker.services.accounts import tokens
+from tracker.services.accounts import password_links, tokens
 from tracker.services.accounts import users as accounts
 from tracker.services.audit import trail as audit
 from tracker.services.messaging import texts as messages
 from tracker.services.messaging.outbox import queue_sms
+
+# Says neither where the phone or email is in use nor by whom: a clinic learns nothing of another's roster.
+CONTACT_TAKEN = (
+    "This phone number or email is already in use: look for the patient in your list, or ask them for another."
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +34,7 @@ class Enrolment:
 
 
 def invitation_url(secret: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL']}/invite/{secret}"
+    return password_links.url("invitation", secret)
 
 
 def enrol_patient(
@@ -63,18 +68,18 @@ def enrol_patient(
         problems.append(FieldProblem("phase", f"Choose one of {', '.join(PHASES)}."))
     if problems or normalized_phone is None:
         raise Invalid(problems)
+    # Phones and emails are unique across every clinic (they log in and route texts), so one taken anywhere
+    # is refused, with the one answer whoever holds it: this clinic or another, a patient or staff.
     taken = sa.or_(User.phone == normalized_phone, Patient.phone == normalized_phone)
     if normalized_email:
         taken = sa.or_(taken, User.email == normalized_email)
     if db.session.scalar(sa.select(sa.func.count()).select_from(User).outerjoin(Patient).where(taken)):
-        raise Conflict("A person with this phone number or email is already enrolled.")
+        raise Conflict(CONTACT_TAKEN)
 
     now = clock.now()
     user = User(clinic_id=clinic.id, role="patient", phone=normalized_phone, email=normalized_email, created_at=now)
-    db.session.add(user)
-    db.session.flush()
     patient = Patient(
-        user_id=user.id,
+        user=user,
         clinic_id=clinic.id,
         display_name=name,
         phone=normalized_phone,
@@ -83,8 +88,8 @@ def enrol_patient(
         created_at=now,
         changed_at=now,
     )
-    db.session.add(patient)
-    db.session.flush()
+    if not insert_once(db.session, user, patient):  # taken meanwhile by a concurrent request: the same answer
+        raise Conflict(CONTACT_TAKEN)
     db.session.add(PhaseChange(patient_id=patient.id, to_phase=phase, changed_by_id=staff.id, changed_at=now))
     url = invite(user, staff)
     queue_sms(
@@ -123,6 +128,7 @@ def require_crisis_resources(clinic: Clinic) -> None:
 class StaffInvitation:
     member: User
     link: str
+    reactivated: bool = False  # a deactivated member's own account, invited again
 
 
 def invite_staff(admin: User, role: str, email: str) -> StaffInvitation:
@@ -131,10 +137,36 @@ def invite_staff(admin: User, role: str, email: str) -> StaffInvitation:
     No password until the invitation is accepted: nobody, not even the admin, ever knows one.
     """
     accounts.require_admin_of(admin, admin.clinic_id)
+    if (former := _deactivated_member(admin, email)) is not None:
+        return _invite_again(admin, former, role)
     member = accounts.create_staff(admin.clinic, role, email, None)
     link = invite(member, admin)
     audit.record(admin, "staff.invite", target_type="user", target_id=member.id, detail={"role": role})
     return StaffInvitation(member, link)
+
+
+def _deactivated_member(admin: User, email: str) -> User | None:
+    """The admin's own deactivated staff member with this email (anyone else's email stays "already exists")."""
+    normalized = accounts.normalize_email(email)
+    if normalized is None:
+        return None
+    found = db.session.scalar(sa.select(User).where(User.email == normalized))
+    if found is None or found.active or not found.is_staff or found.clinic_id != admin.clinic_id:
+        return None
+    return found
+
+
+def _invite_again(admin: User, member: User, role: str) -> StaffInvitation:
+    """A deactivated member invited again gets their own account back, not a twin: one email, one account, so the
+    audit log keeps one history per person. They choose a new password through the link; the old one is gone."""
+    if role not in ("clinician", "admin"):
+        raise Invalid.one("role", "Choose clinician or admin.")
+    member.active, member.role, member.password_hash = True, role, None
+    link = invite(member, admin)
+    audit.record(
+        admin, "staff.invite", target_type="user", target_id=member.id, detail={"role": role, "reactivated": True}
+    )
+    return StaffInvitation(member, link, reactivated=True)
 
 
 def reinvite_staff(admin: User, member: User) -> str:
@@ -147,31 +179,15 @@ def reinvite_staff(admin: User, member: User) -> str:
 
 def invite(user: User, by: User | None) -> str:
     """A new one-time link for the user; earlier unused ones stop working."""
-    now = clock.now()
-    db.session.execute(
-        sa.update(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None)).values(used_at=now)
-    )
-    secret = new_secret()
-    db.session.add(
-        Invitation(
-            user_id=user.id,
-            token_hash=hash_secret(secret),
-            created_by_id=by.id if by else None,
-            created_at=now,
-            expires_at=now + timedelta(hours=current_app.config["INVITATION_HOURS"]),
-        )
-    )
-    db.session.flush()
-    return invitation_url(secret)
+    lifetime = timedelta(hours=current_app.config["INVITATION_HOURS"])
+    return password_links.issue(user, "invitation", lifetime, by)
+
+
+INVITATION_GONE = "This invitation link has been used or has expired. Ask your clinic for a new one."
 
 
 def find_invitation(secret: str) -> Invitation:
-    invitation = db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == hash_secret(secret)))
-    if invitation is None:
-        raise NotFound("This invitation link is not known.")
-    if invitation.used_at is not None or invitation.expires_at <= clock.now():
-        raise Gone("This invitation link has been used or has expired. Ask your clinic for a new one.")
-    return invitation
+    return password_links.find(secret, "invitation", "This invitation link is not known.", INVITATION_GONE)
 
 
 def activate(secret: str, password: str) -> User:
@@ -182,8 +198,8 @@ def activate(secret: str, password: str) -> User:
     user = db.session.get(User, invitation.user_id)
     if user is None or not user.active:
         raise Gone("This account is no longer active. Ask your clinic.")
+    password_links.claim(invitation, INVITATION_GONE)
     user.set_password(password)
-    invitation.used_at = clock.now()
     return user
 
 

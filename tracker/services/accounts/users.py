@@ -16,7 +16,7 @@ from tracker.errors import Conflict, FieldProblem, Forbidden, Invalid, Unauthent
 from tracker.extensions import db
 from tracker.models import Clinic, User
 from tracker.models.user import password_method
-from tracker.services.accounts import sessions, tokens
+from tracker.services.accounts import password_links, sessions, tokens
 from tracker.services.audit import trail as audit
 
 MIN_PASSWORD_LENGTH = 10
@@ -144,10 +144,12 @@ def create_staff(clinic: Clinic, role: str, email: str, password: str | None) ->
 
 
 def deactivate(user: User) -> None:
-    """No more logins, and every open session and API token ends now."""
+    """No more logins, and every open session, API token and unused one-time link ends now (so reactivating the
+    account brings none of them back)."""
     user.active = False
     user.revoke_sessions()
     tokens.revoke_all(user)
+    password_links.void_all(user)
 
 
 def require_admin_of(admin: User, clinic_id: uuid.UUID) -> None:
@@ -161,6 +163,19 @@ def deactivate_staff(admin: User, member: User) -> None:
     require_admin_of(admin, member.clinic_id)
     deactivate(member)
     audit.record(admin, "staff.deactivate", target_type="user", target_id=member.id)
+
+
+def reactivate_staff(admin: User, member: User) -> None:
+    """The clinic's admin undoes a deactivation; written to the audit log. The member logs in again with their own
+    password (sessions, tokens and links ended by the deactivation stay ended); one who never set a password
+    needs a new invitation."""
+    require_admin_of(admin, member.clinic_id)
+    if not member.is_staff:
+        raise Forbidden("Only the clinic's staff are managed here.")
+    if member.active:
+        raise Conflict(f"{member.email} is already active.")
+    member.active = True
+    audit.record(admin, "staff.reactivate", target_type="user", target_id=member.id)
 
 
 def change_own_password(user: User, current: str, new: str, keep_token_id: object | None = None) -> None:

@@ -91,6 +91,7 @@ def list_for_staff(
     read is written to the audit log (alert.list)."""
     query = alerts_query(staff, status, kind).options(selectinload(Alert.patient), selectinload(Alert.checkin_links))
     if patient_id is not None:
-        query = query.where(Alert.patient_id == scope.parse_id(patient_id))
+        # As the booster list: a patient unknown or of another clinic is not found, the same answer for both.
+        query = query.where(Alert.patient_id == scope.get_patient_for_staff(staff, patient_id).id)
     audit.record(staff, "alert.list", detail={"status": status})
     return query

@@ -123,9 +123,12 @@ def history(patient: Patient, page: int = 1, per_page: int = HISTORY_PAGE_SIZE) 
     return HistoryPage(items=list(rows[:per_page]), number=page, has_next=len(rows) > per_page)
 
 
-def latest_per_patient(instrument: str | None, patient_ids: Collection[uuid.UUID] | None = None) -> sa.Subquery:
+def latest_per_patient(
+    instrument: str | None, patient_ids: Collection[uuid.UUID] | None = None, since: datetime | None = None
+) -> sa.Subquery:
     """Each patient's latest check-in of `instrument` (None: of any), a row each: patient_id, id, total,
-    severity, taken_at. For every patient, or only those given."""
+    severity, taken_at. For every patient, or only those given; with `since`, only check-ins taken after it
+    (a patient with none after it has no row), so only those are ranked."""
     ranked = sa.select(
         CheckIn.patient_id,
         CheckIn.id,
@@ -138,20 +141,27 @@ def latest_per_patient(instrument: str | None, patient_ids: Collection[uuid.UUID
         ranked = ranked.where(CheckIn.instrument == instrument)
     if patient_ids is not None:
         ranked = ranked.where(CheckIn.patient_id.in_(patient_ids))
+    if since is not None:
+        ranked = ranked.where(CheckIn.taken_at > since)
     ranked_sq = ranked.subquery()
     return sa.select(ranked_sq).where(ranked_sq.c.rank == 1).subquery("latest")
 
 
-def latest_checkins(patient_ids: Collection[uuid.UUID], instrument: str | None) -> dict[uuid.UUID, Any]:
-    """Each given patient's latest check-in (of `instrument`; None: of any) as a row: id, total, taken_at."""
+def latest_checkins(
+    patient_ids: Collection[uuid.UUID], instrument: str | None, since: datetime | None = None
+) -> dict[uuid.UUID, Any]:
+    """Each given patient's latest check-in (of `instrument`; None: of any; after `since` if given) as a row:
+    id, total, taken_at."""
     if not patient_ids:
         return {}
-    latest = latest_per_patient(instrument, patient_ids)
+    latest = latest_per_patient(instrument, patient_ids, since)
     return {row.patient_id: row for row in db.session.execute(sa.select(latest))}
 
 
-def latest_taken_at(patient_ids: Collection[uuid.UUID], instrument: str | None) -> dict[uuid.UUID, datetime]:
-    return {patient_id: row.taken_at for patient_id, row in latest_checkins(patient_ids, instrument).items()}
+def latest_taken_at(
+    patient_ids: Collection[uuid.UUID], instrument: str | None, since: datetime | None = None
+) -> dict[uuid.UUID, datetime]:
+    return {patient_id: row.taken_at for patient_id, row in latest_checkins(patient_ids, instrument, since).items()}
 
 
 def checkins_for_staff(staff: User, patient_id: str | uuid.UUID) -> sa.Select[tuple[CheckIn]]:

@@ -9,11 +9,12 @@ from datetime import datetime
 from tracker import clock, local_time
 from tracker.errors import FieldProblem, Invalid
 from tracker.extensions import db
-from tracker.instruments import UnknownInstrument, get_instrument
+from tracker.instruments import PHQ9, UnknownInstrument, get_instrument
 from tracker.models import Alert, CheckIn, Patient, User
 from tracker.safety import SafetyResponse, safety_response
 from tracker.services.alerts.writes import open_safety_alert
 from tracker.services.audit import trail as audit
+from tracker.services.clinic import summary
 
 SOURCES = ("app", "web", "sms", "clinic")
 
@@ -79,6 +80,8 @@ def submit(
     db.session.add(checkin)
     patient.changed_at = now  # the relapse scan looks again at this patient
     db.session.flush()
+    if instrument == PHQ9.name:
+        summary.refresh([patient.id])  # the clinic's list shows the latest PHQ-9
     # CLINICAL.md §3: handled at once, whatever the phase, never left to a periodic job.
     alert = open_safety_alert(patient, checkin) if score.item9_positive else None
     if entered_by is not None:

@@ -6,25 +6,26 @@ booking, urgent before routine, oldest first (CLINICAL.md §5); then missed chec
 alerts, oldest first; last, acknowledged safety alerts still to resolve. A booked (scheduled) request needs
 nobody until its day, so it is left out.
 
-The whole queue takes a fixed number of queries, whatever its length: alerts and requests each in one (with
-their patients' names), the requests' evidence in one, then the check-ins and infusions the phrases rest on.
+The queue is paged: its order is decided in SQL over every item's key (with the count of each kind), then only
+the page's alerts and requests are loaded (with their patients' names), the requests' evidence, and the check-ins
+and infusions the phrases rest on: a fixed number of queries, whatever the queue's length.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from tracker import relapse
 from tracker.extensions import db
 from tracker.instruments import PHQ9
-from tracker.local_time import duration_phrase, zone_of
+from tracker.local_time import duration_phrase, in_zone, zone_of
 from tracker.models import Alert, BoosterRequest, CheckIn, Patient, User
 from tracker.services.alerts import queries as alert_queries
 
@@ -36,6 +37,37 @@ from tracker.services.course import relapse_inputs
 AWAITING = ("open", "approved")
 RANKS = {"safety": 0, "urgent": 1, "routine": 2, "attention": 3, "to_resolve": 4}
 QUOTE_MAX = 90
+PER_PAGE = 25
+COUNTED = ("safety", "booster", "attention")
+# What the queue draws of an alert and a request, and what its phrases read: nothing more is loaded.
+ALERT_COLUMNS = (
+    Alert.id,
+    Alert.patient_id,
+    Alert.kind,
+    Alert.cause,
+    Alert.reason,
+    Alert.status,
+    Alert.checkin_id,
+    Alert.raised_at,
+    Alert.deadline,
+    Alert.escalated_at,
+    Alert.escalated_all_at,
+    Alert.escalation_step,
+    Alert.highest_item9,
+    Alert.reply_text,
+    Alert.acknowledged_by_id,
+    Alert.acknowledged_at,
+)
+REQUEST_COLUMNS = (
+    BoosterRequest.id,
+    BoosterRequest.patient_id,
+    BoosterRequest.status,
+    BoosterRequest.urgency,
+    BoosterRequest.raised_by,
+    BoosterRequest.raised_at,
+    BoosterRequest.patient_reason,
+    BoosterRequest.version,
+)
 
 
 @dataclass(frozen=True)
@@ -122,10 +154,9 @@ def _item9(checkin: CheckIn) -> int | None:
     return int(checkin.answers[item - 1])
 
 
-def staff_name(user: User | None) -> str | None:
-    if user is None:
-        return None
-    return user.email or user.phone or "a colleague"
+def staff_name(email: str | None, phone: str | None) -> str:
+    """Who took charge of an alert, as colleagues know them."""
+    return email or phone or "a colleague"
 
 
 def _days(delta: timedelta) -> str:
@@ -144,7 +175,7 @@ def evidence_phrase(evidence: Sequence[relapse.CheckInPoint], reference_low: int
     if len(totals) > 4:
         totals = [totals[0], "…", totals[-1]]
     if len(ordered) == 1:
-        local = ordered[0].taken_at.astimezone(zone)
+        local = in_zone(ordered[0].taken_at, zone)
         text = f"PHQ-9 {ordered[0].total} on {local:%b} {local.day}"
     else:
         text = f"PHQ-9 {' → '.join(totals)} {_days(ordered[-1].taken_at - ordered[0].taken_at)}"
@@ -193,60 +224,115 @@ def request_phrase(
     return "; ".join(parts)
 
 
-def _points(rows: Iterable[CheckIn]) -> dict[uuid.UUID, list[relapse.CheckInPoint]]:
-    by_patient: dict[uuid.UUID, list[relapse.CheckInPoint]] = defaultdict(list)
-    for row in rows:
-        if row.instrument == PHQ9.name:
-            by_patient[row.patient_id].append(relapse.CheckInPoint(str(row.id), row.taken_at, row.total))
-    return by_patient
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue, with how many items of each kind the whole queue holds."""
+
+    items: list[QueueItem]
+    page: int
+    more: bool
+    counts: dict[str, int]  # safety, booster, attention
 
 
-def queue(staff: User, now: datetime) -> list[QueueItem]:
-    """The staff member's clinic's queue, most pressing first; the read is written to the audit log."""
-    zone = zone_of(staff.clinic.timezone)
-    taker = aliased(User)
-    alert_rows = db.session.execute(
+def _keys(staff: User, now: datetime) -> sa.Subquery:
+    """Every item of the queue as its sort key only: where it comes from, its id, group, kind and age."""
+    back_after = now - alert_queries.RETURNS_AFTER
+    safety = Alert.kind == "safety"
+    acknowledged = sa.and_(safety, Alert.status == "acknowledged")
+    returned = sa.and_(acknowledged, Alert.acknowledged_at <= back_after)
+    # A patient's own request opens an attention alert too (services/boosters.py): one row says it all.
+    folded = sa.and_(
+        Alert.kind == "attention",
+        sa.exists().where(BoosterRequest.id == Alert.booster_request_id, BoosterRequest.status.in_(AWAITING)),
+    )
+    alerts = (
         alert_queries.alerts_query(staff, status=alert_queries.UNRESOLVED)
-        .join(Patient, Patient.id == Alert.patient_id)
-        .outerjoin(taker, taker.id == Alert.acknowledged_by_id)
-        .add_columns(Patient.display_name, taker)
-    ).all()
-    request_rows = db.session.execute(
+        .order_by(None)
+        .with_only_columns(
+            sa.literal("alert").label("source"),
+            Alert.id,
+            Alert.kind,
+            sa.case(
+                (sa.and_(acknowledged, sa.not_(returned)), RANKS["to_resolve"]),
+                (safety, RANKS["safety"]),
+                else_=RANKS["attention"],
+            ).label("rank"),
+            sa.case((returned, 0), else_=1).label("not_returned"),
+            Alert.raised_at,
+        )
+        .where(sa.not_(folded))
+    )
+    requests = (
         booster_queries.requests_query(staff, AWAITING)
-        .join(Patient, Patient.id == BoosterRequest.patient_id)
-        .add_columns(Patient.display_name)
-        .options(selectinload(BoosterRequest.evidence))
+        .order_by(None)
+        .with_only_columns(
+            sa.literal("request").label("source"),
+            BoosterRequest.id,
+            sa.literal("booster").label("kind"),
+            sa.case((BoosterRequest.urgency == "urgent", RANKS["urgent"]), else_=RANKS["routine"]).label("rank"),
+            sa.literal(1).label("not_returned"),
+            BoosterRequest.raised_at,
+        )
+    )
+    return sa.union_all(alerts, requests).subquery("queue")
+
+
+def queue_page(staff: User, now: datetime, page: int = 1, per_page: int = PER_PAGE) -> QueuePage:
+    """A page of the staff member's clinic's queue, most pressing first; the read is written to the audit log.
+
+    The order is decided in SQL over the items' keys, so only the page's items are loaded, and of them only what
+    the queue draws: a fixed number of queries and rows, however long the queue.
+    """
+    page = max(page, 1)
+    zone = zone_of(staff.clinic.timezone)
+    keys = _keys(staff, now)
+    totals = {kind: sa.func.sum(sa.case((keys.c.kind == kind, 1), else_=0)).over() for kind in COUNTED}
+    key_rows = db.session.execute(
+        sa.select(keys.c.source, keys.c.id, *(total.label(f"n_{kind}") for kind, total in totals.items()))
+        # CLINICAL.md §3: an acknowledged safety alert not resolved in 24 hours comes back to the very top.
+        .order_by(keys.c.rank, keys.c.not_returned, keys.c.raised_at, keys.c.id)
+        .limit(per_page + 1)
+        .offset((page - 1) * per_page)
     ).all()
-    requests = [row[0] for row in request_rows]
-    request_patients = list({r.patient_id for r in requests})
-    safety_checkins = [a.checkin_id for a, _, _ in alert_rows if a.kind == "safety" and a.checkin_id is not None]
-    checkins: list[CheckIn] = []
-    if safety_checkins or request_patients:
-        checkins = list(
-            db.session.scalars(
-                sa.select(CheckIn).where(
-                    sa.or_(
-                        CheckIn.id.in_(safety_checkins),
-                        sa.and_(CheckIn.patient_id.in_(request_patients), CheckIn.instrument == PHQ9.name),
-                    )
-                )
+    counts = {kind: int(getattr(key_rows[0], f"n_{kind}")) if key_rows else 0 for kind in COUNTED}
+    more = len(key_rows) > per_page
+    key_rows = key_rows[:per_page]
+    alert_ids = [row.id for row in key_rows if row.source == "alert"]
+    request_ids = [row.id for row in key_rows if row.source == "request"]
+
+    alert_rows: list[sa.Row[tuple[Alert, str, str | None, str | None, CheckIn | None]]] = []
+    if alert_ids:
+        alert_rows = list(
+            db.session.execute(
+                # CLINICAL.md §3: with the check-in that raised a safety alert, for the answer its phrase quotes.
+                sa.select(Alert, Patient.display_name, User.email, User.phone, CheckIn)
+                .join(Patient, Patient.id == Alert.patient_id)
+                .outerjoin(User, User.id == Alert.acknowledged_by_id)
+                .outerjoin(CheckIn, sa.and_(CheckIn.id == Alert.checkin_id, Alert.kind == "safety"))
+                .where(Alert.id.in_(alert_ids))
+                .options(load_only(*ALERT_COLUMNS), load_only(CheckIn.id, CheckIn.answers, CheckIn.total))
             )
         )
-    by_id = {c.id: c for c in checkins}
-    asking = set(request_patients)
-    points = _points(c for c in checkins if c.patient_id in asking)
+    request_rows: list[sa.Row[tuple[BoosterRequest, str]]] = []
+    if request_ids:
+        request_rows = list(
+            db.session.execute(
+                sa.select(BoosterRequest, Patient.display_name)
+                .join(Patient, Patient.id == BoosterRequest.patient_id)
+                .where(BoosterRequest.id.in_(request_ids))
+                .options(load_only(*REQUEST_COLUMNS), selectinload(BoosterRequest.evidence))
+            )
+        )
+    request_patients = list({row[0].patient_id for row in request_rows})
+    points = relapse_inputs.phq9_points(request_patients)
     given = relapse_inputs.given_points(request_patients)
 
-    items: list[QueueItem] = []
-    # A patient's own request opens an attention alert too (services/boosters.py): one row says it all.
-    folded = {r.id for r in requests}
+    built: dict[uuid.UUID, QueueItem] = {}
     back_after = now - alert_queries.RETURNS_AFTER
-    for alert, name, taken_by in alert_rows:
-        if alert.kind == "attention" and alert.booster_request_id in folded:
-            continue
+    for alert, name, taker_email, taker_phone, checkin in alert_rows:
         returned = False
         if alert.kind == "safety":
-            why = safety_alert_phrase(alert, by_id.get(alert.checkin_id) if alert.checkin_id else None)
+            why = safety_alert_phrase(alert, checkin)
             acknowledged = alert.status == "acknowledged"
             returned = acknowledged and alert.acknowledged_at is not None and alert.acknowledged_at <= back_after
             rank = RANKS["to_resolve"] if acknowledged and not returned else RANKS["safety"]
@@ -260,45 +346,48 @@ def queue(staff: User, now: datetime) -> list[QueueItem]:
             missed = alert.cause == "missed_checkin"
             title, why = ("Missed check-ins" if missed else "Needs attention"), alert.reason
             rank = RANKS["attention"]
-        items.append(
-            QueueItem(
-                kind=alert.kind,
-                rank=rank,
-                title=title,
-                why=why,
-                patient_id=alert.patient_id,
-                patient_name=name,
-                raised_at=alert.raised_at,
-                target_id=alert.id,
-                deadline=alert.deadline if alert.status == "open" else None,
-                escalated_at=alert.escalated_at,
-                status=alert.status,
-                escalation_step=alert.escalation_step,
-                escalated_all_at=alert.escalated_all_at,
-                acknowledged_by=staff_name(taken_by) if alert.acknowledged_by_id else None,
-                acknowledged_at=alert.acknowledged_at,
-                returned=returned,
-                reply_text=alert.reply_text,
-            )
+        taken_by = staff_name(taker_email, taker_phone) if alert.acknowledged_by_id else None
+        built[alert.id] = QueueItem(
+            kind=alert.kind,
+            rank=rank,
+            title=title,
+            why=why,
+            patient_id=alert.patient_id,
+            patient_name=name,
+            raised_at=alert.raised_at,
+            target_id=alert.id,
+            deadline=alert.deadline if alert.status == "open" else None,
+            escalated_at=alert.escalated_at,
+            status=alert.status,
+            escalation_step=alert.escalation_step,
+            escalated_all_at=alert.escalated_all_at,
+            acknowledged_by=taken_by,
+            acknowledged_at=alert.acknowledged_at,
+            returned=returned,
+            reply_text=alert.reply_text,
         )
     for request, name in request_rows:
         before = [i for i in given.get(request.patient_id, []) if i.given_at <= request.raised_at]
         why = request_phrase(request, points.get(request.patient_id, []), before, zone)
-        items.append(
-            QueueItem(
-                kind="booster",
-                rank=RANKS[request.urgency],
-                title=f"{request.urgency.capitalize()} booster request",
-                why=why,
-                patient_id=request.patient_id,
-                patient_name=name,
-                raised_at=request.raised_at,
-                target_id=request.id,
-                status=request.status,
-            )
+        built[request.id] = QueueItem(
+            kind="booster",
+            rank=RANKS[request.urgency],
+            title=f"{request.urgency.capitalize()} booster request",
+            why=why,
+            patient_id=request.patient_id,
+            patient_name=name,
+            raised_at=request.raised_at,
+            target_id=request.id,
+            status=request.status,
         )
-    # Python's sort is stable: within a group, the queries' own order (oldest first) holds.
-    # CLINICAL.md §3: an acknowledged safety alert not resolved in 24 hours comes back to the very top.
-    items.sort(key=lambda item: (item.rank, not item.returned, item.raised_at))
-    audit.record(staff, "attention.list", detail={"count": len(items)})
-    return items
+    items = [built[row.id] for row in key_rows if row.id in built]
+    detail: dict[str, Any] = {"count": len(items)}
+    if page > 1:
+        detail["page"] = page
+    audit.record(staff, "attention.list", detail=detail)
+    return QueuePage(items, page, more, counts)
+
+
+def queue(staff: User, now: datetime, page: int = 1, per_page: int = PER_PAGE) -> list[QueueItem]:
+    """The items of one page of the queue (`queue_page`), most pressing first."""
+    return queue_page(staff, now, page, per_page).items

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from tracker.extensions import db
 from tracker.instruments import PHQ9
-from tracker.local_time import zone_of
+from tracker.local_time import in_zone, zone_of
 from tracker.models import CheckIn, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
@@ -85,7 +85,7 @@ def count(staff: User, patient: Patient | None = None) -> int:
 
 def row_of(row: sa.Row[Any]) -> list[str]:
     """One check-in as the CSV row of `COLUMNS`; taken_at in the patient's time zone, with its offset."""
-    taken_at = row.taken_at.astimezone(zone_of(row.timezone)).isoformat(timespec="seconds")
+    taken_at = in_zone(row.taken_at, zone_of(row.timezone)).isoformat(timespec="seconds")
     values: list[Any] = [
         row.id,
         row.display_name,

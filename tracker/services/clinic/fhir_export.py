@@ -21,7 +21,7 @@ from fhir.resources.R4B.bundle import Bundle
 from tracker import clock
 from tracker.extensions import db
 from tracker.instruments import PHQ9, AnswerOption, Item
-from tracker.local_time import zone_of
+from tracker.local_time import in_zone, zone_of
 from tracker.models import CheckIn, Clinic, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
@@ -53,7 +53,7 @@ def _coding(code: str, display: str, system: str = LOINC) -> dict[str, str]:
 
 def _instant(moment: datetime, timezone: str) -> str:
     """A FHIR dateTime with its offset, in the patient's own time zone."""
-    return moment.astimezone(zone_of(timezone)).isoformat(timespec="seconds")
+    return in_zone(moment, zone_of(timezone)).isoformat(timespec="seconds")
 
 
 def _option(options: Sequence[AnswerOption], value: int) -> AnswerOption:
@@ -66,7 +66,8 @@ def patient_resource(patient: Patient, clinic: Clinic) -> dict[str, Any]:
         "resourceType": "Patient",
         "id": str(patient.id),
         "active": patient.phase != "discharged",
-        "name": [{"text": patient.display_name}],
+        # FHIR refuses an empty text; a name stored blank (before blanks were refused) is left out.
+        "name": [{"text": patient.display_name}] if patient.display_name.strip() else [],
         "telecom": [{"system": "phone", "value": patient.phone, "use": "mobile"}],
         "managingOrganization": {"display": clinic.name},
     }

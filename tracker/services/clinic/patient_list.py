@@ -1,7 +1,8 @@
 """The clinic's patient list with each patient's latest score and what needs attention.
 
-One query for the whole page, whatever the number of patients (window functions and
-grouped subqueries, on SQLite and PostgreSQL alike), so the list never turns into N+1.
+One query for the whole page, whatever the number of patients: the scores come from each patient's stored
+figures (services.clinic.summary keeps them), so no page ranks the clinic's check-ins; open alerts and
+requests, few and indexed by clinic and status, are read live. "Days since" is worked out when drawn.
 """
 
 from __future__ import annotations
@@ -14,12 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.instruments import PHQ9
-from tracker.models import Alert, BoosterRequest, CheckIn, Infusion, Patient, User
+from tracker.models import Alert, BoosterRequest, Patient, PatientSummaryRow, User
 from tracker.models.booster import OPEN_STATUSES
 from tracker.services import scope
+from tracker.services.alerts import queries as alert_queries
 from tracker.services.audit import trail as audit
-from tracker.services.checkins import queries as checkin_queries
 
 SORTS = ("name", "latest_total", "change", "days_since_last")
 
@@ -50,29 +50,6 @@ class PatientSummary:
         return self.open_alerts > 0 or self.open_request_id is not None
 
 
-def _baselines() -> Any:
-    """CLINICAL.md §4: the last PHQ-9 before the first induction infusion."""
-    first_induction = (
-        sa.select(Infusion.patient_id, sa.func.min(Infusion.given_at).label("first_at"))
-        .where(Infusion.kind == "induction", Infusion.status == "given")
-        .group_by(Infusion.patient_id)
-        .subquery("first_induction")
-    )
-    ranked = (
-        sa.select(
-            CheckIn.patient_id,
-            CheckIn.total,
-            sa.func.row_number()
-            .over(partition_by=CheckIn.patient_id, order_by=(CheckIn.taken_at.desc(), CheckIn.id.desc()))
-            .label("rank"),
-        )
-        .join(first_induction, first_induction.c.patient_id == CheckIn.patient_id)
-        .where(CheckIn.instrument == "phq9", CheckIn.taken_at < first_induction.c.first_at)
-        .subquery()
-    )
-    return sa.select(ranked.c.patient_id, ranked.c.total).where(ranked.c.rank == 1).subquery("baseline")
-
-
 def summaries(
     staff: User,
     *,
@@ -85,60 +62,71 @@ def summaries(
     offset: int = 0,
 ) -> tuple[list[PatientSummary], bool]:
     """A page of the clinic's patients and whether more follow."""
-    latest = checkin_queries.latest_per_patient(PHQ9.name)
-    baseline = _baselines()
-    alerts = (
-        sa.select(Alert.patient_id, sa.func.count().label("open_alerts"))
-        .where(Alert.status == "open")
-        .group_by(Alert.patient_id)
-        .subquery("alerts")
-    )
-    requests = (
-        sa.select(BoosterRequest.patient_id, BoosterRequest.id, BoosterRequest.status, BoosterRequest.urgency)
-        .where(BoosterRequest.status.in_(OPEN_STATUSES))
-        .subquery("requests")
-    )
-    open_alerts = sa.func.coalesce(alerts.c.open_alerts, 0)
-    query = (
-        scope.staff_patients(staff)
-        .add_columns(
-            latest.c.total,
-            latest.c.severity,
-            latest.c.taken_at,
-            baseline.c.total,
-            open_alerts,
-            requests.c.id,
-            requests.c.status,
-            requests.c.urgency,
-        )
-        .outerjoin(latest, latest.c.patient_id == Patient.id)
-        .outerjoin(baseline, baseline.c.patient_id == Patient.id)
-        .outerjoin(alerts, alerts.c.patient_id == Patient.id)
-        .outerjoin(requests, requests.c.patient_id == Patient.id)
-    )
+    figures = PatientSummaryRow
+    # First the page's patients, ordered on narrow rows (ids, names and the sort key: an index-only read of the
+    # clinic's patients by name, joined to the stored figures); then only those rows are read in full.
+    keys = scope.staff_patients(staff).outerjoin(figures, figures.patient_id == Patient.id)
     if phase:
-        query = query.where(Patient.phase == phase)
+        keys = keys.where(Patient.phase == phase)
     if q and q.strip():
         term = q.strip()
         digits = "".join(ch for ch in term if ch.isdigit())
         conditions: list[sa.ColumnElement[bool]] = [Patient.display_name.ilike(f"%{term}%")]
         if len(digits) >= 3:
             conditions.append(Patient.phone.contains(digits))
-        query = query.where(sa.or_(*conditions))
+        keys = keys.where(sa.or_(*conditions))
     if needs_attention is not None:
-        attention = sa.or_(open_alerts > 0, requests.c.id.is_not(None))
-        query = query.where(attention if needs_attention else sa.not_(attention))
-    order: Any = {
+        # As EXISTS, so the planner takes it for the (anti-)join it is.
+        attention = sa.or_(
+            sa.exists().where(Alert.patient_id == Patient.id, alert_queries.unresolved()),
+            sa.exists().where(BoosterRequest.patient_id == Patient.id, BoosterRequest.status.in_(OPEN_STATUSES)),
+        )
+        keys = keys.where(attention if needs_attention else sa.not_(attention))
+    key: Any = {
         "name": Patient.display_name,
-        "latest_total": latest.c.total,
-        "change": latest.c.total - baseline.c.total,
-        "days_since_last": latest.c.taken_at,
+        "latest_total": figures.latest_total,
+        "change": figures.latest_total - figures.baseline_total,
+        "days_since_last": figures.latest_at,
     }[sort if sort in SORTS else "name"]
     # "Days since" grows as the time shrinks: flip, so descending means the longest silence first.
-    flip = sort == "days_since_last"
-    ascending = descending == flip
-    order = order.asc() if ascending else order.desc()
-    query = query.order_by(order.nulls_last(), Patient.display_name, Patient.id).limit(limit + 1).offset(offset)
+    ascending = descending == (sort == "days_since_last")
+
+    def ordered(column: Any) -> Any:
+        return (column.asc() if ascending else column.desc()).nulls_last()
+
+    page_keys = (
+        keys.with_only_columns(Patient.id, Patient.display_name, key.label("sort_key"))
+        .order_by(ordered(key), Patient.display_name, Patient.id)
+        .limit(limit + 1)
+        .offset(offset)
+        .subquery("page")
+    )
+    # CLINICAL.md §4: an acknowledged safety alert is open until it is resolved; counted for the page's rows only.
+    open_alerts = (
+        sa.select(sa.func.count())
+        .where(Alert.patient_id == Patient.id, alert_queries.unresolved())
+        .scalar_subquery()
+        .label("open_alerts")
+    )
+    # At most one open request per patient (uq_booster_request_one_open): a join that never multiplies rows.
+    is_open_request = sa.and_(BoosterRequest.patient_id == Patient.id, BoosterRequest.status.in_(OPEN_STATUSES))
+    query = (
+        sa.select(
+            Patient,
+            figures.latest_total,
+            figures.latest_severity,
+            figures.latest_at,
+            figures.baseline_total,
+            open_alerts,
+            BoosterRequest.id,
+            BoosterRequest.status,
+            BoosterRequest.urgency,
+        )
+        .join(page_keys, page_keys.c.id == Patient.id)
+        .outerjoin(figures, figures.patient_id == Patient.id)
+        .outerjoin(BoosterRequest, is_open_request)
+        .order_by(ordered(page_keys.c.sort_key), page_keys.c.display_name, page_keys.c.id)
+    )
     rows = db.session.execute(query).all()
     page = [
         PatientSummary(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]) for row in rows[:limit]

@@ -8,7 +8,7 @@ attention.request_phrase (CLINICAL.md §5). The page draws the chart from it (tr
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
 import sqlalchemy as sa
@@ -16,8 +16,20 @@ from sqlalchemy.orm import selectinload
 
 from tracker import relapse
 from tracker.extensions import db
+from tracker.infusions import checks_of_saved
 from tracker.instruments import PHQ9
-from tracker.models import Alert, BoosterRequest, CheckIn, Clinic, Infusion, OutboundMessage, Patient, PhaseChange, User
+from tracker.models import (
+    Alert,
+    AuditEvent,
+    BoosterRequest,
+    CheckIn,
+    Clinic,
+    Infusion,
+    OutboundMessage,
+    Patient,
+    PhaseChange,
+    User,
+)
 from tracker.outcomes import Outcome
 from tracker.services import scope
 from tracker.services.alerts import queries as alert_queries
@@ -28,6 +40,10 @@ from tracker.services.clinic import attention
 from tracker.services.course import queries as course_queries
 
 HEATMAP_COLUMNS = 10
+
+
+# The checked fields as a clinician names them beside a saved infusion.
+CHECK_WORDS = {"dose_mg_per_kg": "Dose", "observed_min": "Observation", "ride_home_confirmed": "Ride home"}
 
 
 MESSAGES_SHOWN = 30
@@ -82,6 +98,8 @@ class PatientRecord:
     messages: list[OutboundMessage]  # newest first
     phases: list[PhaseChange]  # newest first
     people: dict[uuid.UUID, User]  # the staff named on the page (deciders, acknowledgers)
+    # Each given infusion's corrections, oldest first: when, by whom and why (the old values are in the audit log).
+    corrections: dict[str, list[AuditEvent]] = field(default_factory=dict)
 
     @property
     def open_request(self) -> BoosterRequest | None:
@@ -152,6 +170,13 @@ class PatientRecord:
     def heatmap(self, columns: int = HEATMAP_COLUMNS) -> HeatMap:
         return heatmap(self.checkins, columns)
 
+    def infusion_checks(self, infusion: Infusion) -> list[str]:
+        """The safety checks shown beside a saved infusion (tracker.infusions, CLINICAL.md §1), in words."""
+        checks = checks_of_saved(
+            infusion.status, infusion.dose_mg_per_kg, infusion.observed_min, infusion.ride_home_confirmed
+        )
+        return [f"{CHECK_WORDS.get(c.field, c.field)} {c.message}" for c in checks]
+
 
 def _waiting(alert: Alert) -> bool:
     return alert.status == "open" or (alert.kind == "safety" and alert.status == "acknowledged")
@@ -221,7 +246,17 @@ def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
             .limit(PHASES_SHOWN)
         )
     )
+    corrections: dict[str, list[AuditEvent]] = {}
+    for event in db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.patient_id == patient.id, AuditEvent.action == "infusion.update")
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ):
+        # course.update_infusion keeps "before" only when a given infusion's record changed.
+        if event.target_id and event.detail and event.detail.get("before") and event.detail.get("reason"):
+            corrections.setdefault(event.target_id, []).append(event)
     named = {r.decided_by_id for r in requests} | {a.acknowledged_by_id for a in alerts}
+    named |= {e.actor_id for events in corrections.values() for e in events}
     named |= {a.resolved_by_id for a in alerts}
     named |= {p.changed_by_id for p in phases}
     named.discard(None)
@@ -238,4 +273,5 @@ def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
         messages=messages,
         phases=phases,
         people=people,
+        corrections=corrections,
     )

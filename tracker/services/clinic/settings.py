@@ -146,9 +146,15 @@ def _parse(
     oncall = values.get("oncall_phone", clinic.oncall_phone)
     if "oncall_phone" not in bad and oncall is None and _takes_patients(clinic):
         problems.append(FieldProblem("oncall_phone", ONCALL_REQUIRED))
-    if not problems:
+    # Every problem at once: the crisis resources are judged whenever their own values could be read.
+    if not any(_setting_of(field) in CRISIS for field in unreadable | {problem.field for problem in problems}):
         problems += _patients_keep_crisis_resources(clinic, values)
     return values, problems
+
+
+def _setting_of(field: str) -> str:
+    """The setting a problem's field belongs to: crisis_lines[0].phone is crisis_lines."""
+    return field.partition("[")[0].partition(".")[0]
 
 
 def _takes_patients(clinic: Clinic) -> bool:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -16,7 +19,7 @@ from tracker.infusions import (
 )
 from tracker.models import Alert, Infusion, Patient, User
 from tracker.outcomes import Outcome, course_starts, outcome
-from tracker.relapse import InfusionPoint
+from tracker.relapse import CheckInPoint, InfusionPoint
 from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.boosters.queries import RequestWithInfusion, open_request_for, with_infusion
@@ -45,19 +48,36 @@ class PatientInfusion:
 
 def patient_outcome(patient: Patient) -> Outcome:
     """CLINICAL.md §4: baseline, change, response, remission and the §5 reference low, from the PHQ-9s."""
-    given = db.session.execute(
-        sa.select(Infusion.id, Infusion.given_at, Infusion.kind).where(
-            Infusion.patient_id == patient.id, Infusion.status == "given", Infusion.given_at.is_not(None)
+    return outcomes_of([patient.id])[patient.id]
+
+
+def outcomes_of(
+    patient_ids: Collection[uuid.UUID], points: Mapping[uuid.UUID, Sequence[CheckInPoint]] | None = None
+) -> dict[uuid.UUID, Outcome]:
+    """`patient_outcome` for many patients in two queries (one when their PHQ-9 `points` are given)."""
+    if points is None:
+        points = relapse_inputs.phq9_points(patient_ids)
+    given: dict[uuid.UUID, list[Any]] = defaultdict(list)
+    if patient_ids:
+        rows = db.session.execute(
+            sa.select(Infusion.patient_id, Infusion.id, Infusion.given_at, Infusion.kind).where(
+                Infusion.patient_id.in_(patient_ids), Infusion.status == "given", Infusion.given_at.is_not(None)
+            )
         )
-    ).all()
-    infusions = [InfusionPoint(str(row.id), row.given_at) for row in given]
-    # CLINICAL.md §4: a second induction series after a gap is a new course, its baseline the last PHQ-9 before it.
-    starts = course_starts(
-        [row.given_at for row in given if row.kind == "induction"],
-        [row.given_at for row in given if row.kind != "induction"],
-    )
-    current_course = starts[-1] if starts else None
-    return outcome(relapse_inputs.phq9_points([patient.id]).get(patient.id, []), infusions, current_course)
+        for row in rows:
+            given[row.patient_id].append(row)
+    found = {}
+    for patient_id in patient_ids:
+        infusions = [InfusionPoint(str(row.id), row.given_at) for row in given[patient_id]]
+        # CLINICAL.md §4: a second induction series after a gap is a new course, its baseline the last PHQ-9 before
+        # it.
+        starts = course_starts(
+            [row.given_at for row in given[patient_id] if row.kind == "induction"],
+            [row.given_at for row in given[patient_id] if row.kind != "induction"],
+        )
+        current_course = starts[-1] if starts else None
+        found[patient_id] = outcome(points.get(patient_id, []), infusions, current_course)
+    return found
 
 
 @dataclass(frozen=True)
@@ -131,3 +151,20 @@ def next_visit_for_patient(patient: Patient) -> PatientInfusion | None:
 
 def blood_pressure(systolic: int | None, diastolic: int | None) -> BloodPressure | None:
     return BloodPressure(systolic, diastolic) if systolic is not None and diastolic is not None else None
+
+
+def infusion_for_staff(staff: User, infusion_id: str | uuid.UUID) -> tuple[Infusion, Patient]:
+    """One infusion and its patient for a staff member of their clinic (NotFound otherwise); audited."""
+    row, patient = scope.get_infusion_for_staff(staff, infusion_id)
+    audit.record(staff, "infusion.read", patient=patient, target_type="infusion", target_id=row.id)
+    return row, patient
+
+
+def latest_weight(patient: Patient) -> Decimal | None:
+    """The weight recorded at the patient's latest given infusion: the visit form's suggestion for today."""
+    return db.session.scalar(
+        sa.select(Infusion.weight_kg)
+        .where(Infusion.patient_id == patient.id, Infusion.status == "given", Infusion.weight_kg.is_not(None))
+        .order_by(Infusion.given_at.desc())
+        .limit(1)
+    )

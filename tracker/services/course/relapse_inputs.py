@@ -2,6 +2,8 @@
 
 The scan, the attention queue, the outcomes report and a patient's outcome all read their points here, so
 there is one query for each fact, and check-ins come in the one order (services/checkins/queries.py).
+The scan reads only the current window (`load_windows`): what came before the latest infusion never counts,
+so its cost follows the window, not the patient's whole history.
 """
 
 from __future__ import annotations
@@ -10,16 +12,24 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tracker import relapse
 from tracker.extensions import db
 from tracker.instruments import PHQ9
-from tracker.models import BoosterRequest, CheckIn, Infusion
+from tracker.models import BoosterEvidence, BoosterRequest, CheckIn, Infusion, Patient
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.checkins.queries import OLDEST_FIRST
+
+# Before any moment stored (every one is bounded to 2000-2100): the window of a patient never given an infusion.
+BEFORE_ALL = datetime(1900, 1, 1, tzinfo=UTC)
+
+# Each patient's window: the infusion that opened it, and its check-ins.
+Windows = tuple[dict[uuid.UUID, relapse.InfusionPoint], dict[uuid.UUID, list[relapse.CheckInPoint]]]
 
 # Patients by id, or a SELECT of their ids (a clinic's, say), so a whole clinic is one query, not one IN list.
 Patients = Collection[uuid.UUID] | sa.Select[Any]
@@ -114,3 +124,73 @@ def load(patient_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, RelapseInputs]:
 
 def load_one(patient_id: uuid.UUID) -> RelapseInputs:
     return load([patient_id])[patient_id]
+
+
+def windows(patient_ids: Collection[uuid.UUID]) -> Windows:
+    """CLINICAL.md §5: each patient's window, in two queries: the infusion that opened it (their latest given,
+    if any), and the PHQ-9 check-ins taken after it.
+
+    Each window is one range of the (patient, taken_at) index: the check-ins before it are never read.
+    """
+    openers: dict[uuid.UUID, relapse.InfusionPoint] = {}
+    points: dict[uuid.UUID, list[relapse.CheckInPoint]] = defaultdict(list)
+    if not patient_ids:
+        return openers, points
+    # Per patient, one step down the (patient, given_at) index each: no join to all the infusions.
+    given = (Infusion.patient_id == Patient.id, Infusion.status == "given", Infusion.given_at.is_not(None))
+    latest = sa.select(Infusion.id).where(*given).order_by(Infusion.given_at.desc(), Infusion.id.desc()).limit(1)
+    opened_at = sa.select(sa.func.max(Infusion.given_at)).where(*given).correlate(Patient).scalar_subquery()
+    rows = db.session.execute(
+        sa.select(Patient.id, latest.correlate(Patient).scalar_subquery(), opened_at).where(
+            Patient.id.in_(patient_ids), opened_at.is_not(None)
+        )
+    )
+    for patient_id, infusion_id, given_at in rows:
+        openers[patient_id] = relapse.InfusionPoint(str(infusion_id), given_at)
+    start = sa.func.coalesce(opened_at, sa.literal(BEFORE_ALL, Infusion.given_at.type)).label("start")
+    opened = sa.select(Patient.id.label("patient_id"), start).where(Patient.id.in_(patient_ids)).subquery("windows")
+    rows = db.session.execute(
+        sa.select(CheckIn.patient_id, CheckIn.id, CheckIn.taken_at, CheckIn.total, CheckIn.created_at)
+        .join(opened, sa.and_(CheckIn.patient_id == opened.c.patient_id, CheckIn.taken_at > opened.c.start))
+        .where(CheckIn.instrument == PHQ9.name)
+        .order_by(CheckIn.patient_id, *OLDEST_FIRST)
+    )
+    for patient_id, checkin_id, taken_at, total, stored_at in rows:
+        points[patient_id].append(relapse.CheckInPoint(str(checkin_id), taken_at, total, stored_at))
+    return openers, points
+
+
+def with_evidence(requests: Collection[BoosterRequest]) -> None:
+    """Load the cited check-ins of many requests in one query, instead of one lazy load each."""
+    if not requests:
+        return
+    cited: dict[uuid.UUID, list[BoosterEvidence]] = defaultdict(list)
+    rows = db.session.scalars(
+        sa.select(BoosterEvidence)
+        .where(BoosterEvidence.request_id.in_([request.id for request in requests]))
+        .order_by(BoosterEvidence.added_at)  # the relationship's own order
+    )
+    for evidence in rows:
+        cited[evidence.request_id].append(evidence)
+    for request in requests:
+        set_committed_value(request, "evidence", cited.get(request.id, []))
+
+
+def load_windows(patient_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, RelapseInputs]:
+    """What the scan reads, for a batch: five queries, whatever the number of patients or their history.
+
+    The same Assessment as `load` gives: `relapse.assess` reads only the window's check-ins, the latest
+    infusion (the window's start) and the decisions, and it filters the decisions by the window itself.
+    """
+    openers, checkins = windows(patient_ids)
+    decisions, requests = blocking_decisions(patient_ids), booster_queries.open_requests(patient_ids)
+    with_evidence(list(requests.values()))
+    return {
+        patient_id: RelapseInputs(
+            checkins.get(patient_id, []),
+            [opener] if (opener := openers.get(patient_id)) is not None else [],
+            decisions.get(patient_id, []),
+            requests.get(patient_id),
+        )
+        for patient_id in patient_ids
+    }

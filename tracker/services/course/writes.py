@@ -8,12 +8,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Unpack
 
 import sqlalchemy as sa
 
 from tracker import clock
-from tracker.errors import Conflict, FieldProblem, Invalid, NotFound
+from tracker.errors import Conflict, FieldProblem, Invalid, NotFound, ServiceError
 from tracker.extensions import db
 from tracker.infusions import (
     DEFAULT_DOSE_MG_PER_KG,
@@ -21,6 +22,7 @@ from tracker.infusions import (
     EDITABLE,
     InfusionFields,
     clean,
+    confirmation_key,
 )
 from tracker.models import BoosterEvidence, BoosterRequest, CheckIn, Clinic, Infusion, Patient, PhaseChange, User
 from tracker.models.infusion import INFUSION_STATUSES
@@ -29,10 +31,14 @@ from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
+from tracker.services.clinic import summary
 from tracker.services.course import notices
 from tracker.services.course.queries import blood_pressure
 
 PHASE_REASON_MAX = 500  # PhaseChange.reason
+CHANGE_REASON_MAX = 500  # why an infusion was corrected or cancelled, kept in the audit log
+# What a clinician may add to a given infusion without calling it a correction.
+NOT_A_CORRECTION = frozenset({"notes"})
 # CLINICAL.md §5: discharge cancels the patient's open booster request with this reason.
 DISCHARGED_REASON = "discharged"
 
@@ -41,6 +47,33 @@ DISCHARGED_REASON = "discharged"
 INFUSION_TRANSITIONS = frozenset(
     {("scheduled", "scheduled"), ("scheduled", "given"), ("scheduled", "cancelled"), ("given", "given")}
 )
+
+
+class NeedsConfirmation(ServiceError):
+    """Values outside the usual ranges that the clinician has not confirmed yet: nothing was stored.
+
+    `key` names what was warned about; passed back as `confirmed`, it saves exactly those values.
+    """
+
+    status = 422
+    title = "Values outside the usual range need a confirmation"
+
+    def __init__(self, warnings: list[FieldProblem], key: str) -> None:
+        super().__init__("; ".join(f"{w.field}: {w.message}" for w in warnings))
+        self.warnings = warnings
+        self.key = key
+
+
+def _require_confirmed(values: Mapping[str, Any], warnings: list[FieldProblem], confirmed: bool | str) -> None:
+    """CLINICAL.md §1: a dose or observation outside the usual range is saved once the clinician confirms it.
+
+    `confirmed` True saves with the warnings in the answer (the API); a key saves the values it names.
+    """
+    if not warnings or confirmed is True:
+        return
+    key = confirmation_key(values, warnings)
+    if confirmed != key:
+        raise NeedsConfirmation(warnings, key)
 
 
 @dataclass(frozen=True)
@@ -116,11 +149,13 @@ def record_infusion(
     status: str,
     by: User | None,
     booster_request_id: uuid.UUID | str | None = None,
+    confirmed: bool | str = True,
     **fields: Unpack[InfusionFields],
 ) -> InfusionResult:
     """Record an infusion scheduled or given (given_at defaults to now); nothing is stored when refused.
 
-    Giving one may complete the open booster request and end induction (see `_after_given`).
+    Giving one may complete the open booster request and end induction (see `_after_given`). With `confirmed`
+    other than True, unusual values raise NeedsConfirmation until confirmed (`_require_confirmed`).
     """
     _require_staff_of(patient, by)
     now = clock.now()
@@ -137,6 +172,7 @@ def record_infusion(
     request = _linked_request(patient, booster_request_id, problems) if booster_request_id is not None else None
     if problems:
         raise Invalid(problems)
+    _require_confirmed(values, warnings, confirmed)
     infusion = Infusion(
         patient_id=patient.id,
         booster_request_id=request.id if request is not None else None,
@@ -148,11 +184,13 @@ def record_infusion(
     db.session.add(infusion)
     patient.changed_at = now  # CLINICAL.md §5: a given infusion opens a new window
     db.session.flush()
+    if status == "given":
+        summary.refresh([patient.id])  # CLINICAL.md §4-§5: the baseline and low follow the infusions given
     detail = {"kind": kind, "status": status, "warnings": [w.field for w in warnings]}
     audit.record(by, "infusion.record", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
     if status != "given":
         return InfusionResult(infusion, warnings)
-    return _after_given(patient, infusion, by, warnings, newly_given=True)
+    return _after_given(patient, infusion, by, warnings, may_complete=True)
 
 
 def _current_fields(infusion: Infusion) -> dict[str, Any]:
@@ -162,8 +200,29 @@ def _current_fields(infusion: Infusion) -> dict[str, Any]:
     return current
 
 
-def update_infusion(infusion: Infusion, changes: Mapping[str, Any], by: User | None) -> InfusionResult:
-    """Record a scheduled infusion as given, reschedule or cancel it, or correct a given one's details."""
+def _audit_value(value: Any) -> Any:
+    """A stored value as the audit log's JSON keeps it."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple):
+        return f"{value[0]}/{value[1]}"
+    return value
+
+
+def update_infusion(
+    infusion: Infusion,
+    changes: Mapping[str, Any],
+    by: User | None,
+    reason: str | None = None,
+    confirmed: bool | str = True,
+) -> InfusionResult:
+    """Record a scheduled infusion as given, reschedule or cancel it, or correct a given one's details.
+
+    API.md: correcting what was recorded of a given infusion needs a reason; the reason (for any change) and the
+    values it replaced are kept in the audit log. Only the values that differ count as changed.
+    """
     patient = db.session.get(Patient, infusion.patient_id)
     assert patient is not None  # an infusion always has a patient (foreign key)
     _require_staff_of(patient, by)
@@ -178,34 +237,56 @@ def update_infusion(infusion: Infusion, changes: Mapping[str, Any], by: User | N
     if new_status == "cancelled" and linked is not None and linked.is_open:
         raise Conflict("This infusion books a booster request: cancel the request, and the infusion goes with it.")
     now = clock.now()
-    raw = {**_current_fields(infusion), **changes}
+    current = _current_fields(infusion)
+    raw = {**current, **changes}
     if new_status == "given" and raw.get("given_at") is None:
         raw["given_at"] = now
-    values, problems, warnings = clean(raw, now, touched=set(changes))
+    before, _, _ = clean({**current, "status": old_status}, now, touched=())
+    after, problems, _ = clean(raw, now, touched=())
+    changed = {name for name, value in after.items() if value != before[name] and name != "status"}
+    # A booked infusion given now has all its values set now; a given one warns only about what changes.
+    touched = set(changes) if new_status != old_status else {n for n in changes if n in changed}
+    values, problems, warnings = clean(raw, now, touched=touched)
+    text = (reason or "").strip() or None
+    if text is not None and len(text) > CHANGE_REASON_MAX:
+        problems.append(FieldProblem("reason", f"at most {CHANGE_REASON_MAX} characters"))
+    correcting = old_status == "given" and bool(changed - NOT_A_CORRECTION)
+    if correcting and text is None:
+        problems.append(FieldProblem("reason", "say why the record of a given infusion is corrected"))
     if problems:
         raise Invalid(problems)
+    _require_confirmed(values, warnings, confirmed)
     values["status"] = new_status
+    stored = {name: getattr(infusion, name) for name in changed}  # as the record had them, for the audit log
     rescheduled = new_status == "scheduled" and values["scheduled_for"] != infusion.scheduled_for
     for name, value in values.items():
         setattr(infusion, name, value)
     infusion.updated_at = now
     patient.changed_at = now  # CLINICAL.md §5: the window follows the infusions given
     db.session.flush()
-    detail = {"fields": sorted(changes), "status": new_status, "warnings": [w.field for w in warnings]}
+    if "given" in (old_status, new_status):
+        summary.refresh([patient.id])  # CLINICAL.md §4-§5: the baseline and low follow the infusions given
+    detail: dict[str, Any] = {"fields": sorted(changes), "status": new_status, "warnings": [w.field for w in warnings]}
+    if text is not None:
+        detail["reason"] = text
+    if old_status == "given":
+        detail["before"] = {name: _audit_value(stored[name]) for name in sorted(changed)}
     audit.record(by, "infusion.update", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
     if rescheduled and linked is not None and linked.is_open:
         notices.notify_booked(patient, infusion)  # the patient was told the old date
     if new_status != "given":
         return InfusionResult(infusion, warnings)
-    return _after_given(patient, infusion, by, warnings, newly_given=old_status != "given")
+    # CLINICAL.md §5: given now, or its given time corrected, it may now meet the open request's need.
+    return _after_given(patient, infusion, by, warnings, may_complete=old_status != "given" or "given_at" in changed)
 
 
 def _after_given(
-    patient: Patient, infusion: Infusion, by: User | None, warnings: list[FieldProblem], newly_given: bool
+    patient: Patient, infusion: Infusion, by: User | None, warnings: list[FieldProblem], may_complete: bool
 ) -> InfusionResult:
-    """What giving an infusion sets off: the open booster request completed, induction ended."""
+    """What giving an infusion, or correcting when it was given, sets off: the open request completed, induction
+    started or ended (counted by the given times, so a corrected time counts anew)."""
     completed = None
-    request = booster_queries.open_request_for(patient.id) if newly_given else None
+    request = booster_queries.open_request_for(patient.id) if may_complete else None
     assert infusion.given_at is not None  # a given infusion has its time (check constraint)
     # CLINICAL.md §5: an infusion given after the latest evidence of the open request completes it, however late
     # it is recorded; one given before that evidence did not meet the need the evidence states.

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 
 FINAL_STATUSES = frozenset({"delivered", "undelivered", "failed"})
+# A row in one of these is never sent again: its body keeps no one-time link (see _finish).
+NEVER_SENT_AGAIN = frozenset({"sent", "failed", "cancelled"})
 # Carrier errors saying the number itself cannot take texts (unknown handset, landline).
 INVALID_NUMBER_ERRORS = frozenset({30005, 30006})
 OPTED_OUT_ERROR = 21610  # a Messaging Service can report the recipient's STOP only here
@@ -109,7 +111,14 @@ def claim_due(session: DbSession, now: datetime, limit: int, lease: timedelta) -
 
 
 def _finish(session: DbSession, claim: Claim, status: str, **values: Any) -> bool:
-    """Move a claimed row on, only if it is still this run's claim."""
+    """Move a claimed row on, only if it is still this run's claim.
+
+    Every way a row leaves the outbox for good passes here: sent, failed or cancelled, its body loses its
+    one-time links (texts.for_staff). Only the recipient's phone ever needed them, and a row that was never
+    sent must not keep a live invitation, reset or check-in link for a copy of the database to open.
+    """
+    if status in NEVER_SENT_AGAIN:
+        values["body"] = texts.for_staff(claim.body)
     result = session.execute(
         sa.update(M)
         .where(M.id == claim.id, M.status == "sending", M.attempts == claim.attempt)
@@ -177,10 +186,9 @@ def refused_before_sending(session: DbSession, claim: Claim, settings: Settings)
 
 
 def record_sent(session: DbSession, claim: Claim, sid: str) -> None:
-    """Sent, never to be sent again: the row keeps the text without its one-time link, which only the patient's
-    phone needs from now on (a copy of the database then opens no account or check-in)."""
+    """Sent, never to be sent again (_finish keeps the text without its one-time links)."""
     values = {"twilio_sid": sid, "sent_at": clock.now(), "error_code": None, "error_message": None}
-    _finish(session, claim, "sent", body=texts.for_staff(claim.body), **values)
+    _finish(session, claim, "sent", **values)
     log.info("sms %s sent (%s, attempt %d)", claim.id, claim.purpose, claim.attempt)
 
 

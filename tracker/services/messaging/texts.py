@@ -13,6 +13,12 @@ from tracker.models import Clinic
 SAFETY_ONCALL = "tracker: a patient needs a safety follow-up. Open the dashboard: {url}"
 SAFETY_ESCALATION = "tracker: a safety follow-up has not been acknowledged. Please open the dashboard now: {url}"
 INVITATION = "{clinic} invites you to check in with tracker. Set your password here (valid 72 hours): {url}"
+# Asked for by whoever typed the patient's number (services/accounts/password_reset.py): it says what the link does
+# and that it can be ignored, nothing of the patient.
+RESET_LINK = (
+    "{clinic}: to choose a new tracker password, open {url} (works once, for 30 minutes). "
+    "If you did not ask for this, ignore this text."
+)
 # The crisis resources in a text come from the clinic's (CLINICAL.md §3; Clinic.crisis_resources): {lines} is how
 # to reach its crisis lines ("call 116 123 or text SHOUT to 85258"), {emergency} its emergency number ("call 999").
 CRISIS_SMS = (
@@ -24,13 +30,14 @@ CRISIS_SMS_CLINIC_PHONE = (
     "If you need help now, {lines}. In immediate danger, {emergency}."
 )
 
-# A booster visit booked by the clinic (API.md schedule): the date and the safety instructions of
-# CLINICAL.md §1, with no word of the drug or the reason for the visit.
-BOOSTER_SCHEDULED = (
-    "tracker: your clinic has booked your next treatment visit for {when}. Please arrange a ride home: "
-    "do not drive until after a full night's sleep. Keep taking your prescribed medicines unless your "
-    "clinic tells you otherwise."
+# The safety instructions of CLINICAL.md §1 for a booked visit, in the booking's text and on the patient's own
+# home page alike, with no word of the drug or the reason for the visit.
+VISIT_SAFETY = (
+    "Please arrange a ride home: do not drive until after a full night's sleep. Keep taking your prescribed "
+    "medicines unless your clinic tells you otherwise."
 )
+# A booster visit booked by the clinic (API.md schedule): the date and VISIT_SAFETY.
+BOOSTER_SCHEDULED = "tracker: your clinic has booked your next treatment visit for {when}. " + VISIT_SAFETY
 
 # SMS keywords and the PHQ-9 by text (tracker/sms/webhooks.py, tracker/services/checkins/by_text.py). Each body fits
 # in two GSM-7 segments (tests/test_sms_messages.py counts them) and never asks the patient to type a carrier
@@ -73,6 +80,7 @@ ALL_TEMPLATES = {
     "safety_oncall": SAFETY_ONCALL,
     "safety_escalation": SAFETY_ESCALATION,
     "invitation": INVITATION,
+    "password_reset": RESET_LINK,
     "crisis": CRISIS_SMS,
     "crisis_clinic_phone": CRISIS_SMS_CLINIC_PHONE,
     "booster_scheduled": BOOSTER_SCHEDULED,
