@@ -38,6 +38,7 @@ from flask_migrate import upgrade
 from werkzeug.security import generate_password_hash
 
 from bench.harness import DEFAULT_NOW, PASSWORD, database_url, make_app
+from tracker.demo.story import answers_for
 from tracker.extensions import db
 from tracker.instruments import PHQ9
 from tracker.models import (
@@ -118,17 +119,6 @@ def new_uuid(rng: random.Random) -> uuid.UUID:
 def scored(answers: tuple[int, ...]) -> tuple[int, str, str | None, bool]:
     score = PHQ9.score(answers)
     return score.total, score.severity, score.diagnosis, score.item9_positive
-
-
-def answers_for(total: int, rng: random.Random, item9: int = 0) -> tuple[int, ...]:
-    """Nine answers 0–3 summing to `total` (clamped to what the items allow), item 9 as given."""
-    answers = [0] * 8 + [item9]
-    remaining = max(0, min(27, total) - item9)
-    slots = [i for i in range(8) for _ in range(3)]
-    rng.shuffle(slots)
-    for i in slots[:remaining]:
-        answers[i] += 1
-    return tuple(answers)
 
 
 class Rows:

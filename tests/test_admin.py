@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from conftest import AuthActions, csrf_token_from
 from factories import Factory
@@ -56,7 +57,7 @@ def test_admin_invites_a_clinician_who_sets_a_password_through_the_link(
     assert "invited, no password yet" in client.get("/admin/staff").get_data(as_text=True)
 
     newcomer = app.test_client()
-    assert _set_password(newcomer, secret, "a fine passphrase").status_code == 302
+    assert _set_password(newcomer, secret, "a fine passphrase").status_code == 303
     assert newcomer.get("/clinic/").status_code == 200  # logged in, as clinic staff
     assert AuthActions(app.test_client()).login("new.doc@example.org", "a fine passphrase").status_code == 302
     assert app.test_client().get(f"/invite/{secret}").status_code == 410  # used once
@@ -108,6 +109,18 @@ def test_bad_staff_input_shows_errors_beside_fields_and_keeps_nothing(
     assert 'id="email-error">Enter an email address' in html
     assert fetch(sa.select(User).where(User.email == "not-an-email")) == []
     assert _staff_form(client, email="x@example.org", role="owner").status_code == 422
+
+
+@pytest.mark.parametrize("email", ["<script>@x.com", "a..b@example.org", "ann@example", "ann@-x.example.org"])
+def test_an_email_that_is_no_address_is_refused_beside_the_field(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]], email: str
+) -> None:
+    factory.user(role="admin", email="admin@example.org")
+    auth.login("admin@example.org")
+    response = _staff_form(client, email=email, role="clinician")
+    assert response.status_code == 422
+    assert 'id="email-error">Enter an email address such as name@example.org.' in response.get_data(as_text=True)
+    assert fetch(sa.select(User).where(User.email == email.lower())) == []
 
 
 def test_duplicate_email_is_refused_beside_the_field(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
@@ -243,7 +256,7 @@ def test_a_deactivated_email_invited_again_gets_its_own_account_back(
     assert (member.id, member.role, member.active, member.password_hash) == (doc.id, "admin", True, None)
     # The old password no longer opens it; the new one chosen through the link does.
     assert AuthActions(app.test_client()).login("doc@example.org").status_code == 401
-    assert _set_password(app.test_client(), secret, "a fresh passphrase").status_code == 302
+    assert _set_password(app.test_client(), secret, "a fresh passphrase").status_code == 303
     assert AuthActions(app.test_client()).login("doc@example.org", "a fresh passphrase").status_code == 302
     [detail] = fetch(
         sa.select(AuditEvent.detail).where(AuditEvent.action == "staff.invite", AuditEvent.target_id == str(doc.id))

@@ -106,7 +106,7 @@ def test_enrol_a_patient(page: Page, live_server: LiveServer) -> None:
     page.get_by_label("Mobile number").fill("555")
     page.get_by_role("button", name="Enrol and send the invitation").click()
     expect(page.locator("#display_name-error")).to_have_text("Enter a name of 1 to 120 characters.")
-    expect(page.locator("#phone-error")).to_contain_text("Enter a mobile number in E.164 form")
+    expect(page.locator("#phone-error")).to_contain_text("That is not a valid mobile number")
     expect(page.get_by_label("Mobile number")).to_have_attribute("aria-invalid", "true")
     fits(page)
     shot(page, "enrol-errors")

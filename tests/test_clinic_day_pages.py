@@ -83,7 +83,8 @@ def test_enrolment_puts_each_problem_beside_its_field_then_sends_the_invitation(
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422
     assert 'id="display_name-error">Enter a name of 1 to 120 characters.' in page
-    assert 'id="phone-error">Enter a mobile number in E.164 form' in page
+    assert 'id="phone-error">That is not a valid mobile number' in page
+    assert "Please correct the 3 marked fields." in page
     assert 'id="timezone-error">Use a time zone name such as America/Chicago.' in page
     assert fetch(sa.select(Patient).where(Patient.clinic_id == clinic.id)) == []
 
@@ -126,6 +127,43 @@ def test_a_clinic_without_an_oncall_phone_says_why_it_cannot_enrol(
     )
     assert refused.status_code == 422 and "no on-call phone" in refused.get_data(as_text=True)
 
+    # The clinic's reason and each field's problem, in one answer.
+    both = post_form(
+        client, "/clinic/patients/new", "/clinic/patients/new", display_name=" ", phone="+447700900123", timezone="UTC"
+    )
+    page = both.get_data(as_text=True)
+    assert both.status_code == 422 and "no on-call phone" in page
+    assert 'id="display_name-error">Enter a name of 1 to 120 characters.' in page
+    assert 'id="phone-error">That is not a valid mobile number' in page
+
+
+def test_a_well_formed_number_that_is_no_real_mobile_number_is_called_so(
+    client: FlaskClient, auth: AuthActions, factory: Factory, bearer: Callable[..., Any], fetch: Fetch
+) -> None:
+    clinic = clinic_with_oncall(factory)
+    staff = log_in(factory, auth, clinic)
+    fields = {"display_name": "Ann", "phone": "+447700900123", "timezone": "UTC"}
+    refused = post_form(client, "/clinic/patients/new", "/clinic/patients/new", **fields)
+    expected = "That is not a valid mobile number: enter one with its country code, such as +13125550123."
+    assert refused.status_code == 422 and f'id="phone-error">{expected}' in refused.get_data(as_text=True)
+    api = client.post("/api/v1/clinic/patients", json=fields, headers=bearer(staff))
+    assert api.status_code == 422 and [e["message"] for e in api.get_json()["errors"]] == [expected]
+    assert fetch(sa.select(Patient).where(Patient.clinic_id == clinic.id)) == []
+
+
+def test_an_email_that_is_no_address_is_refused_on_the_page_and_the_api(
+    client: FlaskClient, auth: AuthActions, factory: Factory, bearer: Callable[..., Any], fetch: Fetch
+) -> None:
+    clinic = clinic_with_oncall(factory)
+    staff = log_in(factory, auth, clinic)
+    fields = {"display_name": "Ann", "phone": "+13125550166", "timezone": "UTC", "email": "<script>@x.com"}
+    refused = post_form(client, "/clinic/patients/new", "/clinic/patients/new", **fields)
+    assert refused.status_code == 422
+    assert 'id="email-error">Enter an email address such as name@example.org.' in refused.get_data(as_text=True)
+    api = client.post("/api/v1/clinic/patients", json=fields, headers=bearer(staff))
+    assert api.status_code == 422 and [e["field"] for e in api.get_json()["errors"]] == ["email"]
+    assert fetch(sa.select(Patient).where(Patient.clinic_id == clinic.id)) == []
+
 
 # A check-in taken in clinic
 
@@ -152,6 +190,25 @@ def test_a_clinic_checkin_is_refused_beside_its_questions_then_kept_at_its_time(
     assert (checkin.source, checkin.total, checkin.entered_by_id) == ("clinic", 9, staff.id)
     assert checkin.taken_at == TEST_NOW - timedelta(minutes=45)  # 8:15 in Chicago
     assert "PHQ-9 9 saved, taken Nov 21, 2026, 8:15 AM CST." in get(client, saved.headers["Location"])
+
+
+def test_a_clinic_checkin_taken_at_no_time_is_refused_and_a_blank_one_is_now(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
+) -> None:
+    clinic = clinic_with_oncall(factory)
+    log_in(factory, auth, clinic)
+    patient = factory.patient(clinic)
+    path = f"/clinic/patients/{patient.id}/checkins/new"
+    assert "Blank means now." in get(client, path)
+    answers = {f"item{n}": "1" for n in range(1, 9)}
+    refused = post_form(client, path, path, taken_at="abc", **answers, item9="0")
+    assert refused.status_code == 422
+    assert 'id="taken_at-error">Enter a date and time such as' in refused.get_data(as_text=True)
+    assert fetch(sa.select(CheckIn).where(CheckIn.patient_id == patient.id)) == []
+    saved = post_form(client, path, path, taken_at="", **answers, item9="0")
+    assert saved.status_code == 303
+    [checkin] = fetch(sa.select(CheckIn).where(CheckIn.patient_id == patient.id))
+    assert checkin.taken_at == TEST_NOW
 
 
 def test_the_same_checkin_form_sent_twice_is_kept_once(
@@ -342,16 +399,24 @@ def test_a_correction_needs_a_reason_and_keeps_the_old_values_in_the_audit_log(
 
 
 def test_a_booked_infusion_is_moved_then_cancelled(
-    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch, bearer: Callable[..., Any]
 ) -> None:
     clinic = clinic_with_oncall(factory)
-    log_in(factory, auth, clinic)
+    staff = log_in(factory, auth, clinic)
     patient = factory.patient(clinic, phase="maintenance")
     booked = factory.infusion(patient, "maintenance", scheduled_for=TEST_NOW + timedelta(days=2))
     path = f"/clinic/infusions/{booked.id}/change"
     assert 'value="2026-11-23T09:00"' in get(client, path)
     blank = post_form(client, path, f"/clinic/infusions/{booked.id}/reschedule", "move", when="")
     assert blank.status_code == 422 and 'id="move-when-error">Choose the new date and time' in blank.get_data(True)
+    assert "Please correct the marked field." in blank.get_data(True)
+    past = post_form(client, path, f"/clinic/infusions/{booked.id}/reschedule", "move", when="2026-10-21T09:00")
+    assert past.status_code == 422 and 'id="move-when-error">Must not be in the past' in past.get_data(True)
+    assert one(fetch, Infusion, booked.id).scheduled_for == TEST_NOW + timedelta(days=2)
+    api = client.patch(
+        f"/api/v1/clinic/infusions/{booked.id}", json={"scheduled_for": "2026-10-21T15:00:00Z"}, headers=bearer(staff)
+    )
+    assert api.status_code == 422 and [e["field"] for e in api.get_json()["errors"]] == ["scheduled_for"]
     moved = post_form(client, path, f"/clinic/infusions/{booked.id}/reschedule", "move", when="2026-11-25T14:30")
     assert moved.status_code == 303 and moved.headers["Location"].endswith(f"#infusion-{booked.id}")
     assert one(fetch, Infusion, booked.id).scheduled_for == TEST_NOW + timedelta(days=4, hours=5, minutes=30)

@@ -40,6 +40,21 @@ def test_enrolment_refuses_a_broken_line_naming_the_field(
     assert [e["field"] for e in response.get_json()["errors"]] == [field]
 
 
+@pytest.mark.parametrize("field", ["display_name", "phone", "email", "timezone"])
+@pytest.mark.parametrize("text", ["Alice\nEvil", "Alice\r\nEvil", "Alice\n"])
+def test_the_enrolment_form_refuses_a_broken_line_beside_the_field(
+    client: FlaskClient, factory: Factory, field: str, text: str
+) -> None:
+    clinic = factory.clinic(oncall_phone="+13125550100")
+    AuthActions(client).login(factory.user(clinic).email or "")
+    token = csrf_token_from(client.get("/clinic/patients/new").get_data(as_text=True))
+    response = client.post("/clinic/patients/new", data={"csrf_token": token, **ENROL, field: text})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert f'id="{field}-error">This field must be one line: remove the line break.' in page
+    assert "Please correct the marked field." in page
+
+
 @pytest.mark.parametrize("text", BREAKS[:3])
 def test_other_one_line_api_fields_refuse_it_too(
     client: FlaskClient, factory: Factory, bearer: Callable[..., Any], text: str

@@ -280,7 +280,7 @@ def test_forgot_password_on_the_web_texts_the_link_and_the_link_logs_in(
     weak = client.post(f"/reset/{token}", data={"csrf_token": csrf, "password": "short", "confirm": "short"})
     assert weak.status_code == 422 and 'id="password-error">Use at least 10 characters.' in weak.get_data(as_text=True)
     done = client.post(f"/reset/{token}", data={"csrf_token": csrf, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
-    assert done.status_code == 302
+    assert (done.status_code, done.headers["Location"]) == (303, "/me")
     assert client.get("/me/history").status_code == 200  # logged in here
     assert other_browser.get("/me/history").status_code == 302
     assert client.get("/api/v1/me", headers=old_token).status_code == 401
@@ -322,7 +322,7 @@ def test_an_admin_issues_a_staff_link_seen_once_and_never_again(
     done = stranger.post(
         f"/reset/{token}", data={"csrf_token": csrf, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
     )
-    assert done.status_code == 302 and stranger.get("/clinic/").status_code == 200
+    assert done.status_code == 303 and stranger.get("/clinic/").status_code == 200
     assert member_browser.get("/clinic/").status_code == 302  # the member's old session ended
     assert token not in caplog.text
     assert reset_messages(fetch) == []  # nothing texted to staff

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tracker.clock import FrozenClock
-from tracker.models import Alert, BoosterRequest, Patient
+from tracker.models import Alert, BoosterRequest, Clinic, Patient
 from tracker.services.messaging import texts
 
 PAGES = ["/me/booster", "/me/reminders"]
@@ -123,6 +123,71 @@ def test_a_second_request_while_one_is_open_is_a_plain_message(
     assert [r.patient_reason for r in rows] == ["first"]
 
 
+def _ask_and_decide(
+    client: FlaskClient, factory: Factory, bearer: Callable[[Any], dict[str, str]], clinic: Clinic, *steps: str
+) -> None:
+    """The patient asks on the web; the clinic then takes each step through the API, as its staff would."""
+    assert post_form(client, "/me/booster", reason="The low days are back.").status_code == 303
+    page(client)  # the home page it leads to shows, and so clears, the "we have your request" note
+    staff = bearer(factory.user(clinic=clinic, role="clinician", email="decider@example.org"))
+    [request] = client.get("/api/v1/clinic/booster-requests?status=open", headers=staff).get_json()["items"]
+    bodies = {
+        "approve": {"note": "ok"},
+        "schedule": {"scheduled_for": "2026-11-24T16:30:00+00:00"},
+        "decline": {"reason": "Your check-ins look steady; let us talk at the next visit."},
+        "cancel": {"reason": "Asked twice."},
+    }
+    for step in steps:
+        path = f"/api/v1/clinic/booster-requests/{request['id']}/{step}"
+        assert client.post(path, json=bodies[step], headers=staff).status_code == 200
+
+
+def test_the_booster_page_says_the_request_was_approved(
+    client: FlaskClient, auth: AuthActions, factory: Factory, bearer: Callable[[Any], dict[str, str]]
+) -> None:
+    clinic = factory.clinic()
+    me = log_in_patient(factory, auth, clinic=clinic)
+    _ask_and_decide(client, factory, bearer, clinic, "approve")
+    html = page(client, "/me/booster")
+    assert "approved your request and will\ncontact you to book" in html
+    assert "will be in touch" not in html and "Send my request" not in html
+    mine = client.get("/api/v1/booster-requests", headers=bearer(me)).get_json()["items"]
+    assert [r["status"] for r in mine] == ["approved"]  # the page and the API tell the same state
+
+
+def test_the_booster_page_gives_the_booked_visit_in_the_patients_zone(
+    client: FlaskClient, auth: AuthActions, factory: Factory, bearer: Callable[[Any], dict[str, str]]
+) -> None:
+    clinic = factory.clinic()
+    me = log_in_patient(factory, auth, clinic=clinic)
+    _ask_and_decide(client, factory, bearer, clinic, "approve", "schedule")
+    html = page(client, "/me/booster")
+    assert "booked your booster for Nov 24, 2026, 10:30 AM CST." in html  # 16:30 UTC, in Chicago
+    assert client.get("/api/v1/me", headers=bearer(me)).get_json()["next_visit"]["status"] == "scheduled"
+    assert "will be in touch" not in html and "Send my request" not in html
+
+
+@pytest.mark.parametrize(("step", "words"), [("decline", "declined by your clinic"), ("cancel", "cancelled")])
+def test_a_declined_or_cancelled_request_does_not_stop_asking_again(
+    client: FlaskClient,
+    auth: AuthActions,
+    factory: Factory,
+    bearer: Callable[[Any], dict[str, str]],
+    fetch: Fetch,
+    step: str,
+    words: str,
+) -> None:
+    clinic = factory.clinic()
+    me = log_in_patient(factory, auth, clinic=clinic)
+    _ask_and_decide(client, factory, bearer, clinic, step)
+    html = page(client, "/me/booster")
+    assert f"Your request of Nov 21 was\n{words}." in html
+    assert "will be in touch" not in html and "Send my request" in html
+    assert post_form(client, "/me/booster", reason="Worse again this week.").status_code == 303
+    rows = fetch(sa.select(BoosterRequest).where(BoosterRequest.patient_id == me.id))
+    assert sorted(r.status for r in rows) == sorted(["open", "declined" if step == "decline" else "cancelled"])
+
+
 # Reminders
 
 
@@ -150,6 +215,45 @@ def test_a_bad_reminder_time_is_refused_beside_the_field(
     assert 'id="local_time-error"' in html
     (row,) = fetch(sa.select(Patient).where(Patient.id == me.id))
     assert row.reminder_local_time is None
+
+
+@pytest.mark.parametrize("value", ["25:00", "abc", ""])
+def test_a_bad_or_missing_time_saves_nothing_while_reminders_are_on(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch, value: str
+) -> None:
+    me = log_in_patient(factory, auth, reminders_enabled=False, reminder_local_time=time(18, 45))
+    response = post_form(client, "/me/reminders", enabled="y", local_time=value)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="local_time-error"' in html and "saved" not in html
+    (row,) = fetch(sa.select(Patient).where(Patient.id == me.id))
+    assert (row.reminders_enabled, row.reminder_local_time) == (False, time(18, 45))
+    assert "Your reminders are saved." not in page(client)
+
+
+def test_an_empty_time_is_fine_when_reminders_are_turned_off(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
+) -> None:
+    me = log_in_patient(factory, auth, reminder_local_time=time(18, 45))
+    assert post_form(client, "/me/reminders", local_time="").status_code == 303
+    (row,) = fetch(sa.select(Patient).where(Patient.id == me.id))
+    assert (row.reminders_enabled, row.reminder_local_time) == (False, time(18, 45))
+
+
+def test_a_time_in_quiet_hours_is_kept_and_says_when_the_reminder_comes(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
+) -> None:
+    clinic = factory.clinic(quiet_start=time(21, 0), quiet_end=time(8, 0))
+    me = log_in_patient(factory, auth, clinic=clinic)
+    assert "between 21:00 and 08:00; a reminder due then comes at 08:00" in page(client, "/me/reminders")
+    assert post_form(client, "/me/reminders", enabled="y", local_time="23:30").status_code == 303
+    (row,) = fetch(sa.select(Patient).where(Patient.id == me.id))
+    assert row.reminder_local_time == time(23, 30)  # as PATCH /me keeps it; the reminder job moves it
+    html = page(client)
+    assert "23:30 is within your clinic&#39;s quiet hours (21:00 to 08:00)" in html
+    assert "your reminder will come at 08:00" in html
+    assert post_form(client, "/me/reminders", enabled="y", local_time="18:30").status_code == 303
+    assert "quiet hours" not in page(client)
 
 
 # The history, each questionnaire on its own scale

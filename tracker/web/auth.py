@@ -16,6 +16,7 @@ from tracker.models import User
 from tracker.services.accounts import enrolment, password_reset, sessions
 from tracker.services.accounts import users as accounts
 from tracker.web.forms import ChangePasswordForm, LoginForm, LogoutForm, ResetRequestForm, SetPasswordForm
+from tracker.web.home import home_of
 
 bp = Blueprint("auth", __name__)
 
@@ -130,7 +131,9 @@ def invitation(secret: str) -> ResponseReturnValue:
         else:
             log_in(user)
             flash("Your password is set. Welcome.")
-            return redirect(url_for("home.index"))
+            # 303 straight to a page of the account: the link's secret leaves the address bar, and a reload
+            # cannot send the form again.
+            return redirect(home_of(user.role), code=303)
     status = 422 if form.errors else 200
     return render_template("auth/invitation.html", form=form), status
 
@@ -175,6 +178,6 @@ def reset(secret: str) -> ResponseReturnValue:
                 log_out()
             log_in(user)
             flash("Your new password is set. Any other devices are logged out.")
-            return redirect(url_for("home.index"))
+            return redirect(home_of(user.role), code=303)  # as after an invitation: the secret leaves the URL
     status = 422 if form.errors else 200
     return render_template("auth/reset.html", form=form), status

@@ -40,6 +40,7 @@ from tracker.web.clinic_forms import (
     ReminderForm,
     ResolveForm,
     ScheduleForm,
+    correct_marked,
     put_problems,
     to_utc,
 )
@@ -73,9 +74,7 @@ def _attempt(
     except Invalid as error:
         db.session.rollback()  # nothing of a refused action is kept
         others = put_problems(form, error.problems, names)
-        return patient_page(
-            patient_id, 422, forms={key: form}, problems={key: others or ["Please correct the marked field."]}
-        )
+        return patient_page(patient_id, 422, forms={key: form}, problems={key: others or [correct_marked(form)]})
     except Conflict as error:
         db.session.rollback()
         return patient_page(patient_id, 409, conflict=(anchor, error.detail))
@@ -202,18 +201,10 @@ def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
             raise Invalid.one("when", local_time.OUT_OF_RANGE) from None
     given = form.status.data == "given"
     return {
-        "kind": form.kind.data,
+        **form.visit_values(),
         "status": form.status.data,
         "given_at": when if given else None,
         "scheduled_for": None if given else when,
-        "dose_mg_per_kg": form.dose_mg_per_kg.data,
-        "weight_kg": form.weight_kg.data,
-        "duration_min": form.whole("duration_min"),
-        "bp_before": form.bp_before.data,
-        "bp_after": form.bp_after.data,
-        "observed_min": form.whole("observed_min"),
-        "ride_home_confirmed": form.ride_home(),
-        "notes": form.notes.data,
     }
 
 

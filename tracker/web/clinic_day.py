@@ -41,7 +41,14 @@ from tracker.web.clinic_day_forms import (
     clinic_checkin_form,
     show_warnings,
 )
-from tracker.web.clinic_forms import NotALocalTime, OutOfRange, put_problems, to_local_input, to_utc
+from tracker.web.clinic_forms import (
+    NotALocalTime,
+    OutOfRange,
+    correct_marked,
+    put_problems,
+    to_local_input,
+    to_utc,
+)
 from tracker.web.clinic_pages import patient_page
 from tracker.web.roles import staff_required
 
@@ -89,10 +96,18 @@ def enrol() -> ResponseReturnValue:
             )
         except Invalid as error:
             db.session.rollback()
-            problems = put_problems(form, error.problems) or ["Please correct the marked fields."]
+            problems = put_problems(form, error.problems) or [correct_marked(form)]
         except Conflict as error:
             db.session.rollback()
-            problems = [error.detail]
+            # Why the clinic cannot enrol, and what is wrong with the fields too: one round trip fixes both.
+            fields = enrolment.enrolment_problems(
+                form.display_name.data or "",
+                form.phone.data or "",
+                form.timezone.data or "",
+                form.email.data,
+                form.phase.data or "",
+            )
+            problems = [error.detail, *put_problems(form, fields)]
         else:
             patient = enrolled.patient
             flash(
@@ -102,7 +117,7 @@ def enrol() -> ResponseReturnValue:
             )
             return _to_patient(patient.id, "texts")
     elif form.is_submitted():
-        problems = ["Please correct the marked fields."]
+        problems = [correct_marked(form)]
     status = 422 if problems else 200
     return render("clinic/enrol.html", status, form=form, problems=problems)
 
@@ -167,7 +182,7 @@ def clinic_checkin(patient_id: str) -> ResponseReturnValue:
             flash(f"{instrument.title} {checkin.total} saved, taken {local_time.wall_clock(checkin.taken_at, zone)}.")
             return _to_patient(patient.id, "outcome")  # the latest score, first on the page
     elif form.is_submitted():
-        problems = ["Please correct the marked fields."]
+        problems = [correct_marked(form)]
     return render(
         "clinic/checkin.html",
         422 if problems else 200,
@@ -199,7 +214,7 @@ def _checkin_problems(form: FlaskForm, error: Invalid) -> list[str]:
         others.append(
             f"{'Questions' if many else 'Question'} {', '.join(unanswered)} {'need' if many else 'needs'} an answer."
         )
-    return others or ["Please correct the marked fields."]
+    return others or [correct_marked(form)]
 
 
 # A booster request raised by a clinician (API.md POST /clinic/patients/{id}/booster-requests)
@@ -256,17 +271,7 @@ def _reading(systolic: int | None, diastolic: int | None) -> str | None:
 def _visit_changes(form: VisitForm, row: Infusion, zone: tzinfo, giving: bool) -> dict[str, Any]:
     """The visit form as course.update_infusion takes it. The time is sent only when it was changed from the
     minute the form showed, so a correction of the dose does not move the visit by its seconds."""
-    changes: dict[str, Any] = {
-        "kind": form.kind.data,
-        "dose_mg_per_kg": form.dose_mg_per_kg.data,
-        "weight_kg": form.weight_kg.data,
-        "duration_min": form.whole("duration_min"),
-        "bp_before": form.bp_before.data,
-        "bp_after": form.bp_after.data,
-        "observed_min": form.whole("observed_min"),
-        "ride_home_confirmed": form.ride_home(),
-        "notes": form.notes.data,
-    }
+    changes = form.visit_values()
     if giving:
         changes["status"] = "given"
         changes["given_at"] = _moment(form.when.data, zone, "given_at")
@@ -319,9 +324,7 @@ def _visit(infusion_id: str, mode: str) -> ResponseReturnValue:
     except Invalid as error:
         db.session.rollback()
         others = put_problems(form, error.problems, VisitForm.SERVICE_NAMES)
-        return _infusion_page(
-            row, patient, mode, 422, form=form, problems=others or ["Please correct the marked fields."]
-        )
+        return _infusion_page(row, patient, mode, 422, form=form, problems=others or [correct_marked(form)])
     except course.NeedsConfirmation as ask:
         db.session.rollback()
         form.confirmed.data = ask.key
@@ -369,7 +372,7 @@ def _change(infusion_id: str, key: str, act: Any) -> ResponseReturnValue:
     except Invalid as error:
         db.session.rollback()
         others = put_problems(form, error.problems, {"scheduled_for": "when"})
-        problems = others or ["Please correct the marked field."]
+        problems = others or [correct_marked(form)]
         return _infusion_page(row, patient, "change", 422, **{key: form, f"{key}_problems": problems})
     except Conflict as error:
         db.session.rollback()

@@ -10,35 +10,38 @@ import uuid
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, EmailField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
+from wtforms.widgets import EmailInput
 
 from tracker.errors import FieldProblem
 from tracker.instruments import Instrument
 from tracker.models.patient import PHASES
 from tracker.web.clinic_forms import LOCAL_FORMAT, PHASE_WORDS, InfusionForm, blank_to_none
+from tracker.web.one_line import OneLineField
 
 
 class EnrolForm(FlaskForm):
     """enrolment.enrol_patient's fields; the invitation text goes to the phone given here."""
 
-    display_name = StringField(
+    display_name = OneLineField(
         "Name as the clinic shows it", filters=[blank_to_none], description="For example Hayden P.; up to 120 letters."
     )
-    phone = StringField(
+    phone = OneLineField(
         "Mobile number",
         filters=[blank_to_none],
         render_kw={"inputmode": "tel", "autocomplete": "off"},
         description="With its country code, such as +13125550123: the invitation is texted to it.",
     )
-    email = EmailField(
+    email = OneLineField(
         "Email (optional)",
+        widget=EmailInput(),
         filters=[blank_to_none],
         validators=[Optional(), Length(max=254)],
         render_kw={"autocomplete": "off", "autocapitalize": "none"},
     )
-    timezone = StringField(
+    timezone = OneLineField(
         "Patient's time zone", filters=[blank_to_none], description="A name such as America/Chicago."
     )
     phase = SelectField(
@@ -60,7 +63,13 @@ def _answer(raw: object) -> int | None:
 class ClinicCheckInBase(FlaskForm):
     """A check-in taken in clinic (checkins.submit, source "clinic") at the time it was taken."""
 
-    taken_at = DateTimeLocalField("Taken at", format=LOCAL_FORMAT, validators=[Optional()])
+    # Blank is now, as the page says beside it; anything else must be a date and time (checkins.submit: not ahead).
+    taken_at = DateTimeLocalField(
+        "Taken at",
+        format=LOCAL_FORMAT,
+        validators=[Optional()],
+        invalid_value_message="Enter a date and time such as 2026-03-01 09:30, or leave it blank for now.",
+    )
     # One key per form shown: the same form sent twice (a double click, a retry) stores one check-in.
     key = HiddenField(default=lambda: str(uuid.uuid4()))
 

@@ -88,6 +88,14 @@ def put_problems(form: FlaskForm, problems: list[FieldProblem], names: dict[str,
     return others
 
 
+def correct_marked(form: FlaskForm) -> str:
+    """The line above a refused form, counting the fields marked beside them."""
+    marked = sum(1 for field in form if field.errors and field.short_name != "csrf_token")  # the token is unmarked
+    if marked == 1:
+        return "Please correct the marked field."
+    return f"Please correct the {marked} marked fields." if marked else "Please correct the form."
+
+
 def blank_to_none(value: Any) -> Any:
     return value.strip() or None if isinstance(value, str) else value
 
@@ -185,6 +193,20 @@ class InfusionForm(FlaskForm):
 
     def ride_home(self) -> bool | None:
         return {"yes": True, "no": False}.get(self.ride_home_confirmed.data or "")
+
+    def visit_values(self) -> dict[str, Any]:
+        """What was recorded of the visit, in course.record_infusion's and update_infusion's names."""
+        return {
+            "kind": self.kind.data,
+            "dose_mg_per_kg": self.dose_mg_per_kg.data,
+            "weight_kg": self.weight_kg.data,
+            "duration_min": self.whole("duration_min"),
+            "bp_before": self.bp_before.data,
+            "bp_after": self.bp_after.data,
+            "observed_min": self.whole("observed_min"),
+            "ride_home_confirmed": self.ride_home(),
+            "notes": self.notes.data,
+        }
 
 
 class PhaseForm(FlaskForm):

@@ -15,11 +15,18 @@ from tracker.services.messaging import texts
 bp = Blueprint("home", __name__)
 
 
+HOMES = {"patient": "home.patient", "clinician": "clinic.home", "admin": "admin.home"}
+
+
+def home_of(role: str) -> str:
+    """The page each role lands on."""
+    return url_for(HOMES[role])
+
+
 @bp.route("/")
 @login_required
 def index() -> Response:
-    targets = {"patient": "home.patient", "clinician": "clinic.home", "admin": "admin.home"}
-    return redirect(url_for(targets[current_user.role]))
+    return redirect(home_of(current_user.role))
 
 
 @bp.route("/me")

@@ -19,5 +19,7 @@ class OneLineField(StringField):
     """A StringField (pass widget= for email, search or tel) whose value is one line."""
 
     def pre_validate(self, form: Any) -> None:
-        if isinstance(self.data, str) and (problem := one_line_problem(self.data)):
+        # What was typed, before any filter: a strip would drop a line break at either end unseen.
+        typed = self.raw_data[0] if self.raw_data else self.data
+        if isinstance(typed, str) and (problem := one_line_problem(typed)):
             raise ValidationError(f"This field {problem}.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -18,6 +18,7 @@ from wtforms import HiddenField, RadioField
 from wtforms.fields.choices import SelectChoice
 
 from tracker import local_time
+from tracker import reminders as reminder_rules
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
 from tracker.instruments import INSTRUMENTS, PHQ9, severity
@@ -28,6 +29,7 @@ from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.checkins import submit as checkins
+from tracker.services.course import queries as course_queries
 from tracker.web.patient_forms import BoosterRequestForm, MyRemindersForm
 from tracker.web.roles import patient_required
 
@@ -224,6 +226,7 @@ def history() -> ResponseReturnValue:
 # The services' field problems in the patient's words, beside the field they belong to.
 REASON_WORDS = "Please tell us in a few words what has changed (at most 500 characters)."
 REMINDER_FIELDS = {"reminders.local_time": "local_time", "reminders.enabled": "enabled"}
+CHOOSE_A_TIME = "Please choose a time for your reminder, such as 18:30."
 
 
 @bp.route("/booster", methods=["GET", "POST"])
@@ -249,8 +252,25 @@ def booster() -> ResponseReturnValue:
 def _booster_page(
     patient: Patient, form: BoosterRequestForm, status: int, message: str | None = None
 ) -> tuple[str, int]:
-    waiting = booster_queries.open_request_for(patient.id)
-    return _page("patient/booster.html", patient, status, form=form, waiting=waiting, message=message)
+    """The latest request as GET /booster-requests tells it, with the visit booked for it, if any.
+
+    Only an open request (open, approved, scheduled) stands in the way of asking again, as raise_request rules.
+    """
+    latest = next(iter(booster_queries.requests_for_patient(patient)), None)
+    booked = None
+    if latest is not None and latest.status == "scheduled":
+        infusion_id = booster_queries.with_infusion(latest).infusion_id
+        booked = next((i for i in course_queries.infusions_for_patient_view(patient) if i.id == infusion_id), None)
+    return _page(
+        "patient/booster.html",
+        patient,
+        status,
+        form=form,
+        latest=latest,
+        waiting=latest if latest is not None and latest.is_open else None,
+        booked_for=booked.scheduled_for if booked is not None else None,
+        message=message,
+    )
 
 
 @bp.route("/reminders", methods=["GET", "POST"])
@@ -260,7 +280,11 @@ def reminders() -> ResponseReturnValue:
     me = patient_of(current_user)
     form = MyRemindersForm(data={"enabled": me.reminders.enabled, "local_time": me.reminders.local_time})
     if not form.validate_on_submit():
-        return _page("patient/reminders.html", me, 422 if form.is_submitted() else 200, form=form)
+        return _reminders_page(me, form, 422 if form.is_submitted() else 200)
+    if form.enabled.data and form.local_time.data is None:
+        # The field shows the time in use; emptied while reminders stay on, it asks for nothing we could keep.
+        form.local_time.errors.append(CHOOSE_A_TIME)
+        return _reminders_page(me, form, 422)
     try:
         patient_settings.update_settings(
             me, reminders_enabled=form.enabled.data, reminder_local_time=form.local_time.data
@@ -268,6 +292,25 @@ def reminders() -> ResponseReturnValue:
     except Invalid as error:
         for problem in error.problems:
             form[REMINDER_FIELDS.get(problem.field, "local_time")].errors.append(problem.message)
-        return _page("patient/reminders.html", me, 422, form=form)
-    flash("Your reminders are saved.", "success")
+        return _reminders_page(me, form, 422)
+    saved, quiet = me.reminders, (me.clinic.quiet_start, me.clinic.quiet_end)
+    if saved.enabled and reminder_rules.in_quiet_hours(saved.local_time, *quiet):
+        # Accepted, as PATCH /me accepts it; the reminder job moves a due time in quiet hours to their end.
+        flash(
+            f"Your reminders are saved. {_clock(saved.local_time)} is within your clinic's quiet hours "
+            f"({_clock(quiet[0])} to {_clock(quiet[1])}), so your reminder will come at {_clock(quiet[1])}.",
+            "success",
+        )
+    else:
+        flash("Your reminders are saved.", "success")
     return redirect(url_for("home.patient"), code=303)
+
+
+def _clock(moment: time) -> str:
+    return moment.strftime("%H:%M")
+
+
+def _reminders_page(patient: Patient, form: MyRemindersForm, status: int) -> tuple[str, int]:
+    start, end = patient.clinic.quiet_start, patient.clinic.quiet_end
+    quiet_hours = None if start == end else (_clock(start), _clock(end))  # start == end: no quiet hours
+    return _page("patient/reminders.html", patient, status, form=form, quiet_hours=quiet_hours)

@@ -16,5 +16,6 @@ class BoosterRequestForm(FlaskForm):
 
 class MyRemindersForm(FlaskForm):
     enabled = BooleanField("Send me a check-in reminder each week")
-    # Optional: left empty, the time stays as it is (the clinic's default until one is chosen).
+    # Optional: left empty with reminders off, the time stays as it is (the clinic's default until one is
+    # chosen); with reminders on, the page asks for a time.
     local_time = TimeField("At what time (your time)", validators=[Optional()])

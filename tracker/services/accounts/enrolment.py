@@ -50,22 +50,10 @@ def enrol_patient(
     assert clinic is not None
     require_crisis_resources(clinic)
     require_oncall_contact(clinic)
-    problems = []
+    problems = enrolment_problems(display_name, phone, timezone, email, phase)
     name = display_name.strip()
-    if not name or len(name) > 120:
-        problems.append(FieldProblem("display_name", "Enter a name of 1 to 120 characters."))
     normalized_phone = accounts.normalize_phone(phone)
-    if normalized_phone is None:
-        problems.append(FieldProblem("phone", "Enter a mobile number in E.164 form, such as +13125550123."))
-    normalized_email = None
-    if email:
-        normalized_email = accounts.normalize_email(email)
-        if normalized_email is None:
-            problems.append(FieldProblem("email", "Enter an email address such as name@example.org."))
-    if not accounts.valid_timezone(timezone):
-        problems.append(FieldProblem("timezone", "Use a time zone name such as America/Chicago."))
-    if phase not in PHASES:
-        problems.append(FieldProblem("phase", f"Choose one of {', '.join(PHASES)}."))
+    normalized_email = accounts.normalize_email(email) if email else None
     if problems or normalized_phone is None:
         raise Invalid(problems)
     # Phones and emails are unique across every clinic (they log in and route texts), so one taken anywhere
@@ -101,6 +89,26 @@ def enrol_patient(
     )
     audit.record(staff, "patient.enrol", patient=patient, target_type="patient", target_id=patient.id)
     return Enrolment(patient, url)
+
+
+def enrolment_problems(
+    display_name: str, phone: str, timezone: str, email: str | None = None, phase: str = "screening"
+) -> list[FieldProblem]:
+    """What is wrong with an enrolment's fields, field by field: also asked by a form refused for the clinic's
+    own reasons (require_oncall_contact), so its fields are marked at the same time."""
+    problems = []
+    name = display_name.strip()
+    if not name or len(name) > 120:
+        problems.append(FieldProblem("display_name", "Enter a name of 1 to 120 characters."))
+    if accounts.normalize_phone(phone) is None:
+        problems.append(FieldProblem("phone", accounts.INVALID_PHONE))
+    if email and accounts.normalize_email(email) is None:
+        problems.append(FieldProblem("email", accounts.INVALID_EMAIL))
+    if not accounts.valid_timezone(timezone):
+        problems.append(FieldProblem("timezone", "Use a time zone name such as America/Chicago."))
+    if phase not in PHASES:
+        problems.append(FieldProblem("phase", f"Choose one of {', '.join(PHASES)}."))
+    return problems
 
 
 def require_oncall_contact(clinic: Clinic) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 import zoneinfo
 
@@ -35,12 +36,20 @@ COMMON_PASSWORDS = {
 }
 
 
+# An address as people and mail servers write one: a local part of letters, digits and the few marks addresses
+# use (no <, >, quotes, spaces or brackets), dots only between them; a domain of two labels or more.
+_EMAIL = re.compile(
+    r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
+    r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_](?:[\w-]{0,61}[^\W_])?"
+)
+INVALID_EMAIL = "Enter an email address such as name@example.org."
+INVALID_PHONE = "That is not a valid mobile number: enter one with its country code, such as +13125550123."
+
+
 def normalize_email(raw: str) -> str | None:
+    """The one rule for an email address (staff, patients, logins): lower case, or None if it is not plausible."""
     email = raw.strip().lower()
-    if len(email) > 254 or email.count("@") != 1:
-        return None
-    local, _, domain = email.partition("@")
-    if not local or "." not in domain or domain.startswith(".") or " " in email:
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
         return None
     return email
 
@@ -128,7 +137,7 @@ def create_staff(clinic: Clinic, role: str, email: str, password: str | None) ->
         problems.append(FieldProblem("role", "Choose clinician or admin."))
     normalized = normalize_email(email)
     if normalized is None:
-        problems.append(FieldProblem("email", "Enter an email address such as name@clinic.org."))
+        problems.append(FieldProblem("email", INVALID_EMAIL))
     if password is not None and (problem := password_problem(password)):
         problems.append(FieldProblem("password", problem))
     if problems:

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from tracker import clock, relapse
+from tracker import clock, local_time, relapse
 from tracker.db import insert_once
 from tracker.extensions import db
-from tracker.models import Alert, BoosterEvidence, BoosterRequest, Clinic, OutboundMessage, Patient
+from tracker.models import Alert, BoosterEvidence, BoosterRequest, Clinic, Infusion, OutboundMessage, Patient
 from tracker.models.base import new_id
 from tracker.services.alerts import writes as alerts
 from tracker.services.audit import trail as audit
@@ -44,6 +44,9 @@ RAISED_REASONS = {
 }
 MADE_URGENT_REASON = "Returning symptoms: a severe check-in made the open booster request urgent."
 SEVERE_REASON = "Severe symptoms: a severe check-in that raised no booster request. Please review."
+# A booked request was decided: a severe check-in joins it as evidence but does not re-escalate it; the clinic is
+# told once per request, with the day of the visit, so it can judge whether that day is soon enough.
+SEVERE_BOOKED_REASON = "Severe symptoms: a severe check-in while a booster is booked for {day}. Please review."
 
 
 def thresholds_of(clinic: Clinic) -> relapse.Thresholds:
@@ -63,6 +66,30 @@ class ClinicRules:
 
     thresholds: relapse.Thresholds
     oncall_contact: str | None
+    timezone: str | None = None  # the clinic's zone, for the day of a booked visit
+
+
+def booked_days(request_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+    """When each booked (scheduled) request's infusion is booked for, in one query."""
+    if not request_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Infusion.booster_request_id, Infusion.scheduled_for).where(
+            Infusion.booster_request_id.in_(request_ids),
+            Infusion.status == "scheduled",
+            Infusion.scheduled_for.is_not(None),
+        )
+    )
+    return {request_id: at for request_id, at in rows if request_id is not None and at is not None}
+
+
+def severe_booked_key(request: BoosterRequest) -> str:
+    return f"booster-booked-severe:{request.id}"
+
+
+def severe_booked_reason(booked_for: datetime | None, timezone: str | None) -> str:
+    day = local_time.day(booked_for, local_time.zone_of(timezone)) if booked_for is not None else "a later day"
+    return SEVERE_BOOKED_REASON.format(day=day)
 
 
 def clinic_rules(clinic_ids: Collection[uuid.UUID], known: MutableMapping[uuid.UUID, ClinicRules]) -> None:
@@ -70,7 +97,7 @@ def clinic_rules(clinic_ids: Collection[uuid.UUID], known: MutableMapping[uuid.U
     missing = set(clinic_ids) - set(known)
     if missing:
         for clinic in db.session.scalars(sa.select(Clinic).where(Clinic.id.in_(missing))):
-            known[clinic.id] = ClinicRules(thresholds_of(clinic), clinic.oncall_contact)
+            known[clinic.id] = ClinicRules(thresholds_of(clinic), clinic.oncall_contact, clinic.timezone)
 
 
 def judge(patient: Patient, clinic: Clinic) -> list[str]:
@@ -145,10 +172,19 @@ def _raise(clinic: Clinic, patient: Patient, action: relapse.Action) -> list[str
 
 
 def _add_evidence(clinic: Clinic, patient: Patient, request: BoosterRequest, action: relapse.Action) -> list[str]:
-    """CLINICAL.md §5: an open request takes the new evidence; an urgent trigger makes a routine one urgent."""
+    """CLINICAL.md §5: an open request takes the new evidence; an urgent trigger makes a routine one urgent,
+    unless it is booked: then the clinic is told the visit's day instead."""
     was_urgent = request.urgency == relapse.URGENT
-    added = boosters.add_evidence(request, action.evidence, urgency=action.urgency)
+    booked = request.status == "scheduled"
+    urgency = None if booked else action.urgency
+    added = boosters.add_evidence(request, action.evidence, urgency=urgency)
     done = ["evidence_added"] if added else []
+    if booked and action.urgency == relapse.URGENT:
+        key = severe_booked_key(request)
+        if db.session.scalar(sa.select(Alert.id).where(Alert.dedupe_key == key)) is None:
+            reason = severe_booked_reason(booked_days([request.id]).get(request.id), clinic.timezone)
+            alerts.open_attention_alert(patient, reason, cause="severe_symptoms", dedupe_key=key)
+            done.append("severe_alerted")
     if request.urgency == relapse.URGENT and not was_urgent:
         alerts.open_attention_alert(
             patient,
@@ -176,6 +212,7 @@ class _Batch:
     taken_texts: set[str] = field(default_factory=set)
     patients: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)  # columns to write, per patient
     urgent: list[BoosterRequest] = field(default_factory=list)  # open requests made urgent
+    booked_for: dict[uuid.UUID, datetime] = field(default_factory=dict)  # booked requests' visits
 
     def set(self, patient: Patient, **columns: Any) -> None:
         """Write these columns of the patient with the batch; the loaded object shows them at once."""
@@ -283,9 +320,15 @@ class _Batch:
         was_urgent = request.urgency == relapse.URGENT
         cited = {evidence.checkin_id for evidence in request.evidence}
         new = [i for i in dict.fromkeys(uuid.UUID(checkin_id) for checkin_id in action.evidence) if i not in cited]
-        upgrade = action.urgency == relapse.URGENT and not was_urgent
+        booked = request.status == "scheduled"
+        upgrade = action.urgency == relapse.URGENT and not was_urgent and not booked
+        done: list[str] = []
+        if booked and action.urgency == relapse.URGENT:
+            reason = severe_booked_reason(self.booked_for.get(request.id), self.rules[patient.clinic_id].timezone)
+            if self.alert(patient, reason, "severe_symptoms", severe_booked_key(request), None):
+                done.append("severe_alerted")
         if not new and not upgrade:
-            return []
+            return done
         request.evidence.extend(BoosterEvidence(checkin_id=i, added_at=self.now) for i in new)
         if upgrade:
             self.urgent.append(request)
@@ -298,7 +341,7 @@ class _Batch:
             target_id=request.id,
             detail={"added": [str(i) for i in new], "urgency": request.urgency},
         )
-        done = ["evidence_added"] if new else []
+        done += ["evidence_added"] if new else []
         if upgrade:
             self.alert(patient, MADE_URGENT_REASON, "booster_made_urgent", f"booster-urgent:{request.id}", request)
             done.append("made_urgent")
@@ -365,10 +408,15 @@ def judge_batch(patients: Sequence[Patient], rules: Mapping[uuid.UUID, ClinicRul
     batch = _Batch(rules)
     alert_keys = [severe_key(p, a) for p, _, a in verdicts if a.severe_alert is not None]
     text_keys = []
+    booked = []
     for _, got, assessment in verdicts:
         if assessment.action.kind == "add_evidence" and got is not None and got.open_request is not None:
             alert_keys.append(f"booster-urgent:{got.open_request.id}")
             text_keys.append(f"{ONCALL_PURPOSE}:{got.open_request.id}")
+            if got.open_request.status == "scheduled":
+                alert_keys.append(severe_booked_key(got.open_request))
+                booked.append(got.open_request.id)
+    batch.booked_for = booked_days(booked)
     if alert_keys:
         batch.taken_alerts.update(
             db.session.scalars(sa.select(Alert.dedupe_key).where(Alert.dedupe_key.in_(alert_keys)))

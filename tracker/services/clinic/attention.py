@@ -28,12 +28,11 @@ from tracker.instruments import PHQ9
 from tracker.local_time import duration_phrase, in_zone, zone_of
 from tracker.models import Alert, BoosterRequest, CheckIn, Patient, User
 from tracker.services.alerts import queries as alert_queries
-
-# The requests that wait on a clinician: a decision (open) or a booking (approved).
 from tracker.services.audit import trail as audit
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.course import relapse_inputs
 
+# The requests that wait on a clinician: a decision (open) or a booking (approved).
 AWAITING = ("open", "approved")
 RANKS = {"safety": 0, "urgent": 1, "routine": 2, "attention": 3, "to_resolve": 4}
 QUOTE_MAX = 90
@@ -240,11 +239,9 @@ def _keys(staff: User, now: datetime) -> sa.Subquery:
     safety = Alert.kind == "safety"
     acknowledged = sa.and_(safety, Alert.status == "acknowledged")
     returned = sa.and_(acknowledged, Alert.acknowledged_at <= back_after)
-    # A patient's own request opens an attention alert too (services/boosters.py): one row says it all.
-    folded = sa.and_(
-        Alert.kind == "attention",
-        sa.exists().where(BoosterRequest.id == Alert.booster_request_id, BoosterRequest.status.in_(AWAITING)),
-    )
+    # A request's own alerts (the patient asked, the scan raised it or made it urgent) fold into its row while it
+    # awaits a decision or a booking; once booked or decided it needs nobody, so they stay out whatever its status.
+    folded = sa.and_(Alert.kind == "attention", Alert.booster_request_id.is_not(None))
     alerts = (
         alert_queries.alerts_query(staff, status=alert_queries.UNRESOLVED)
         .order_by(None)

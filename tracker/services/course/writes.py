@@ -250,6 +250,10 @@ def update_infusion(
     text = (reason or "").strip() or None
     if text is not None and len(text) > CHANGE_REASON_MAX:
         problems.append(FieldProblem("reason", f"at most {CHANGE_REASON_MAX} characters"))
+    moved_to = values.get("scheduled_for")
+    if new_status == "scheduled" and "scheduled_for" in changed and moved_to is not None and moved_to < now:
+        # A booking is for a visit still to come: moved into the past, it would wait for a visit that is over.
+        problems.append(FieldProblem("scheduled_for", "must not be in the past: choose a time from now on"))
     correcting = old_status == "given" and bool(changed - NOT_A_CORRECTION)
     if correcting and text is None:
         problems.append(FieldProblem("reason", "say why the record of a given infusion is corrected"))
