@@ -92,3 +92,23 @@ def test_reading_the_calendar_is_audited(
     assert [(e.actor_id, e.clinic_id, e.detail) for e in events] == [
         (staff.id, lakeside.id, {"from": "2026-11-21", "days": 14, "count": 1})
     ]
+
+
+def test_later_fortnights_are_a_link_away(
+    client: FlaskClient, auth: AuthActions, factory: Factory, lakeside: Clinic
+) -> None:
+    ann = factory.patient(lakeside, display_name="Ann Ames")
+    factory.infusion(ann, scheduled_for=datetime(2026, 12, 5, 15, 0, tzinfo=UTC))  # day 15: the second page
+    factory.infusion(ann, scheduled_for=datetime(2026, 12, 22, 15, 0, tzinfo=UTC))  # the third page
+    auth.login(factory.user(lakeside).email or "")
+    first = client.get("/clinic/calendar").get_data(as_text=True)
+    assert "Ann Ames" not in first and 'href="/clinic/calendar?page=1"' in first and "Earlier" not in first
+    second = client.get("/clinic/calendar?page=1").get_data(as_text=True)
+    days = days_of(second)
+    assert days[0][0] == "Saturday, Dec 5" and "Ann Ames" in days[0][1] and "(today)" not in second
+    assert 'href="/clinic/calendar?page=0"' in second and 'href="/clinic/calendar?page=2"' in second
+    assert "Ann Ames" in client.get("/clinic/calendar?page=2").get_data(as_text=True)
+    last = client.get("/clinic/calendar?page=26").get_data(as_text=True)
+    assert "page=27" not in last
+    for bad in ("27", "-1", "１", "abc", "1e3", ""):
+        assert client.get(f"/clinic/calendar?page={bad}").status_code == 404, bad

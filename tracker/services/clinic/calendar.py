@@ -12,6 +12,8 @@ from tracker.services import scope
 from tracker.services.audit import trail as audit
 
 DAYS = 14
+# How far ahead the calendar pages: a year of fortnights, past which nothing is booked in earnest.
+LAST_PAGE = 26
 
 
 @dataclass(frozen=True)
@@ -38,12 +40,13 @@ def _unconfirmed(infusion: Infusion, patient: Patient) -> tuple[str, ...]:
     return tuple(gaps)
 
 
-def booked_visits(staff: User, now: datetime, days: int = DAYS) -> list[CalendarDay]:
-    """Every day from today for `days` days in the clinic's zone, with the infusions booked on it (days with none
-    included, so a gap reads as a free day); only the staff member's clinic; the read is audited."""
+def booked_visits(staff: User, now: datetime, days: int = DAYS, page: int = 0) -> list[CalendarDay]:
+    """Every day for `days` days in the clinic's zone, from today (page 0) or `page` such spans later, with the
+    infusions booked on it (days with none included, so a gap reads as a free day); only the staff member's
+    clinic; the read is audited."""
     clinic = db.session.get(Clinic, staff.clinic_id)
     zone = local_time.zone_of(clinic.timezone if clinic else None)
-    first = local_time.in_zone(now, zone).date()
+    first = local_time.in_zone(now, zone).date() + timedelta(days=days * min(max(page, 0), LAST_PAGE))
     start = datetime.combine(first, time(), zone).astimezone(UTC)
     end = datetime.combine(first + timedelta(days=days), time(), zone).astimezone(UTC)
     query = (
