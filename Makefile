@@ -22,8 +22,11 @@ run: $(STAMP)
 	$(DEV_ENV) $(BIN)/flask tracker demo
 	$(DEV_ENV) TRACKER_INPROCESS_SCHEDULER=1 $(BIN)/flask run --debug --host 127.0.0.1 --port 5000
 
-# SQLite first; then the database tests again on PostgreSQL (skipped, with the reason, if none answers).
-test: test-sqlite test-postgresql
+# The whole suite on SQLite and the database tests again on PostgreSQL (skipped, with the reason, if none
+# answers), side by side: each pass is one process and the machine has two cores. Each pass's output is
+# printed whole when it ends.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgresql
 
 test-sqlite: $(STAMP)
 	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)

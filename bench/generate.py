@@ -161,7 +161,9 @@ class Loader:
         }
 
     def write(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        columns = [c.name for c in table.columns]
+        # Only the columns the rows name: a column the generator does not know yet gets its server default.
+        named = set().union(*(row.keys() for row in rows)) if rows else set()
+        columns = [c.name for c in table.columns if c.name in named]
         if self.conn is not None:
             self.conn.execute(table.insert(), [{c: row.get(c) for c in columns} for row in rows])
             return

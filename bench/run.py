@@ -30,7 +30,16 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "data"
 # As on a Monday morning (bench/workloads.py): each step sees what the one before it wrote.
-ORDER = ("scan-full", "reminders", "dispatcher", "scan-new-checkins", "patient-list", "attention-queue", "api-patients")
+ORDER = (
+    "scan-full",
+    "reminders",
+    "missed-checkins",
+    "dispatcher",
+    "scan-new-checkins",
+    "patient-list",
+    "attention-queue",
+    "api-patients",
+)
 PAGES = ("patient-list", "attention-queue", "api-patients")
 QUICK_PATIENTS = 200
 

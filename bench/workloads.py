@@ -43,6 +43,7 @@ HEALTHZ_RUNS = 20
 STEP_MINUTES = {
     "scan-full": 0,
     "reminders": 5,
+    "missed-checkins": 7,
     "dispatcher": 10,
     "scan-new-checkins": 20,
     "patient-list": 25,
@@ -311,17 +312,71 @@ def reminders_job(url: str, now: datetime, _options: dict[str, Any]) -> list[Row
         return [row("reminders job", m, floor, f"read {floor.extra['rows']} eligible patients once", result)]
 
 
-def dispatcher(url: str, now: datetime, options: dict[str, Any]) -> list[Row]:
-    """Sends `messages` queued texts through the real Twilio client to tests/fake_twilio.py at `rate` per second."""
+def missed_checkins_job(url: str, now: datetime, _options: dict[str, Any]) -> list[Row]:
+    with app_at(url, now, "missed-checkins") as app, app.app_context():
+        from tracker.jobs.missed_checkins import eligible
+
+        def read_eligible() -> Measure:
+            with measure(db.engine) as m:
+                m.extra["rows"] = len(eligible(db.session, None, 10**9))
+            db.session.remove()
+            return m
+
+        floor = min((read_eligible() for _ in range(2)), key=lambda m: m.seconds)
+        m, result = run_job("missed-checkins", step_now(app))
+        return [row("missed-checkins job", m, floor, f"read {floor.extra['rows']} weekly patients once", result)]
+
+
+@dataclass
+class FakeTwilioProcess:
+    """tests/fake_twilio.py served from a process of its own, as Twilio is: its work is not the dispatcher's."""
+
+    base_url: str
+    account_sid: str
+    auth_token: str
+    pipe: Any
+    process: Any
+    messages: int = 0
+
+
+def _serve_fake_twilio(pipe: Any) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     fake_twilio: Any = importlib.import_module("fake_twilio")  # the tests' fake Twilio, not a package
+    with fake_twilio.FakeTwilio() as fake:
+        pipe.send((fake.base_url, fake.account_sid, fake.auth_token))
+        pipe.recv()  # until the workload is done
+        pipe.send(len(fake.messages))
 
+
+@contextmanager
+def fake_twilio_process() -> Iterator[FakeTwilioProcess]:
+    import multiprocessing
+
+    ours, theirs = multiprocessing.Pipe()
+    process = multiprocessing.get_context("fork").Process(target=_serve_fake_twilio, args=(theirs,), daemon=True)
+    process.start()
+    if not ours.poll(30):
+        process.kill()
+        raise RuntimeError("the fake Twilio process did not start")
+    base_url, account_sid, auth_token = ours.recv()
+    fake = FakeTwilioProcess(base_url, account_sid, auth_token, ours, process)
+    try:
+        yield fake
+    finally:
+        ours.send("stop")
+        fake.messages = ours.recv() if ours.poll(30) else -1
+        process.join(timeout=30)
+
+
+def dispatcher(url: str, now: datetime, options: dict[str, Any]) -> list[Row]:
+    """Sends `messages` queued texts through the real Twilio client to tests/fake_twilio.py (in a process of its
+    own) at `rate` per second."""
     from tracker.jobs.dispatch_sms import dispatch
     from tracker.services.messaging.outbox import queue_sms
 
     rate = float(options.get("sms_rate", 100))
     wanted = int(options.get("sms_messages", 300))
-    with fake_twilio.FakeTwilio() as fake:
+    with fake_twilio_process() as fake:
         environ = {
             "SMS_BACKEND": "twilio",
             "TWILIO_ACCOUNT_SID": fake.account_sid,
@@ -359,11 +414,11 @@ def dispatcher(url: str, now: datetime, options: dict[str, Any]) -> list[Row]:
                     db.session.remove()
             achieved = sent / m.seconds if m.seconds else 0.0
             floor = Measure(seconds=sent / rate)  # the configured rate's time for the same texts
-            note = (
-                f"{sent} sent, {achieved:.0f} msg/s of {rate:.0f} configured; "
-                f"{m.queries / max(1, sent):.1f} queries per text; fake got {len(fake.messages)}"
-            )
-            return [row(f"SMS dispatcher at {rate:.0f}/s", m, floor, "the configured rate", note)]
+    note = (
+        f"{sent} sent, {achieved:.0f} msg/s of {rate:.0f} configured; "
+        f"{m.queries / max(1, sent):.1f} queries per text; fake got {fake.messages}"
+    )
+    return [row(f"SMS dispatcher at {rate:.0f}/s", m, floor, "the configured rate", note)]
 
 
 WORKLOADS: dict[str, Callable[[str, datetime, dict[str, Any]], list[Row]]] = {
@@ -373,5 +428,6 @@ WORKLOADS: dict[str, Callable[[str, datetime, dict[str, Any]], list[Row]]] = {
     "attention-queue": attention_queue,
     "api-patients": api_patients,
     "reminders": reminders_job,
+    "missed-checkins": missed_checkins_job,
     "dispatcher": dispatcher,
 }

@@ -14,8 +14,10 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Response, ViewportSize, sync_playwright
@@ -55,6 +57,27 @@ def chromium_path() -> str | None:
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def rows(live_server: LiveServer, statement: sa.Select[Any]) -> list[Any]:
+    """What the live server's database holds now, detached so it reads after its app context ends."""
+    with live_server.app.app_context():
+        found = list(db.session.scalars(statement))
+        db.session.expunge_all()
+        return found
+
+
+def fits(page: Page) -> None:
+    """Nothing scrolls sideways, whatever the screen."""
+    size = page.viewport_size
+    assert size is not None and page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+
+
+def size_of(page: Page) -> str:
+    """The screen's name in a screenshot's: `phone` under 720 CSS pixels wide, else `desktop`."""
+    size = page.viewport_size
+    assert size is not None
+    return "phone" if size["width"] < 720 else "desktop"
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,8 @@
 
 Only ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` is served. Every
 request to it is recorded in ``FakeTwilio.messages`` (with what was answered),
-so a test can say "Twilio was reached exactly once". Failures are scripted::
+so a test can say "Twilio was reached exactly once". Failures are scripted, or drawn at random from a
+seeded generator (``fail_randomly``: a share of 500s and of timeouts, for the fault tests)::
 
     with FakeTwilio() as fake:
         fake.script(FakeTwilio.error(429, 20429, "Too Many Requests"), FakeTwilio.ok())
@@ -14,8 +15,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
+import random
 import re
+import socket
 import sys
 import threading
 import uuid
@@ -55,7 +59,10 @@ class FakeTwilio:
         self.auth_token = auth_token
         self.messages: list[dict[str, Any]] = []
         self._script: deque[Step] = deque()
+        self._failing: tuple[float, float, float] = (0.0, 0.0, 0.0)  # fail_randomly's fraction, timeouts, delay
+        self._random = random.Random(0)
         self._lock = threading.Lock()
+        self._recorded = threading.Condition(self._lock)
         # Set on close: wakes delayed handlers so shutdown never waits out a delay.
         self._stopping = threading.Event()
         self._server = _Server(("127.0.0.1", 0), _Handler, self)
@@ -90,6 +97,17 @@ class FakeTwilio:
     def drop() -> Step:
         """Close the connection without answering."""
         return Step("drop")
+
+    def fail_randomly(self, fraction: float, *, seed: int = 0, timeout_share: float = 0.5, delay: float = 0.2) -> None:
+        """From now on a ``fraction`` of unscripted requests fail, drawn from a seeded generator (repeatable).
+
+        ``timeout_share`` of the failures are timeouts: accepted (201) but answered only after ``delay``, so a
+        client with a shorter timeout gives up on a message Twilio has (the case where a retry sends it twice).
+        The rest are 500s. ``fraction=0`` stops failing.
+        """
+        with self._lock:
+            self._failing = (fraction, timeout_share, delay)
+            self._random = random.Random(seed)
 
     def script(self, *steps: Step) -> None:
         """Queue answers for the next requests, in order; then it accepts again."""
@@ -129,11 +147,24 @@ class FakeTwilio:
 
     def _next_step(self) -> Step:
         with self._lock:
-            return self._script.popleft() if self._script else Step("ok")
+            if self._script:
+                return self._script.popleft()
+            fraction, timeout_share, delay = self._failing
+            if fraction and self._random.random() < fraction:
+                if self._random.random() < timeout_share:
+                    return Step("ok", delay=delay)
+                return Step("error", 500, 20500, "Internal Server Error")
+            return Step("ok")
 
     def _record(self, entry: dict[str, Any]) -> None:
         with self._lock:
             self.messages.append(entry)
+            self._recorded.notify_all()
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Block until ``count`` requests have been recorded (True) or ``timeout`` seconds pass (False)."""
+        with self._lock:
+            return self._recorded.wait_for(lambda: len(self.messages) >= count, timeout)
 
 
 class _Server(ThreadingHTTPServer):
@@ -147,7 +178,26 @@ class _Server(ThreadingHTTPServer):
         fake: FakeTwilio,
     ) -> None:
         self.fake = fake
+        self.open_connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         super().__init__(address, handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self.open_connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self.open_connections.discard(request)
+
+    def server_close(self) -> None:
+        """Hang up on kept-alive connections first, so their threads end now rather than at their idle timeout."""
+        with self._connections_lock:
+            for connection in self.open_connections:
+                with contextlib.suppress(OSError):  # already gone
+                    connection.shutdown(socket.SHUT_RDWR)
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet about clients that hung up (timeouts do that on purpose)."""
@@ -158,7 +208,11 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing idles open
+    # Keep-alive, as Twilio's API: the client's pooled connection is reused, not opened per message.
+    protocol_version = "HTTP/1.1"
+    # The headers and the body go out as two writes: without this, Nagle holds the body back for the client's
+    # delayed ACK (40 ms a message on a kept-alive connection).
+    disable_nagle_algorithm = True
     timeout = 5  # a client that never sends its body cannot hold shutdown hostage
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -182,6 +236,7 @@ class _Handler(BaseHTTPRequestHandler):
             "Body": form.get("Body"),
             "StatusCallback": form.get("StatusCallback"),
             "form": form,
+            "connection": self.client_address[1],  # the client's port: the same one for a reused connection
         }
 
         if user != fake.account_sid or password != fake.auth_token:
@@ -204,9 +259,12 @@ class _Handler(BaseHTTPRequestHandler):
         fake._record(entry)  # recorded before any delay, so tests can count at once
 
         if step.delay and fake._stopping.wait(step.delay):
+            self.close_connection = True
             return  # shutting down mid-delay: hang up instead of answering
-        if payload is not None:
-            self._send_json(status, payload)
+        if payload is None:
+            self.close_connection = True  # "drop": hang up without a word
+            return
+        self._send_json(status, payload)
 
     def _send_json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()

@@ -37,6 +37,8 @@ from tracker.services.accounts import enrolment, password_reset, tokens
 from tracker.services.alerts import writes as alerts
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins import links as checkin_links
+from tracker.services.clinic import medicines
+from tracker.side_effects import ITEM_KEYS as SIDE_EFFECT_ITEMS
 
 CALLERS = ("anonymous", "patient", "other_patient", "clinician", "admin", "other_clinician", "other_admin")
 # Those who must never see the first patient's record: everything they get back is searched for it.
@@ -159,9 +161,15 @@ ROUTES: tuple[Probe, ...] = (
     Probe("GET", "/me", page_patient(200)),
     Probe("GET", "/me/checkin", page_patient(200)),
     Probe("POST", "/me/checkin", page_patient(422), body={}),
+    # The GAD-7 page answers only where the clinic's schedule asks it (CLINICAL.md §7); this clinic's does not.
+    Probe("GET", "/me/checkin/gad7", page_patient(404)),
+    Probe("POST", "/me/checkin/gad7", page_patient(404), body={}),
     Probe("GET", "/me/history", page_patient(200)),
     Probe("GET", "/me/booster", page_patient(200)),
     Probe("POST", "/me/booster", page_patient(422), body={}),
+    # CLINICAL.md §7: nothing is due for the first patient (their infusion was given weeks ago).
+    Probe("GET", "/me/side-effects", page_patient(200)),
+    Probe("POST", "/me/side-effects", page_patient(409), body={}),
     Probe("GET", "/me/reminders", page_patient(200)),
     Probe("POST", "/me/reminders", page_patient(422), body={"local_time": "not a time"}),
     Probe("GET", "/me/checkins/{checkin_id}", page_patient(200, 404)),
@@ -175,6 +183,8 @@ ROUTES: tuple[Probe, ...] = (
     Probe("GET", "/clinic/patients/{patient_id}", page_staff(404, 404), names=(("patient_id", "unknown_id"),)),
     Probe("GET", "/clinic/patients/new", page_staff(200, 200)),
     Probe("POST", "/clinic/patients/new", page_staff(422, 422), body={}),
+    Probe("GET", "/clinic/patients/{patient_id}/summary", page_staff(200)),
+    Probe("GET", "/clinic/patients/{patient_id}/summary", page_staff(404, 404), names=(("patient_id", "unknown_id"),)),
     Probe("GET", "/clinic/patients/{patient_id}/checkins/new", page_staff(200)),
     Probe("POST", "/clinic/patients/{patient_id}/checkins/new", page_staff(422), body={}),
     Probe("POST", "/clinic/patients/{patient_id}/booster-requests", page_staff(422), body={}),
@@ -193,12 +203,25 @@ ROUTES: tuple[Probe, ...] = (
     Probe("GET", "/clinic/infusions/{infusion_id}/change", page_staff(200)),
     Probe("POST", "/clinic/infusions/{infusion_id}/reschedule", page_staff(422), body={}),
     Probe("POST", "/clinic/infusions/{infusion_id}/cancel", page_staff(303), body={}),
+    Probe("GET", "/clinic/infusions/{infusion_id}/side-effects", page_staff(200)),
+    Probe(
+        "POST",
+        "/clinic/infusions/{infusion_id}/side-effects",
+        page_staff(422),
+        body={},
+        names=(("infusion_id", "given_infusion_id"),),
+    ),
     Probe("POST", "/clinic/patients/{patient_id}/infusions", page_staff(303), body={}),
     Probe("POST", "/clinic/patients/{patient_id}/phase", page_staff(422), body={}),
     Probe("POST", "/clinic/patients/{patient_id}/reminders", page_staff(422), body={}),
+    # Not flagged: nothing to clear (409); another clinic's patient is not found.
+    Probe("POST", "/clinic/patients/{patient_id}/high-risk-flag/clear", page_staff(409), body={}),
     Probe("POST", "/clinic/infusions/{infusion_id}/given", page_staff(303), body={}),
     Probe("POST", "/clinic/alerts/{alert_id}/acknowledge", page_staff(303), body={}),
     Probe("POST", "/clinic/alerts/{alert_id}/resolve", page_staff(422), body={}),
+    Probe("POST", "/clinic/patients/{patient_id}/medicines", page_staff(422), body={}),  # a name is needed
+    Probe("POST", "/clinic/medicines/{medicine_id}/end", page_staff(303), body={}),
+    Probe("POST", "/clinic/medicines/{medicine_id}/remove", page_staff(303), body={}),
     Probe("POST", "/clinic/booster-requests/{request_id}/approve", page_staff(303), body={}),
     Probe("POST", "/clinic/booster-requests/{request_id}/schedule", page_staff(422), body={}),
     Probe("POST", "/clinic/booster-requests/{request_id}/decline", page_staff(422), body={}),
@@ -209,17 +232,24 @@ ROUTES: tuple[Probe, ...] = (
     Probe("GET", "/exports/outcomes", page_staff(200, 200)),
     Probe("GET", "/exports/patients/{patient_id}/checkins.csv", page_staff(200)),
     Probe("GET", "/exports/patients/{patient_id}/fhir.json", page_staff(200)),
+    Probe("GET", "/exports/infusions.csv", page_staff(200, 200)),
+    Probe("GET", "/exports/side-effects.csv", page_staff(200, 200)),
+    Probe("GET", "/exports/patients/{patient_id}/infusions.csv", page_staff(200)),
     # The admin's pages
     Probe("GET", "/admin/", page_admin(200, 200)),
     Probe("GET", "/admin/settings", page_admin(200, 200)),
+    Probe("GET", "/admin/settings/medicines", page_admin(200, 200)),
+    Probe("POST", "/admin/settings/medicines", page_admin(302, 302), body={}),
     Probe("POST", "/admin/settings", page_admin(422, 422), body={}),
     Probe("GET", "/admin/staff", page_admin(200, 200)),
     Probe("POST", "/admin/staff", page_admin(422, 422), body={}),
     Probe("POST", "/admin/staff/{user_id}/invite", page_admin(302, 404), body={}),
-    Probe("POST", "/admin/staff/{user_id}/reset", page_admin(200, 404), body={}),
+    Probe("POST", "/admin/staff/{user_id}/reset", page_admin(303, 404), body={}),
+    Probe("GET", "/admin/staff/{user_id}/link", page_admin(302, 404)),  # nothing held: back to staff
     Probe("GET", "/admin/staff/{user_id}/deactivate", page_admin(200, 404)),
     Probe("POST", "/admin/staff/{user_id}/deactivate", page_admin(302, 404), body={}),
     Probe("POST", "/admin/staff/{user_id}/reactivate", page_admin(302, 404), body={}),
+    Probe("POST", "/admin/staff/{user_id}/name", page_admin(302, 404), body={}),
     Probe("GET", "/admin/audit", page_admin(200, 200)),
     Probe("GET", "/admin/audit", page_admin(200, 422), query="patient={patient_id}"),
     Probe("GET", "/admin/audit", page_admin(422, 422), query="patient={unknown_id}"),
@@ -244,7 +274,10 @@ ROUTES: tuple[Probe, ...] = (
     # API: the patient's own record
     Probe("GET", "/api/v1/me", api_patient(200)),
     Probe("PATCH", "/api/v1/me", api_patient(200), body={"timezone": "America/Denver"}),
+    Probe("GET", "/api/v1/me/side-effects", api_patient(200)),
+    Probe("POST", "/api/v1/me/side-effects", api_patient(409), body=dict.fromkeys(SIDE_EFFECT_ITEMS, "none")),
     Probe("GET", "/api/v1/instruments/phq9", api_any(200)),
+    Probe("GET", "/api/v1/instruments/gad7", api_any(200)),
     Probe("GET", "/api/v1/checkins", api_patient(200)),
     Probe("POST", "/api/v1/checkins", api_patient(201), body=PHQ9_BODY),
     Probe("GET", "/api/v1/checkins/{checkin_id}", api_patient(200, 404)),
@@ -287,6 +320,14 @@ ROUTES: tuple[Probe, ...] = (
         for request in ("{request_id}", "{unknown_id}")
     ),
     Probe("PATCH", "/api/v1/clinic/infusions/{infusion_id}", api_staff(200), body={"scheduled_for": SOON}),
+    Probe("GET", "/api/v1/clinic/infusions/{infusion_id}/side-effects", api_staff(200)),
+    Probe(
+        "POST",
+        "/api/v1/clinic/infusions/{infusion_id}/side-effects",
+        api_staff(201),
+        body=dict.fromkeys(SIDE_EFFECT_ITEMS, "none"),
+        names=(("infusion_id", "given_infusion_id"),),
+    ),
     Probe("POST", "/api/v1/clinic/patients/{patient_id}/booster-requests", api_staff(409), body={"reason": "Rising"}),
     Probe("GET", "/api/v1/clinic/booster-requests", api_staff(200, 200)),
     Probe("GET", "/api/v1/clinic/booster-requests", api_staff(200), query="patient_id={patient_id}"),
@@ -302,6 +343,10 @@ ROUTES: tuple[Probe, ...] = (
     Probe("GET", "/api/v1/clinic/alerts", api_staff(404, 404), query="patient_id={unknown_id}"),
     Probe("POST", "/api/v1/clinic/alerts/{alert_id}/acknowledge", api_staff(200), body={}),
     Probe("POST", "/api/v1/clinic/alerts/{alert_id}/resolve", api_staff(200), body={"risk_level": "low"}),
+    Probe("GET", "/api/v1/clinic/patients/{patient_id}/medicines", api_staff(200)),
+    Probe("POST", "/api/v1/clinic/patients/{patient_id}/medicines", api_staff(201), body={"name": "Sertraline"}),
+    Probe("PATCH", "/api/v1/clinic/medicines/{medicine_id}", api_staff(200), body={"dose": "2 mg"}),
+    Probe("DELETE", "/api/v1/clinic/medicines/{medicine_id}", api_staff(204)),
     Probe("GET", "/api/v1/clinic/settings", api_staff(200, 200)),
     Probe("PATCH", "/api/v1/clinic/settings", api_admin(200, 200), body={"safety_ack_minutes": 20}),
 )
@@ -375,6 +420,7 @@ def _build(app: Flask, connection: sa.Connection) -> World:
         infusion = factory.infusion(patient, kind="maintenance")
         given = factory.infusion(patient, given_at=TEST_NOW - timedelta(days=20), weight_kg=Decimal("70"))
         request = boosters.raise_request(patient, "clinician", clinician, "Scores rising")
+        medicine = medicines.add(clinician, patient, "Lorazepam", "1 mg")
         link = checkin_links.create(patient.id).url.rsplit("/", 1)[1]
         pending_user = db.session.get(User, pending.user_id)
         assert pending_user is not None
@@ -398,6 +444,7 @@ def _build(app: Flask, connection: sa.Connection) -> World:
             "given_infusion_id": str(given.id),
             "alert_id": str(alert.id),
             "request_id": str(request.id),
+            "medicine_id": str(medicine.id),
             "user_id": str(clinician.id),
             "token": link,
             "secret": secret,
@@ -710,11 +757,11 @@ def test_inviting_staff_answers_alike_whoever_holds_the_email(world: World) -> N
     free = ask(
         world,
         Probe(
-            "POST", "/admin/staff", page_admin(200, 200), body={"role": "clinician", "email": "new@riverside.example"}
+            "POST", "/admin/staff", page_admin(303, 303), body={"role": "clinician", "email": "new@riverside.example"}
         ),
         caller,
     )
-    assert free.status == 200 and "/invite/" in free.text
+    assert free.status == 303 and free.location.endswith("/link")  # to the page that shows the link once
     own = pages["its own clinician"]
     expected = _page_without_its_inputs(own.text, emails)  # the list of staff shows its own clinician
     assert own.status == 422

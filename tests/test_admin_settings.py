@@ -38,6 +38,8 @@ DEFAULTS = {
     "quiet_end": "08:00",
     "missed_checkin_grace_days": "2",
     "missed_checkin_alert_days": "21",
+    "bp_hold_systolic": "180",  # CLINICAL.md §7: the default hold-and-review blood pressure
+    "bp_hold_diastolic": "110",
     # The crisis resources (CLINICAL.md §3) as the page shows them for a US clinic: the built-in ones.
     "country": "US",
     "line1_name": "988 Suicide & Crisis Lifeline",
@@ -131,8 +133,10 @@ def test_sending_the_page_back_unchanged_changes_nothing(
     client: FlaskClient, auth: AuthActions, clinic: Clinic, fetch: Callable[..., list[Any]]
 ) -> None:
     auth.login("admin@example.org")
-    assert _save(client).status_code == 302
-    assert "Nothing changed." in client.get("/admin/settings").get_data(as_text=True)
+    unchanged = _save(client)
+    assert unchanged.status_code == 302 and unchanged.headers["Location"].endswith("/admin/settings#save")
+    # Said beside the Save button, where the page lands (templates/clinic/_landed.html).
+    assert 'data-landed="save">Nothing changed.</p>' in client.get("/admin/settings").get_data(as_text=True)
     assert fetch(sa.select(AuditEvent).where(AuditEvent.action == "settings.change")) == []
 
 

@@ -216,7 +216,7 @@ def test_the_query_count_does_not_grow_with_the_queue(ctx: None, factory: Factor
     with count_queries() as many:
         assert len(attention.queue(staff, clock.now())) == 20
         db.session.flush()
-    assert few.count == many.count <= 9
+    assert few.count == many.count <= 10  # with the patients flagged at high risk (services/alerts/risk_flag.py)
 
 
 @pytest.mark.parametrize(

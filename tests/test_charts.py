@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tracker.web import charts
+from tracker.instruments import GAD7
+from tracker.web import charts, score_chart, time_axis
 from tracker.web.charts import InfusionIn, Point, RequestIn
+from tracker.web.score_chart import ScoreIn
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 CHICAGO = ZoneInfo("America/Chicago")
@@ -184,3 +186,142 @@ def test_a_rules_label_keeps_clear_of_the_points() -> None:
     assert window.label_x - charts._label_width(window.label) >= window.x1 or window.label_x == charts.RIGHT - 4
     # Nothing in the way: it stays at the right end.
     assert charts.trajectory(points(5, 6), baseline=16, now=NOW).rules[0].label_x == charts.RIGHT - 4
+
+
+# --- gaps, crowded infusions, today, tapped values, ranges, legend, GAD-7 --------------------------------------
+
+
+def test_more_than_three_weeks_without_a_check_in_breaks_the_line() -> None:
+    weekly = points(12, 11, 10)
+    after = [Point(f"late{i}", NOW - timedelta(days=3 - i), total) for i, total in enumerate((16, 15))]
+    gap = [*(replace_at(p, p.taken_at - timedelta(days=40)) for p in weekly), *after]
+    chart = charts.trajectory(gap, now=NOW)
+    assert chart.line.count("M") == 2 and chart.line.count("L") == 3  # 3 joined, a break, 2 joined
+    [hole] = chart.gaps
+    assert (hole.x1, hole.x2) == (chart.points[2].x, chart.points[3].x)
+    assert hole.weeks == (hole.until - hole.since).days // 7 >= 3
+    assert ("gap", charts.LEGEND_WORDS["gap"]) in chart.legend
+    # Exactly three weeks still joins up: only more than that is a gap.
+    three = [Point("a", NOW - timedelta(days=22), 9), Point("b", NOW - timedelta(days=1), 12)]
+    joined = charts.trajectory(three, now=NOW)
+    assert joined.gaps == () and joined.line.count("L") == 1 and "gap" not in dict(joined.legend)
+    # A point alone between two gaps is drawn, with no line to it.
+    lone = [Point("a", NOW - timedelta(days=90), 9), Point("b", NOW - timedelta(days=50), 12), Point("c", NOW, 8)]
+    chart = charts.trajectory(lone, now=NOW)
+    assert len(chart.points) == 3 and len(chart.gaps) == 2 and chart.line == ""
+
+
+def replace_at(point: Point, taken_at: datetime) -> Point:
+    return Point(point.id, taken_at, point.total, point.item9_positive)
+
+
+def course(first: datetime, count: int = 6, every: timedelta = timedelta(days=2)) -> list[InfusionIn]:
+    """CLINICAL.md §1: typically 6 infusions over 2–3 weeks, often every other day."""
+    return [InfusionIn(f"i{n}", "induction", "given", first + every * n) for n in range(count)]
+
+
+def test_six_induction_infusions_in_two_weeks_are_drawn_apart_each_tied_to_its_day() -> None:
+    infusions = course(NOW - timedelta(days=200))
+    chart = charts.trajectory(points(*([9] * 40)), infusions, now=NOW)  # a year's axis: 2 days are ~3 units
+    drawn = [g.x for g in chart.infusions]
+    true = [g.mark_x for g in chart.infusions]
+    assert all(b - a >= charts.GLYPH_STEP - 0.1 for a, b in itertools.pairwise(drawn))  # no glyph over another
+    assert all(x is not None for x in true) and true == sorted(true)  # each keeps its true day, in order
+    assert list(chart.guides) == true  # the guide lines run through the true days
+    centre = sum(drawn) / len(drawn)
+    assert centre == pytest.approx(sum(true) / len(true), abs=0.5)  # laid out around where they belong
+    # An infusion on its own stays where it is.
+    alone = charts.trajectory(points(9, 8), [InfusionIn("m", "maintenance", "given", NOW - timedelta(days=5))], now=NOW)
+    assert alone.infusions[0].mark_x is None
+
+
+def test_crowded_marks_stay_inside_the_plot_and_join_a_crowded_neighbour() -> None:
+    assert charts.spread([charts.RIGHT - 1, charts.RIGHT]) == [charts.RIGHT - charts.GLYPH_STEP, charts.RIGHT]
+    assert charts.spread([charts.LEFT, charts.LEFT + 1])[0] == charts.LEFT
+    # Two runs that crowd each other once laid out become one.
+    xs = [100, 101, 102, 120, 121]
+    placed = charts.spread(xs)
+    assert all(b - a == pytest.approx(charts.GLYPH_STEP) for a, b in itertools.pairwise(placed))
+    assert charts.spread([100, 300]) == [100, 300]
+
+
+def test_today_is_marked_and_labelled_on_the_side_with_room() -> None:
+    chart = charts.trajectory(points(9, 12), now=NOW)
+    assert chart.now_x is not None and chart.now_x > charts.RIGHT - 40 and chart.now_anchor == "end"
+    booked = [InfusionIn("b", "booster", "scheduled", NOW + timedelta(days=300))]
+    early = charts.trajectory([Point("a", NOW - timedelta(days=1), 9)], booked, now=NOW)
+    assert early.now_x is not None and early.now_x < charts.LEFT + 80 and early.now_anchor == "start"
+
+
+def test_a_tapped_points_value_is_placed_inside_the_plot() -> None:
+    chart = charts.trajectory(points(27, 13, 2, every=timedelta(days=60)), now=NOW)
+    first, middle, last = chart.points
+    assert (first.value_anchor, first.value_dy) == ("start", score_chart.VALUE_BELOW)  # at the top left corner
+    assert (middle.value_anchor, middle.value_dy) == ("middle", score_chart.VALUE_ABOVE)
+    assert last.value_anchor == "end"
+
+
+def test_unknown_ranges_are_ignored() -> None:
+    assert [time_axis.parse_range(v) for v in ("3m", "1y", "all")] == ["3m", "1y", "all"]
+    assert [time_axis.parse_range(v) for v in (None, "", "5y", "ALL", ["all"], "3m ")] == [None] * 6
+
+
+def test_the_range_chooses_what_is_drawn_and_the_axis_follows() -> None:
+    two_years = points(*([8] * 104))  # weekly for two years
+    default = charts.trajectory(two_years, now=NOW, zone=CHICAGO)
+    assert default.range_key == "1y" and default.start < NOW - timedelta(days=365) < default.start + timedelta(days=10)
+    assert all(p.taken_at >= NOW - timedelta(days=365) for p in default.points)
+    assert len(default.points) + default.earlier == 104 and default.earlier > 40
+    assert len(default.rows) == len(default.points)  # the table lists the range's check-ins
+    months = charts.trajectory(two_years, now=NOW, zone=CHICAGO, range_key="3m")
+    assert months.range_key == "3m" and len(months.points) == 13
+    assert months.start > NOW - timedelta(days=96) and months.x_ticks[0].label == "Sep 2026"
+    assert [t.label for t in months.x_ticks] != [t.label for t in default.x_ticks]
+    everything = charts.trajectory(two_years, now=NOW, zone=CHICAGO, range_key="all")
+    assert len(everything.points) == 104 and everything.earlier == 0 and everything.x_ticks[0].label.endswith("2024")
+    # The default with less than a year of history is all of it.
+    short = charts.trajectory(points(9, 8, 7), now=NOW)
+    assert short.range_key == "all" and short.earlier == 0
+
+
+def test_the_legend_lists_only_what_is_drawn() -> None:
+    assert charts.trajectory(points(9, 8), now=NOW).legend == ()
+    infusions = [*course(NOW - timedelta(days=40)), InfusionIn("b", "booster", "scheduled", NOW + timedelta(days=3))]
+    requests = [RequestIn("r", NOW - timedelta(days=9), "urgent", "declined", NOW - timedelta(days=8))]
+    drawn = [*points(20, 8, 12), Point("s", NOW - timedelta(hours=3), 14, item9_positive=True)]
+    chart = charts.trajectory(drawn, infusions, requests, baseline=20, now=NOW)
+    assert [key for key, _ in chart.legend] == ["induction", "booked", "urgent", "declined", "baseline", "item9"]
+    assert dict(chart.legend)["induction"] == "Induction infusion"
+
+
+def test_gad7_has_its_own_scale_and_bands_on_the_same_time_axis() -> None:
+    """CLINICAL.md (GAD-7 lines): total 0–21, bands 5/10/15 = mild/moderate/severe."""
+    phq = points(14, 10, 8)
+    gad = [ScoreIn("g0", NOW - timedelta(days=15), 0), ScoreIn("g1", NOW - timedelta(days=8), 21)]
+    gad.append(ScoreIn("g2", NOW - timedelta(days=1), 15))
+    axis = time_axis.axis_for([*charts.moments(phq), *(g.taken_at for g in gad)], now=NOW)
+    trajectory = charts.trajectory(phq, now=NOW, axis=axis)
+    small = score_chart.score_chart(gad, GAD7, axis)
+    assert [(b.low, b.high, b.severity) for b in small.bands] == [
+        (0, 4, "none-minimal"),
+        (5, 9, "mild"),
+        (10, 14, "moderate"),
+        (15, 21, "severe"),
+    ]
+    zero, top, severe = small.points
+    assert (zero.y, top.y) == (score_chart.SMALL_BOTTOM, score_chart.SMALL_TOP)
+    assert severe.severity == "severe" and [t[1] for t in small.y_ticks] == ["0", "5", "10", "15", "21"]
+    # The same day at the same x in both charts: the last PHQ-9 and the last GAD-7 were taken together.
+    assert severe.x == trajectory.points[-1].x and small.x_ticks == tuple((t.at, t.label) for t in trajectory.x_ticks)
+    assert small.now_x == trajectory.now_x and small.view_box == f"0 0 {charts.WIDTH} {score_chart.SMALL_HEIGHT}"
+
+
+def test_a_monthly_instrument_breaks_its_line_only_after_a_missed_month() -> None:
+    monthly = [ScoreIn(f"g{n}", NOW - timedelta(days=31 * n), 8) for n in (0, 1, 2, 4)]  # month 3 missed
+    axis = time_axis.axis_for([g.taken_at for g in monthly], now=NOW, range_key="all")
+    weekly_rule = score_chart.score_chart(monthly, GAD7, axis)
+    assert weekly_rule.line == "" and len(weekly_rule.gaps) == 3  # every monthly step would be a gap
+    small = score_chart.score_chart(monthly, GAD7, axis, timedelta(weeks=6))
+    assert small.line.count("M") == 2 and small.line.count("L") == 2 and small.gap_weeks == 6
+    [missed] = small.gaps
+    assert missed.weeks == 8

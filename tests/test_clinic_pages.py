@@ -343,7 +343,8 @@ def test_a_safety_alert_is_acknowledged_then_resolved_with_its_risk_level_beside
     prefix, action = f"ack-{str(alert.id)[:8]}", f"/clinic/alerts/{alert.id}/acknowledge"
 
     taken = submit(client, patient, action, prefix, note="Called, no answer")
-    assert taken.status_code == 303 and taken.headers["Location"] == f"/clinic/patients/{patient.id}#alerts"
+    # Still waiting to be resolved: the page lands on the alert's card, the confirmation shown there.
+    assert taken.status_code == 303 and taken.headers["Location"] == f"/clinic/patients/{patient.id}#alert-{alert.id}"
     stored = one(fetch, Alert, alert.id)
     assert (stored.status, stored.risk_level, stored.acknowledged_by_id) == ("acknowledged", None, user.id)
     html = page(client, taken.headers["Location"])
@@ -357,6 +358,7 @@ def test_a_safety_alert_is_acknowledged_then_resolved_with_its_risk_level_beside
 
     html = page(client, f"/clinic/patients/{patient.id}")
     fields = {"csrf_token": csrf_token_from(html), "risk_level": "moderate", "action": "C-SSRS", "note": "Safety plan."}
+    fields["screener_not_done"] = "Assessed in person at the clinic"  # the screener's own flow: test_cssrs.py
     done = client.post(resolve, data={f"{rprefix}-{k}": v for k, v in fields.items()})
     assert done.status_code == 303
     stored = one(fetch, Alert, alert.id)

@@ -182,6 +182,7 @@ def test_the_hard_limits_themselves_are_accepted(clinician: User, patient: Patie
             observed_min=observed,
             bp_before=before,
             bp_after=after,
+            hold_confirmed=True,  # CLINICAL.md §7: the highest readings are at the hold level
             by=clinician,
         )
     assert infusion_count(patient) == 2

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from browser import PHONE, SCREENSHOTS, LiveServer
+from browser import PHONE, SCREENSHOTS, LiveServer, fits, rows
 from conftest import TEST_NOW
 from playwright.sync_api import Page, ViewportSize, expect
 
@@ -38,13 +38,6 @@ class Demo:
     safety_alert: Alert
     urgent: BoosterRequest
     routine: BoosterRequest
-
-
-def rows(live_server: LiveServer, statement: sa.Select[Any]) -> list[Any]:
-    with live_server.app.app_context():
-        found = list(db.session.scalars(statement))
-        db.session.expunge_all()
-        return found
 
 
 @pytest.fixture(scope="module")
@@ -85,12 +78,6 @@ def log_in(page: Page, live_server: LiveServer) -> None:
     expect(page.get_by_role("heading", name="Needs attention")).to_be_visible()
 
 
-def fits(page: Page) -> None:
-    """Nothing scrolls sideways, whatever the screen."""
-    size = page.viewport_size
-    assert size is not None and page.evaluate("document.documentElement.scrollWidth") <= size["width"]
-
-
 def check_chart(page: Page, live_server: LiveServer, patient_id: Any) -> None:
     """One point per check-in and one marker per infusion given or booked, as the database has them."""
     checkins = rows(live_server, sa.select(CheckIn).where(CheckIn.patient_id == patient_id))
@@ -103,9 +90,10 @@ def check_chart(page: Page, live_server: LiveServer, patient_id: Any) -> None:
     expect(chart.locator("polygon.infusion[data-infusion]")).to_have_count(len(infusions))
     box = chart.bounding_box()
     assert box is not None and box["height"] > 150  # readable on a phone too
-    page.locator("details.chart-data summary").click()
-    expect(page.locator("details.chart-data tbody tr")).to_have_count(len(checkins))
-    page.locator("details.chart-data summary").click()  # closed again, for the screenshots
+    table = page.locator('details.chart-data[data-chart="phq9"]')  # the PHQ-9's, not another chart's
+    table.locator("summary").click()
+    expect(table.locator("tbody tr")).to_have_count(len(checkins))
+    table.locator("summary").click()  # closed again, for the screenshots
 
 
 def section_shot(page: Page, selector: str, name: str) -> None:
@@ -145,18 +133,33 @@ def test_a_clinician_works_the_queue(
     expect(card).to_contain_text("Acknowledged by")
     card.get_by_role("button", name="Resolve").click()
     expect(page.locator(f"#alert-{demo.safety_alert.id} p.error")).to_contain_text("Required for a safety alert")
+    # CLINICAL.md §7: the C-SSRS screener; its suggested level is shown before anything is saved.
     card = page.locator(f"#alert-{demo.safety_alert.id}")
-    card.get_by_text("Moderate", exact=True).click()
-    card.get_by_label("What was done").fill("Called back; C-SSRS screen done, safety plan reviewed.")
+    for number, answer in (("1", "Yes"), ("2", "Yes"), ("3", "Yes"), ("4", "No"), ("5", "No"), ("6", "No")):
+        card.get_by_role("group", name=re.compile(rf"^{number}\. ")).get_by_text(answer, exact=True).click()
+    card.get_by_label("What was done").fill("Called back; safety plan reviewed.")
+    card.get_by_role("button", name="Resolve").click()
+    card = page.locator(f"#alert-{demo.safety_alert.id}")
+    expect(card.locator(".confirm-box")).to_contain_text("The screener suggests: moderate risk.")
+    expect(card.get_by_role("radio", name="Moderate")).to_be_checked()
+    fits(page)
+    section_shot(page, f"#alert-{demo.safety_alert.id}", f"clinic-part-screener-{size}")
     card.get_by_role("button", name="Resolve").click()
     expect(page.locator("p.flash")).to_have_text("Alert resolved.")
     [alert] = rows(live_server, sa.select(Alert).where(Alert.id == demo.safety_alert.id))
-    assert (alert.status, alert.risk_level) == ("resolved", "moderate")
+    assert (alert.status, alert.risk_level, alert.screener_suggested) == ("resolved", "moderate", "moderate")
+    answers = page.locator(f'details.screener-answers[data-alert="{demo.safety_alert.id}"]')
+    answers.locator("summary").click()
+    expect(answers).to_contain_text("Have you been thinking about how you might do this?")
+    section_shot(page, "#alerts", f"clinic-part-screener-answers-{size}")
 
     # The urgent request: approve, then book it in the clinic's time.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Queue").click()
     expect(page.locator("ol.queue > li").first).to_have_attribute("data-target", str(demo.urgent.id))
     page.locator("ol.queue > li").first.locator("a").click()
+    # CLINICAL.md §7: the demo's patient on lamotrigine, on the clinic's list: a review, never advice.
+    expect(page.locator("#medicines .review-notice")).to_contain_text("Lamotrigine 200 mg daily")
+    section_shot(page, "#medicines", f"clinic-part-medicines-{size}")
     booster = page.locator("#booster")
     expect(booster).to_contain_text(re.compile(r"PHQ-9 22 on Nov \d+, low was \d+"))
     booster.get_by_role("button", name="Approve").click()
@@ -240,5 +243,7 @@ def test_the_patient_list_and_a_patients_page(
     )
     assert focused == f"solid 3px {INK}"
     screenshot(page, f"clinic-patient-{size}")
+    expect(page.locator("#medicines")).to_contain_text("Sertraline")  # not on the clinic's list: no review
+    expect(page.locator(".review-notice")).to_have_count(0)
     for part in ("outcome", "needs", "trajectory", "symptoms", "infusions", "texts"):
         section_shot(page, f"#{part}", f"clinic-part-{part}-{size}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -63,6 +64,24 @@ def test_the_queue_has_one_of_each_kind_of_item_and_nothing_is_kept_without_a_co
         assert by_title["Routine booster request"].why.startswith("PHQ-9 14 → 17 over 8 days, low was 6")
         assert by_title["Urgent booster request"].why.startswith("PHQ-9 22 on Nov 20")
         assert [item.title for item in items][:2] == ["Safety: item 9", "Urgent booster request"]
+        # CLINICAL.md §7: medicines to review (lorazepam, lamotrigine) and one not on the list (sertraline).
+        from tracker.models import Alert, PatientMedicine
+        from tracker.services.clinic import medicines
+
+        taken = {m.name: m for m in db.session.scalars(sa.select(PatientMedicine))}
+        assert set(taken) == {"Lorazepam", "Lamotrigine", "Sertraline"}
+        flagged = {
+            name: [r.review.words for r in medicines.to_review_for(db.session.get(Patient, m.patient_id))]
+            for name, m in taken.items()
+        }
+        assert flagged == {
+            "Lorazepam": ["lorazepam (benzodiazepines)"],
+            "Lamotrigine": ["lamotrigine"],
+            "Sertraline": [],
+        }
+        # The C-SSRS screener kept with the past safety alert's follow-up, its suggestion beside the level.
+        [screened] = db.session.scalars(sa.select(Alert).where(Alert.screener.is_not(None)))
+        assert (screened.status, screened.screener_suggested, screened.risk_level) == ("resolved", "high", "high")
         raise Stop
     assert fetch(sa.select(Patient)) == []
 
@@ -83,4 +102,110 @@ def test_the_outcomes_report_shows_the_kaplan_meier_curve_and_its_median_on_the_
         assert km.events + km.censored == km.subjects
         chart = survival_chart(km.steps)
         assert chart.curve.startswith("M44 ") and chart.median_x is not None
+        # CLINICAL.md §7: the clinic asks the GAD-7 monthly in maintenance; its figures are there, by baseline band.
+        gad7 = outcomes_report.clinic_report(clinician).gad7
+        assert gad7 is not None and gad7.evaluable >= 2 and gad7.responders >= 1
+        assert sum(band.evaluable for band in gad7.bands) == gad7.evaluable
+        assert clinician.clinic.instrument_schedule["maintenance"]["gad7"] == "monthly"
+        raise Stop
+
+
+def test_the_clinic_day_screens_have_something_true_on_them(app: Flask, connection: sa.Connection) -> None:
+    """The calendar (booked visits, some not settled), the login's next visit, a booster request the patient raised,
+    and an infusion corrected with its reason, kept in the audit log and shown on the patient's page."""
+    from tracker.models import AuditEvent, BoosterRequest
+    from tracker.services.clinic import calendar, patient_page
+    from tracker.services.course import queries as course_queries
+
+    with app.app_context(), pytest.raises(Stop), transaction(db.session):
+        logins = build_demo()
+        clinician = db.session.scalar(sa.select(User).where(User.email == "clinician@lakeside.example"))
+        assert clinician is not None
+        visits = [v for day in calendar.booked_visits(clinician, TEST_NOW) for v in day.visits]
+        assert len(visits) >= 3
+        assert any(v.unconfirmed for v in visits) and any(not v.unconfirmed for v in visits)
+
+        phone = dict(logins.usernames)["patient"]
+        login = db.session.scalar(sa.select(Patient).where(Patient.phone == phone))
+        assert login is not None
+        visit = course_queries.next_visit_for_patient(login)
+        assert visit is not None and visit.scheduled_for is not None
+        assert TEST_NOW < visit.scheduled_for < TEST_NOW + timedelta(days=14)
+
+        asked = db.session.scalars(sa.select(BoosterRequest).where(BoosterRequest.raised_by == "patient")).all()
+        assert asked and all(r.patient_reason for r in asked)
+
+        [correction] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "infusion.update")).all()
+        assert correction.detail["before"] == {"observed_min": 120} and correction.detail["reason"]
+        assert correction.patient_id is not None
+        record = patient_page.read(clinician, correction.patient_id)
+        [shown] = record.corrections[correction.target_id]
+        assert shown.id == correction.id
+
+        # CLINICAL.md §7: a discharge report and a next-morning report of one visit; the severe one's alert handled.
+        from tracker.models import Alert, SideEffectReport
+
+        discharge, morning = db.session.scalars(sa.select(SideEffectReport).order_by(SideEffectReport.timing)).all()
+        assert discharge.infusion_id == morning.infusion_id
+        assert (discharge.timing, morning.timing, morning.headache) == ("discharge", "next_morning", 3)
+        [severe] = db.session.scalars(sa.select(Alert).where(Alert.cause == "severe_side_effect")).all()
+        assert severe.patient_id == morning.patient_id and severe.status == "acknowledged" and severe.note
+        raise Stop
+
+
+def test_the_demo_names_its_staff_and_flags_a_high_risk_follow_up(app: Flask, connection: sa.Connection) -> None:
+    """The clinician's pages name staff by name, and one patient's past follow-up documented a high risk."""
+    from tracker.services.clinic import patient_page
+
+    with app.app_context(), pytest.raises(Stop), transaction(db.session):
+        build_demo()
+        clinician = db.session.scalar(sa.select(User).where(User.email == "clinician@lakeside.example"))
+        assert clinician is not None and clinician.name == "Dr Sam Lee"
+        queue = attention.queue_page(clinician, TEST_NOW)
+        [flagged] = queue.flagged
+        record = patient_page.read(clinician, flagged.patient_id)
+        assert record.patient.high_risk_flagged_at is not None
+        [resolved] = [a for a in record.handled_alerts if a.kind == "safety" and a.risk_level == "high"]
+        assert record.person(resolved.resolved_by_id) == "Dr Sam Lee"
+        raise Stop
+
+
+def test_the_printed_logins_charts_show_gad7_with_its_skipped_month_under_the_induction_course(
+    app: Flask, connection: sa.Connection
+) -> None:
+    """The patient page's charts (tracker/web/patient_charts.py): GAD-7 monthly on its own chart, a month missed
+    drawn as a gap, and the six induction infusions laid out apart."""
+    from datetime import timedelta
+
+    from tracker.demo import gad7_steps
+    from tracker.local_time import zone_of
+    from tracker.services.clinic import patient_page
+    from tracker.web.patient_charts import charts_of
+
+    with app.app_context(), pytest.raises(Stop), transaction(db.session):
+        logins = build_demo()
+        clinician = db.session.scalar(sa.select(User).where(User.email == "clinician@lakeside.example"))
+        login = db.session.scalar(sa.select(Patient).where(Patient.phone == dict(logins.usernames)["patient"]))
+        assert clinician is not None and login is not None
+        record = patient_page.read(clinician, login.id)
+        shown = charts_of(record, TEST_NOW, zone_of(record.clinic.timezone), "all")
+        assert shown.gad7 is not None and len(shown.gad7.points) == len(record.gad7) >= 10
+        [skipped] = shown.gad7.gaps
+        assert skipped.until - skipped.since > timedelta(weeks=6)
+        assert shown.gad7.points[0].total == gad7_steps.TOTALS[0]
+        induction = [g for g in shown.trajectory.infusions if g.kind == "induction"]
+        assert len(induction) == 6 and all(g.mark_x is not None for g in induction)  # laid out apart
+        assert "induction" in dict(shown.trajectory.legend)
+        # CLINICAL.md §7: the login's blood pressure at each infusion, under the trajectory on its axis; the first
+        # infusion was given at the hold-and-review level, confirmed, and the clinic's report counts the shares.
+        from tracker.services.clinic import bp_outcomes
+        from tracker.web import bp_chart
+
+        pressure = bp_chart.bp_chart(bp_chart.visits_of(record.infusions), shown.axis, record.clinic.bp_hold_at)
+        assert len(pressure.columns) >= 6 and pressure.columns[0].level == "hold"
+        assert "caution" in {c.level for c in pressure.columns}
+        glyphs = {g.id: g.mark_x or g.x for g in shown.trajectory.infusions}
+        assert all(c.x == glyphs[c.id] for c in pressure.columns)
+        figures = bp_outcomes.figures(clinician)
+        assert figures.hold == 1 and figures.caution >= 1 and figures.measured >= figures.caution + figures.hold
         raise Stop

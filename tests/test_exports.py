@@ -121,7 +121,7 @@ def test_clinic_csv_holds_every_patient_of_the_clinic_and_no_one_else(
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]
     assert FILENAME.match(disposition)
-    assert disposition.startswith('attachment; filename="checkins-north-clinic-x-evil-1-')
+    assert disposition.startswith('attachment; filename="north-clinic-x-evil-1-checkins-')
     header, *rows = _rows(response)
     assert header == HEADER
     assert [(row[1], row[14]) for row in rows] == [("Ada", "4"), ("Ada", "6"), ("Bea", "12")]

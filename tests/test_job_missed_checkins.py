@@ -89,7 +89,7 @@ def test_nudged_once_after_a_week_and_the_grace_days_then_the_clinic_after_21(
     assert run(clock, NOW + timedelta(days=12)).counts == {"checked": 1, "alerted": 1}
     [alert] = clinic_alerts(patient)
     assert (alert.kind, alert.status) == ("attention", "open")
-    assert alert.reason == "No check-in for 21 days (the clinic's limit is 21)."
+    assert alert.reason == "No PHQ-9 check-in for 21 days (the clinic's limit is 21)."
     assert alert.dedupe_key == f"missed-checkin-alert:{patient.id}:checkin:{last.id}"
 
     hourly(clock, NOW + timedelta(days=12, hours=1), 10 * 24)
@@ -267,3 +267,28 @@ def test_run_job_prints_what_it_did(app: Flask, factory: Factory, clock: FrozenC
 
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "missed-checkins: checked: 1, nudged: 1"
+
+
+def test_nudging_and_alerting_cost_the_same_queries_for_three_or_thirty(
+    factory: Factory, clinic: Clinic, clock: FrozenClock, count_queries: Callable[[], Any]
+) -> None:
+    """Set-based: a batch's texts, links and alerts go in as three inserts, however many patients owe them."""
+
+    def add(n: int) -> list[Patient]:
+        made = [enrol(factory, clock, clinic) for _ in range(n)]
+        for patient in made:
+            factory.checkin(patient, total=6, taken_at=NOW - timedelta(days=22))  # past the nudge and the alert
+        return made
+
+    first = add(3)
+    with count_queries() as three:
+        assert run(clock, NOW).counts == {"checked": 3, "nudged": 3, "alerted": 3}
+    clock.set(NOW)
+    add(30)
+    with count_queries() as thirty:
+        assert run(clock, NOW).counts == {"checked": 33, "nudged": 30, "alerted": 30}
+
+    assert thirty.count == three.count
+    assert all(len(texts(p)) == 1 and len(clinic_alerts(p)) == 1 for p in first)
+    links = db.session.scalars(sa.select(CheckinLink)).all()
+    assert len(links) == 33  # one per text that went in

@@ -16,6 +16,8 @@ PACKAGE = ROOT / "tracker"
 # The rules of CLINICAL.md and the instruments: answers in, result out.
 PURE = ("tracker.errors", "tracker.instruments", "tracker.relapse", "tracker.reminders", "tracker.outcomes")
 PURE += ("tracker.safety", "tracker.infusions", "tracker.local_time", "tracker.plain_text")
+PURE += ("tracker.cssrs", "tracker.medicine_review")
+PURE += ("tracker.vitals",)  # CLINICAL.md §7: blood pressure, heart rate and SpO2 around the infusion
 PURE += ("tracker.countries",)  # reads the tz database's country tables, and nothing of ours
 WAYS_IN = ("tracker.api", "tracker.web", "tracker.sms", "tracker.jobs", "tracker.cli", "tracker.demo")
 # What the ways in share among themselves: the unit of work, the problem+json answers, the input guard.

@@ -304,8 +304,8 @@ def test_an_admin_issues_a_staff_link_seen_once_and_never_again(
     assert f"/admin/staff/{admin.id}/reset" not in staff_page  # their own: the password page, with the current one
 
     answer = client.post(f"/admin/staff/{member.id}/reset", data={"csrf_token": csrf_token_from(staff_page)})
-    assert answer.status_code == 200
-    html = answer.get_data(as_text=True)
+    assert answer.status_code == 303
+    html = client.get(answer.headers["Location"]).get_data(as_text=True)
     match = LINK.search(html)
     assert match and "30 minutes" in html
     token = match[1]

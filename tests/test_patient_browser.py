@@ -5,15 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from browser import LiveServer
+from browser import LiveServer, rows
 from factories import Factory
 from playwright.sync_api import Page, expect
 
-from tracker.extensions import db
 from tracker.models import Alert, CheckIn, OutboundMessage, Patient
 
 pytestmark = pytest.mark.browser
@@ -52,11 +50,6 @@ def assert_fits_a_phone(page: Page) -> None:
     assert size is not None and page.evaluate("document.documentElement.scrollWidth") <= size["width"]
     for box in [label.bounding_box() for label in page.locator("label.choice").all()]:
         assert box is not None and box["height"] >= 48 and box["width"] >= 280
-
-
-def rows(live_server: LiveServer, statement: sa.Select[Any]) -> list[Any]:
-    with live_server.app.app_context():
-        return list(db.session.scalars(statement))
 
 
 def test_patient_answers_the_phq9_and_reads_the_result(

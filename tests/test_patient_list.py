@@ -10,6 +10,7 @@ from factories import Factory
 
 from tracker import clock
 from tracker.extensions import db
+from tracker.local_time import zone_of
 from tracker.models import Alert, BoosterRequest, Clinic, User
 from tracker.services.clinic.patient_list import summaries
 
@@ -39,7 +40,7 @@ def test_summary_has_latest_baseline_change_alerts_and_request(ctx: None, factor
     assert not more
     assert (row.latest_total, row.latest_severity, row.baseline_total) == (13, "moderate", 20)
     assert row.change_from_baseline == -7
-    assert row.days_since_last(now) == 3
+    assert row.days_since_last(now, zone_of(clinic.timezone)) == 3
     assert row.open_alerts == 1 and row.open_request_urgency == "urgent" and row.needs_attention
 
 
@@ -48,7 +49,7 @@ def test_no_check_ins_and_no_induction(ctx: None, factory: Factory) -> None:
     factory.patient(clinic, phase="screening")
     [row], _ = summaries(_staff(factory, clinic))
     assert row.latest_total is None and row.baseline_total is None and row.change_from_baseline is None
-    assert row.days_since_last(clock.now()) is None and not row.needs_attention
+    assert row.days_since_last(clock.now(), zone_of(clinic.timezone)) is None and not row.needs_attention
 
 
 def test_filters_sorting_paging_and_scope(ctx: None, factory: Factory) -> None:

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import itertools
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from browser import SCREENSHOTS, LiveServer
+from browser import SCREENSHOTS, LiveServer, fits, rows, size_of
 from conftest import TEST_NOW
 from factories import PASSWORD, Factory
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tracker.extensions import db
 from tracker.models import BoosterRequest, Patient, SchedulerHeartbeat, User
 
 pytestmark = pytest.mark.browser
@@ -29,28 +27,9 @@ VIEWPORTS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop"
 _serial = itertools.count(1)
 
 
-def size_of(page: Page) -> str:
-    size = page.viewport_size
-    assert size is not None
-    return "phone" if size["width"] < 720 else "desktop"
-
-
 def shot(page: Page, step: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"self-service-{step}-{size_of(page)}.png"), full_page=True)
-
-
-def fits(page: Page) -> None:
-    """Nothing scrolls sideways, whatever the screen."""
-    size = page.viewport_size
-    assert size is not None and page.evaluate("document.documentElement.scrollWidth") <= size["width"]
-
-
-def rows(live_server: LiveServer, statement: sa.Select[Any]) -> list[Any]:
-    with live_server.app.app_context():
-        found = list(db.session.scalars(statement))
-        db.session.expunge_all()
-        return found
 
 
 def a_patient(live_server: LiveServer, name: str) -> tuple[Factory, Patient]:
@@ -93,8 +72,9 @@ def test_ask_for_a_booster(page: Page, live_server: LiveServer) -> None:
     shot(page, "booster-error")
     page.get_by_label("What has changed, in your own words").fill("Low days are back since the weekend.")
     page.get_by_role("button", name="Send my request").click()
-    expect(page).to_have_url(f"{live_server.url}/me")
-    expect(page.locator("p.flash")).to_have_text("Your clinic has your request and will be in touch.")
+    expect(page).to_have_url(f"{live_server.url}/me#booster")  # the confirmation beside the link it came from
+    expect(page.locator("#booster p.flash")).to_have_text("Your clinic has your request and will be in touch.")
+    expect(page.locator("p.flash")).to_have_count(1)
     [request] = rows(live_server, sa.select(BoosterRequest).where(BoosterRequest.patient_id == patient.id))
     assert (request.raised_by, request.status) == ("patient", "open")
     page.get_by_role("link", name="Your booster request").click()
@@ -111,7 +91,8 @@ def test_change_reminders_and_turn_them_off(page: Page, live_server: LiveServer)
     expect(page.get_by_label("Send me a check-in reminder each week")).to_be_checked()
     page.get_by_label("At what time (your time)").fill("18:30")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("p.flash")).to_have_text("Your reminders are saved.")
+    expect(page).to_have_url(f"{live_server.url}/me#reminders")
+    expect(page.locator("#reminders p.flash")).to_have_text("Your reminders are saved.")
     page.get_by_role("link", name="Reminders: on, 18:30").click()
     page.get_by_label("Send me a check-in reminder each week").uncheck()
     fits(page)

@@ -108,6 +108,22 @@ def test_sender_reuses_itself_across_sends(fake: FakeTwilio, make_twilio: MakeSe
 
     assert len(sids) == 3
     assert [m["Body"] for m in fake.accepted] == ["message 0", "message 1", "message 2"]
+    assert len({m["connection"] for m in fake.accepted}) == 1  # one kept-alive connection for all three
+
+
+def test_the_proxy_environment_is_read_once_when_the_sender_is_built(
+    monkeypatch: pytest.MonkeyPatch, make_twilio: MakeSender
+) -> None:
+    """requests would read it again for every send; a proxy the operator set is still used."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    sender = make_twilio(api_base_url="https://api.twilio.example")
+
+    session = sender._http.session
+    assert session is not None and session.trust_env is False
+    assert session.proxies["https"] == "http://proxy.internal.example:3128"
 
 
 # Failures -----------------------------------------------------------------

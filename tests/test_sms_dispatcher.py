@@ -487,6 +487,24 @@ def test_a_result_is_written_only_while_the_claim_holds(patient: Patient, clock:
     assert row(message.id).twilio_sid == "SMcurrent"
 
 
+def test_a_group_of_sends_is_recorded_together_only_where_the_claim_holds(
+    patient: Patient, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    lost, kept = queue(patient, "lost"), queue(patient, "kept", to=ONCALL)
+    stale = claim_due(db.session, clock(), 2, LEASE)
+    db.session.commit()
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    db.session.execute(  # another dispatcher reclaimed one of them after our lease ran out
+        sa.update(OutboundMessage).where(OutboundMessage.id == lost.id).values(attempts=OutboundMessage.attempts + 1)
+    )
+
+    dispatcher.record_sent_many(db.session, [(claim, f"SM{claim.body}") for claim in stale])
+
+    assert (row(kept.id).status, row(kept.id).twilio_sid) == ("sent", "SMkept")
+    assert (row(lost.id).status, row(lost.id).twilio_sid) == ("sending", None)
+    assert f"sms {lost.id}: claim lost" in caplog.text
+
+
 def test_a_row_reclaimed_too_often_fails_without_sending(
     twilio: FakeTwilio, patient: Patient, time_: FakeTime, clock: FrozenClock
 ) -> None:

@@ -67,7 +67,9 @@ SAMPLES = {
 def without_item_texts(body: str) -> str:
     for index in range(len(ITEMS)):
         body = body.replace(conversation.item_text(index), "<item>")
-    return body
+    # The side-effect checklist's answer key (CLINICAL.md §7) is put to every patient, like the items: the levels
+    # it names are choices offered, not an answer about this patient.
+    return body.replace(messages.SIDE_EFFECTS_KEY, "<answer key>")
 
 
 def phi_found(body: str) -> list[str]:

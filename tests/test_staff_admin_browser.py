@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from browser import LiveServer
+from browser import LiveServer, size_of
 from factories import PASSWORD, Factory
 from playwright.sync_api import Locator, Page, ViewportSize, expect
 
@@ -26,12 +26,6 @@ DESKTOP = ViewportSize(width=1280, height=800)
 PHONE = ViewportSize(width=390, height=844)
 Screenshot = Callable[[Page, str], Path]
 _serial = itertools.count(1)
-
-
-def size_of(page: Page) -> str:
-    size = page.viewport_size
-    assert size is not None
-    return "phone" if size["width"] < 720 else "desktop"
 
 
 def log_in(page: Page, live_server: LiveServer, email: str) -> None:

@@ -53,6 +53,15 @@ def insert_many_once(session: DbSession, rows: Sequence[Any], key: InstrumentedA
     return set(session.scalars(statement, values))
 
 
+def ids_in(session: DbSession, column: Any, ids: Sequence[Any]) -> sa.ColumnElement[bool]:
+    """``column IN ids`` for a long list of ids: on PostgreSQL ``= ANY(:ids)``, one array parameter, which the
+    driver sends as it is, where an IN list is a parameter per id to render and convert on every run."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.literal(list(ids), postgresql.ARRAY(column.type)))
+    result: sa.ColumnElement[bool] = column.in_(ids)
+    return result
+
+
 def configure_engine(engine: Engine) -> None:
     """SQLite: WAL, foreign keys on, a busy timeout, writers queued at BEGIN, real SAVEPOINT handling."""
     if engine.dialect.name != "sqlite":

@@ -1,21 +1,22 @@
-"""An infusion's values checked against CLINICAL.md §1: hard limits refuse, usual ranges warn. Pure.
+"""An infusion's values checked against CLINICAL.md §1 and §7: hard limits refuse, usual ranges warn. Pure.
 
 Kept apart from the course service so the rules read on their own and are tested without a database.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, TypedDict
 
 from tracker.errors import FieldProblem
 from tracker.local_time import OUT_OF_RANGE, in_range_utc
+from tracker.vitals import BP_FIELDS, NUMBER_LIMITS, BloodPressure, blood_pressure, whole_in_range
 
 INFUSION_KINDS = ("induction", "maintenance", "booster")
 INFUSION_STATUSES = ("scheduled", "given", "cancelled")
+BOOKING_IN_PAST = "A booking must be in the future"
 DEFAULT_DOSE_MG_PER_KG = Decimal("0.5")  # CLINICAL.md §1: typically 0.5 mg/kg
 DEFAULT_DURATION_MIN = 40  # CLINICAL.md §1: over 40 minutes
 USUAL_DOSE = (Decimal("0.1"), Decimal("0.75"))  # CLINICAL.md §1: Andrade 2017, 0.1–0.75 mg/kg
@@ -24,15 +25,7 @@ USUAL_MIN_OBSERVED = 120  # CLINICAL.md §1: observed for at least 2 hours
 DOSE_LIMITS = (Decimal("0.01"), Decimal("2.0"))
 WEIGHT_LIMITS = (Decimal("20"), Decimal("350"))
 INT_LIMITS = {"duration_min": (1, 240), "observed_min": (0, 1440)}
-SYSTOLIC_LIMITS = (50, 260)
-DIASTOLIC_LIMITS = (30, 160)
-_BP_TEXT = re.compile(r"^\s*(\d{2,3})\s*/\s*(\d{2,3})\s*$")
-
-
-class BloodPressure(NamedTuple):
-    systolic: int
-    diastolic: int
-
+# The blood pressure, heart rate and SpO2 readings and their ranges are tracker/vitals.py's (CLINICAL.md §7).
 
 BloodPressureInput = BloodPressure | tuple[int, int] | str | Mapping[str, int] | None
 
@@ -46,7 +39,14 @@ class InfusionFields(TypedDict, total=False):
     weight_kg: Decimal | float | str | None
     duration_min: int | None
     bp_before: BloodPressureInput
-    bp_after: BloodPressureInput
+    bp_during: BloodPressureInput  # CLINICAL.md §7: about 40 minutes in
+    bp_after: BloodPressureInput  # CLINICAL.md §7: before discharge
+    heart_rate_before: int | None
+    heart_rate_during: int | None
+    heart_rate_after: int | None
+    spo2_before: int | None
+    spo2_during: int | None
+    spo2_after: int | None
     observed_min: int | None
     ride_home_confirmed: bool | None
     notes: str | None
@@ -96,29 +96,6 @@ def _moment(name: str, value: Any, problems: list[FieldProblem]) -> datetime | N
     return value
 
 
-def _blood_pressure(name: str, value: Any, problems: list[FieldProblem]) -> BloodPressure | None:
-    """A reading as "120/80", (120, 80) or {"systolic": 120, "diastolic": 80}."""
-    if value is None:
-        return None
-    parts: Any = value
-    if isinstance(value, str):
-        match = _BP_TEXT.match(value)
-        parts = (int(match[1]), int(match[2])) if match else None
-    elif isinstance(value, Mapping):
-        parts = (value.get("systolic"), value.get("diastolic"))
-    if not isinstance(parts, tuple | list) or len(parts) != 2 or not all(type(p) is int for p in parts):
-        problems.append(FieldProblem(name, "give systolic/diastolic in mmHg, e.g. 120/80"))
-        return None
-    reading = BloodPressure(parts[0], parts[1])
-    low_s, high_s = SYSTOLIC_LIMITS
-    low_d, high_d = DIASTOLIC_LIMITS
-    if not (low_s <= reading.systolic <= high_s and low_d <= reading.diastolic <= high_d):
-        problems.append(FieldProblem(name, f"systolic must be {low_s}–{high_s}, diastolic {low_d}–{high_d}"))
-    elif reading.systolic <= reading.diastolic:
-        problems.append(FieldProblem(name, "systolic must be above diastolic"))
-    return reading
-
-
 def unusual(dose: Decimal | None, observed_min: int | None) -> list[FieldProblem]:
     """The values outside the usual ranges: kept when the clinician confirms them, and shown beside the infusion.
 
@@ -155,7 +132,8 @@ def clean(
 ) -> tuple[dict[str, Any], list[FieldProblem], list[FieldProblem]]:
     """The infusion's column values from its fields, with the refusals and the warnings.
 
-    Warnings concern only the fields being set now, so editing notes does not repeat them.
+    Warnings concern only the fields being set now, so editing notes does not repeat them; so does the refusal of
+    a booking in the past, so a booked time that has passed does not stop the visit being recorded as given.
     """
     problems: list[FieldProblem] = []
     kind, status = raw.get("kind"), raw.get("status")
@@ -169,14 +147,18 @@ def clean(
         problems.append(FieldProblem("scheduled_for", "required for a scheduled infusion"))
     if status == "scheduled" and given_at is not None:
         problems.append(FieldProblem("given_at", "only for an infusion that was given"))
+    if status == "scheduled" and "scheduled_for" in touched and scheduled_for is not None and scheduled_for <= now:
+        # A booking is for a visit still to come: booked or moved into the past, it would wait for a visit that is
+        # over. A visit already held is recorded as given, at its time.
+        problems.append(FieldProblem("scheduled_for", BOOKING_IN_PAST))
     if given_at is not None and given_at > now:
         problems.append(FieldProblem("given_at", "must not be in the future"))
     dose = _decimal("dose_mg_per_kg", raw.get("dose_mg_per_kg"), "0.001", DOSE_LIMITS, problems)
     weight = _decimal("weight_kg", raw.get("weight_kg"), "0.1", WEIGHT_LIMITS, problems)
     duration = _whole("duration_min", raw.get("duration_min"), INT_LIMITS["duration_min"], problems)
     observed = _whole("observed_min", raw.get("observed_min"), INT_LIMITS["observed_min"], problems)
-    before = _blood_pressure("bp_before", raw.get("bp_before"), problems)
-    after = _blood_pressure("bp_after", raw.get("bp_after"), problems)
+    readings = {name: blood_pressure(name, raw.get(name), problems) for name in BP_FIELDS}
+    numbers = {name: whole_in_range(name, raw.get(name), problems) for name in NUMBER_LIMITS}
     ride_home = raw.get("ride_home_confirmed")
     if ride_home is not None and not isinstance(ride_home, bool):
         problems.append(FieldProblem("ride_home_confirmed", "must be true or false"))
@@ -202,10 +184,9 @@ def clean(
         "weight_kg": weight,
         "total_mg": total,
         "duration_min": duration,
-        "bp_before_systolic": before.systolic if before else None,
-        "bp_before_diastolic": before.diastolic if before else None,
-        "bp_after_systolic": after.systolic if after else None,
-        "bp_after_diastolic": after.diastolic if after else None,
+        **{f"{name}_systolic": r.systolic if r else None for name, r in readings.items()},
+        **{f"{name}_diastolic": r.diastolic if r else None for name, r in readings.items()},
+        **numbers,
         "observed_min": observed,
         "ride_home_confirmed": ride_home,
         "notes": notes,

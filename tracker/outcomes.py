@@ -7,7 +7,7 @@ come from `tracker.relapse`, so both modules read a window the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -193,3 +193,42 @@ def _band(survival: float, greenwood: float, z: float) -> tuple[float | None, fl
     std_error = survival * math.sqrt(greenwood)
     spread = z * math.sqrt(greenwood) / abs(math.log(survival))
     return std_error, survival ** math.exp(spread), survival ** math.exp(-spread)
+
+
+@dataclass(frozen=True)
+class BandOutcome:
+    """Response and remission among the patients whose baseline fell in one severity band."""
+
+    band: str
+    evaluable: int  # a baseline and an assessed total
+    response_evaluable: int  # ... and a baseline above 0
+    responders: int
+    remitters: int
+
+
+def by_baseline_band(
+    pairs: Sequence[tuple[int, int]], band_of: Callable[[int], str], bands: Sequence[str]
+) -> list[BandOutcome]:
+    """(baseline, assessed) totals grouped by the baseline's band, every band listed, in the order given.
+
+    The same definitions for any instrument scored like the PHQ-9 (CLINICAL.md §4: response a total at most 50%
+    of baseline, remission a total below 5); for the GAD-7 the bands are those of CLINICAL.md §6's end
+    (5/10/15 = mild/moderate/severe), and a remission from a baseline already below 5 says little: it is shown
+    in its band, not hidden.
+    """
+    grouped: dict[str, list[tuple[int, int]]] = {band: [] for band in bands}
+    for baseline, assessed in pairs:
+        grouped.setdefault(band_of(baseline), []).append((baseline, assessed))
+    found = []
+    for band, members in grouped.items():
+        responses = [is_response(assessed, baseline) for baseline, assessed in members]
+        found.append(
+            BandOutcome(
+                band=band,
+                evaluable=len(members),
+                response_evaluable=sum(1 for r in responses if r is not None),
+                responders=sum(1 for r in responses if r),
+                remitters=sum(1 for _baseline, assessed in members if assessed < REMISSION_BELOW),
+            )
+        )
+    return found

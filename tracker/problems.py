@@ -60,8 +60,10 @@ def field_errors(messages: Any, path: str = "") -> Iterator[dict[str, str]]:
 
 def problem_from_service(error: ServiceError) -> Response:
     errors = None
-    if isinstance(error, Invalid):
-        errors = [{"field": p.field, "message": p.message} for p in error.problems]
+    # Invalid, and a service's ask for a confirmation, name their fields.
+    problems = error.problems if isinstance(error, Invalid) else getattr(error, "problems", None)
+    if problems is not None:
+        errors = [{"field": p.field, "message": p.message} for p in problems]
     return problem(error.status, error.title, error.detail, errors)
 
 

@@ -68,6 +68,9 @@ class PatientState:
     confirm_checkin_until: datetime | None = None
     last_reminder_at: datetime | None = None
     last_checkin_at: datetime | None = None
+    # CLINICAL.md §7: whether this week's slot asks for anything on the clinic's schedule (PHQ-9 weekly, or an
+    # instrument due by its own interval). False skips the weekly reminder; one text asks for all that are due.
+    weekly_asks: bool = True
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,8 @@ def _todays_candidate(patient: PatientState, clinic: ClinicDefaults, zone: tzinf
                 return _Candidate(INDUCTION_MORNING, due, shifted(due), start_of_today, deadline=infusion)
         return None
 
+    if not patient.weekly_asks:
+        return None
     weekday = clinic.reminder_weekday if patient.reminder_weekday is None else patient.reminder_weekday
     at = patient.reminder_local_time or clinic.reminder_local_time
     # Yesterday's slot counts too: a late-evening time moves past midnight, to the end of quiet hours; and

@@ -98,7 +98,7 @@ def answer_options_plainly(response: Response) -> Response:
 
 
 def init_api(app: Flask) -> None:
-    from tracker.api import auth, boosters, clinic, course, patient
+    from tracker.api import auth, boosters, clinic, course, medicines, patient, side_effects
 
     app.config.setdefault("API_TITLE", "tracker")
     app.config.setdefault("API_VERSION", "v1")
@@ -107,7 +107,7 @@ def init_api(app: Flask) -> None:
     api.ma_plugin.converter.add_attribute_function(plain_text_pattern)
     app.after_request(answer_options_plainly)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for blueprint in (auth.bp, patient.bp, clinic.bp, course.bp, boosters.bp):
+    for blueprint in (auth.bp, patient.bp, clinic.bp, course.bp, boosters.bp, side_effects.bp, medicines.bp):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # bearer tokens, never cookies: nothing for CSRF to ride on
 

@@ -52,7 +52,7 @@ def token_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
             found = tokens.verify(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
             if found is None:
                 raise Unauthorized("A valid bearer token is required: log in again.")
-            g.api_token, g.api_user = found
+            g.api_token, g.api_user, g.api_patient = found
             if roles and g.api_user.role not in roles:
                 raise Forbidden("This account may not do this.")
             return view(*args, **kwargs)

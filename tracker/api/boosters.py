@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask_smorest import Blueprint
@@ -28,7 +29,7 @@ from tracker.api.schemas.boosters import (
 )
 from tracker.api.schemas.clinic import ClinicSettingsPatchSchema, ClinicSettingsSchema
 from tracker.extensions import db
-from tracker.models import Alert, BoosterRequest, Clinic
+from tracker.models import Alert, BoosterRequest, Clinic, User
 from tracker.models.user import STAFF_ROLES
 from tracker.services import scope
 from tracker.services.alerts import queries as alert_queries
@@ -65,8 +66,10 @@ def list_requests(args: dict[str, Any]) -> dict[str, Any]:
     return {"items": booster_queries.with_infusions(page.items), "next_cursor": page.next_cursor}
 
 
-def _decided(request: BoosterRequest) -> RequestWithInfusion:
-    return booster_queries.with_infusion(request)
+def _decide(request_id: str, decision: Callable[[BoosterRequest, User], BoosterRequest]) -> RequestWithInfusion:
+    """One decision on a request of the caller's clinic (404 for any other), answered with its booked infusion."""
+    staff = api_user()
+    return booster_queries.with_infusion(decision(booster_queries.get_request_for_staff(staff, request_id), staff))
 
 
 @bp.route("/booster-requests/<request_id>/approve", methods=["POST"])
@@ -74,8 +77,7 @@ def _decided(request: BoosterRequest) -> RequestWithInfusion:
 @bp.arguments(ApproveSchema)
 @bp.response(200, BoosterRequestSchema)
 def approve(body: dict[str, Any], request_id: str) -> RequestWithInfusion:
-    staff = api_user()
-    return _decided(boosters.approve(booster_queries.get_request_for_staff(staff, request_id), staff, body["note"]))
+    return _decide(request_id, lambda request, staff: boosters.approve(request, staff, body["note"]))
 
 
 @bp.route("/booster-requests/<request_id>/decline", methods=["POST"])
@@ -83,8 +85,7 @@ def approve(body: dict[str, Any], request_id: str) -> RequestWithInfusion:
 @bp.arguments(DecisionReasonSchema)
 @bp.response(200, BoosterRequestSchema)
 def decline(body: dict[str, Any], request_id: str) -> RequestWithInfusion:
-    staff = api_user()
-    return _decided(boosters.decline(booster_queries.get_request_for_staff(staff, request_id), staff, body["reason"]))
+    return _decide(request_id, lambda request, staff: boosters.decline(request, staff, body["reason"]))
 
 
 @bp.route("/booster-requests/<request_id>/cancel", methods=["POST"])
@@ -93,8 +94,7 @@ def decline(body: dict[str, Any], request_id: str) -> RequestWithInfusion:
 @bp.response(200, BoosterRequestSchema)
 def cancel(body: dict[str, Any], request_id: str) -> RequestWithInfusion:
     """Withdraw a request; a booster booked for it is cancelled too."""
-    staff = api_user()
-    return _decided(boosters.cancel(booster_queries.get_request_for_staff(staff, request_id), staff, body["reason"]))
+    return _decide(request_id, lambda request, staff: boosters.cancel(request, staff, body["reason"]))
 
 
 @bp.route("/booster-requests/<request_id>/schedule", methods=["POST"])
@@ -137,10 +137,18 @@ def acknowledge(body: dict[str, Any], alert_id: str) -> Alert:
 @bp.arguments(ResolveSchema)
 @bp.response(200, AlertSchema)
 def resolve(body: dict[str, Any], alert_id: str) -> Alert:
-    """Record the follow-up and close the alert: a safety alert needs the risk level (low, moderate, high)."""
+    """Record the follow-up and close the alert: a safety alert needs the risk level (low, moderate, high), and
+    may carry the C-SSRS screener's answers (the answer then holds them and the level they suggest) or why it was
+    not asked."""
     staff = api_user()
     return alerts.resolve(
-        alert_queries.get_alert_for_staff(staff, alert_id), staff, body["risk_level"], body["action"], body["note"]
+        alert_queries.get_alert_for_staff(staff, alert_id),
+        staff,
+        body["risk_level"],
+        body["action"],
+        body["note"],
+        screener=body.get("screener"),
+        screener_not_done=body["screener_not_done"],
     )
 
 

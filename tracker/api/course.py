@@ -77,6 +77,7 @@ def create_infusion(body: dict[str, Any], patient_id: str) -> course.InfusionRes
         status=fields.pop("status"),
         by=staff,
         booster_request_id=fields.pop("booster_request_id", None),
+        hold_confirmed=fields.pop("hold_confirmed", False),
         **fields,
     )
     return result
@@ -91,5 +92,6 @@ def patch_infusion(body: dict[str, Any], infusion_id: str) -> course.InfusionRes
     staff = api_user()
     row, _patient = scope.get_infusion_for_staff(staff, infusion_id)
     changes = dict(body)
-    result = course.update_infusion(row, changes, staff, reason=changes.pop("reason", None))
+    reason, hold_confirmed = changes.pop("reason", None), changes.pop("hold_confirmed", False)
+    result = course.update_infusion(row, changes, staff, reason=reason, hold_confirmed=hold_confirmed)
     return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import g
 from flask_smorest import Blueprint
 
 from tracker.api.auth import api_user, token_required
@@ -17,7 +18,7 @@ from tracker.api.schemas.infusions import PatientInfusionPageSchema
 from tracker.api.schemas.patient import MePatchSchema, MeSchema
 from tracker.errors import NotFound
 from tracker.extensions import db
-from tracker.instruments import PHQ9, Instrument
+from tracker.instruments import GAD7, PHQ9, Instrument
 from tracker.models import CheckIn, Patient
 from tracker.services import scope
 from tracker.services.accounts import patients
@@ -31,7 +32,9 @@ bp = Blueprint("api_patient", __name__, url_prefix="/api/v1", description="The p
 
 
 def current_patient() -> Patient:
-    return patients.patient_of(api_user())
+    """The token's patient, read with the token (tokens.verify); patient_of says why when there is none."""
+    patient: Patient | None = g.get("api_patient")
+    return patient if patient is not None else patients.patient_of(api_user())
 
 
 @bp.route("/me", methods=["GET"])
@@ -63,6 +66,14 @@ def patch_me(body: dict[str, Any]) -> Patient:
 def get_phq9() -> Instrument:
     """The questionnaire: stem, items with their LOINC codes, answer options, the difficulty item."""
     return PHQ9
+
+
+@bp.route("/instruments/gad7", methods=["GET"])
+@token_required()
+@bp.response(200, InstrumentSchema)
+def get_gad7() -> Instrument:
+    """The GAD-7, asked when the clinic's schedule makes it due (GET /me `due`): stem, items, answer options."""
+    return GAD7
 
 
 @bp.route("/checkins", methods=["POST"])

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import time
 
 from tracker import relapse
+from tracker.instruments import schedule as instrument_schedule
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105  (demo logins, printed on purpose)
 FIRST_NAMES = [
@@ -88,6 +89,9 @@ class ClinicPlan:
     backup_phone: str = "+13125550102"
     admin_email: str = "admin@lakeside.example"
     clinician_email: str = "clinician@lakeside.example"
+    # How colleagues read them on every page (the emails stay the logins).
+    admin_name: str = "Alex Morgan"
+    clinician_name: str = "Dr Sam Lee"
     induction_infusion_count: int = 6
     post_induction_phase: str = "as_needed"
     reminder_weekday: int = 0  # Monday
@@ -95,6 +99,8 @@ class ClinicPlan:
     missed_checkin_grace_days: int = 2
     missed_checkin_alert_days: int = 21
     thresholds: relapse.Thresholds = field(default_factory=relapse.Thresholds)  # CLINICAL.md §5's table
+    # CLINICAL.md §7: the GAD-7 every 4 weeks in maintenance, beside the weekly PHQ-9 (tracker/instruments/schedule.py).
+    instrument_schedule: tuple[tuple[str, str, str], ...] = (("maintenance", "gad7", "monthly"),)
 
     def settings(self) -> dict[str, object]:
         """The clinic's columns, as accounts.create_clinic takes them."""
@@ -114,6 +120,9 @@ class ClinicPlan:
             "confirm_min_days": t.confirm_min_days,
             "confirm_max_days": t.confirm_max_days,
             "urgent_min_total": t.urgent_min_total,
+            "instrument_schedule": instrument_schedule.merged(
+                None, {phase: {name: interval} for phase, name, interval in self.instrument_schedule}
+            ),
         }
 
 

@@ -16,7 +16,8 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from tracker.clock import FrozenClock
-from tracker.demo import steps
+from tracker.demo import medicines as demo_medicines
+from tracker.demo import side_effects, steps
 from tracker.demo.cast import DEMO_PASSWORD, Person
 from tracker.demo.scheduler import DemoError, Scheduler
 from tracker.demo.story import Story
@@ -32,6 +33,7 @@ from tracker.services.alerts import writes as alerts
 from tracker.services.boosters import booking, queries, requests
 from tracker.services.checkins import links
 from tracker.services.checkins import submit as checkins
+from tracker.services.course import queries as course_queries
 from tracker.services.course import writes as course
 
 
@@ -51,6 +53,7 @@ class Player:
         self.invitations: dict[int, str] = {}  # the invitation link each patient was texted
         self.booked: dict[tuple[int, datetime], Infusion] = {}
         self.safety_alerts: dict[int, Alert] = {}
+        self.corrections: list[uuid.UUID] = []  # the audit rows of infusions corrected, kept (drop_audit_trail)
 
     def play(self) -> DemoLogins:
         story = self.story
@@ -59,6 +62,8 @@ class Player:
         self.clinic = accounts.create_clinic(plan.name, plan.timezone, **plan.settings())
         admin = accounts.create_staff(self.clinic, "admin", plan.admin_email, DEMO_PASSWORD)
         self.clinician = accounts.create_staff(self.clinic, "clinician", plan.clinician_email, DEMO_PASSWORD)
+        admin.display_name, self.clinician.display_name = plan.admin_name, plan.clinician_name
+        demo_medicines.set_up(admin, self.clinic)  # CLINICAL.md §7: the medicines to review before an infusion
         with self.jobs.watching():
             for step in story.steps:
                 self.jobs.run_until(step.at)
@@ -99,25 +104,49 @@ class Player:
             case steps.MovePhase(to_phase=to_phase, reason=reason):
                 course.change_phase(patient, to_phase, self.clinician, reason)
             case steps.Infuse(kind=kind, vitals=vitals):
-                course.record_infusion(patient, kind=kind, status="given", by=self.clinician, **_fields(vitals))
-            case steps.Book(kind=kind, visit=visit):
+                course.record_infusion(
+                    patient,
+                    kind=kind,
+                    status="given",
+                    by=self.clinician,
+                    hold_confirmed=vitals.hold_confirmed,
+                    **_fields(vitals),
+                )
+            case steps.Book(kind=kind, visit=visit, ride_home_confirmed=ride_home):
                 booked = course.record_infusion(
-                    patient, kind=kind, status="scheduled", scheduled_for=visit, by=self.clinician
+                    patient,
+                    kind=kind,
+                    status="scheduled",
+                    scheduled_for=visit,
+                    by=self.clinician,
+                    ride_home_confirmed=ride_home,
                 )
                 self.booked[(step.person, visit)] = booked.infusion
             case steps.GiveBooked(vitals=vitals):
                 infusion = self.booked.pop((step.person, step.at))
-                course.update_infusion(infusion, {"status": "given", **_fields(vitals)}, self.clinician)
-            case steps.AcknowledgeSafety(note=note, risk_level=risk_level):
-                # CLINICAL.md §3, in two steps: "I am on it", then the follow-up with its risk level.
+                course.update_infusion(
+                    infusion,
+                    {"status": "given", **_fields(vitals)},
+                    self.clinician,
+                    hold_confirmed=vitals.hold_confirmed,
+                )
+            case steps.AcknowledgeSafety(note=note, risk_level=risk_level, screener=screener):
+                # CLINICAL.md §3, in two steps: "I am on it", then the follow-up with its risk level and the
+                # C-SSRS screener's answers (CLINICAL.md §7).
                 alert = self.safety_alerts.pop(step.person)
                 if alert.status == "open":
                     alerts.acknowledge(alert, self.clinician)
-                alerts.resolve(alert, self.clinician, risk_level, note)
+                alerts.resolve(alert, self.clinician, risk_level, note, screener=dict(screener) or None)
+            case steps.CorrectInfusion(changes=changes, reason=reason):
+                self.correct(patient, dict(changes), reason)
             case steps.AskForBooster(reason=reason):
                 requests.raise_request(patient, "patient", patient.user, reason)
             case steps.Decide():
                 self.decide(patient, step)
+            case _ if side_effects.perform(step, patient, self.clinician):
+                pass  # CLINICAL.md §7: at discharge, the next morning, the call back
+            case _ if demo_medicines.perform(step, patient, self.clinician):
+                pass  # CLINICAL.md §7: other medicines, entered at enrolment
             case _:
                 raise DemoError(f"no way to play {type(step).__name__}")
 
@@ -130,15 +159,16 @@ class Player:
                 raise DemoError(f"{patient.display_name} has no reminder to check in from at {step.at:%Y-%m-%d %H:%M}")
             link, _ = links.find(token)
             links.claim(link)
-            result = checkins.submit(patient, PHQ9.name, answers, step.difficulty, "web")
+            result = checkins.submit(patient, step.instrument, answers, step.difficulty, "web")
             links.record(link, result.checkin)
         else:
             staff = self.clinician if step.source == "clinic" else None
-            result = checkins.submit(patient, PHQ9.name, answers, step.difficulty, step.source, entered_by=staff)
+            result = checkins.submit(patient, step.instrument, answers, step.difficulty, step.source, entered_by=staff)
         if result.alert is not None:
             self.safety_alerts[step.person] = result.alert
-        # CLINICAL.md §5: a relapse signal needs this total, and the rule applies only past induction.
-        if patient.phase in ELIGIBLE_PHASES and result.checkin.total >= self.story.clinic.thresholds.signal_min_total:
+        # CLINICAL.md §5: a relapse signal needs this PHQ-9 total, and the rule applies only past induction.
+        signal = step.instrument == PHQ9.name and result.checkin.total >= self.story.clinic.thresholds.signal_min_total
+        if patient.phase in ELIGIBLE_PHASES and signal:
             self.jobs.judge_soon(patient.id, step.at)
 
     def decide(self, patient: Patient, step: steps.Decide) -> None:
@@ -162,6 +192,20 @@ class Player:
             booked = booking.schedule(request, self.clinician, step.visit)
             self.booked[(step.person, step.visit)] = booked.infusion
 
+    def correct(self, patient: Patient, changes: dict[str, int], reason: str) -> None:
+        given = next((i for i in course_queries.infusions_of(patient) if i.status == "given"), None)
+        if given is None:
+            raise DemoError(f"{patient.display_name} has no infusion given to correct")
+        course.update_infusion(given, changes, self.clinician, reason)
+        kept = db.session.scalar(
+            sa.select(AuditEvent.id)
+            .where(AuditEvent.action == "infusion.update", AuditEvent.target_id == str(given.id))
+            .order_by(AuditEvent.at.desc())
+            .limit(1)
+        )
+        assert kept is not None  # update_infusion audits every change
+        self.corrections.append(kept)
+
     def showcase(self) -> dict[str, uuid.UUID]:
         """The ids the dashboard's tour opens, checked to be what the story meant them to be."""
         shown = self.story.showcase
@@ -181,20 +225,32 @@ class Player:
         return {name: row.id for name, row in found.items() if row is not None}
 
     def drop_audit_trail(self) -> None:
-        """The audit log is of what people did; the demo's history was played, not done (see build_demo)."""
+        """The audit log is of what people did; the demo's history was played, not done (see build_demo).
+
+        Corrections of a given infusion stay: the audit log is where their reason and the values they replaced are
+        kept (the patient's page shows them from there), so without them a corrected infusion would not say so.
+        """
         staff = sa.select(User.id).where(User.clinic_id == self.clinic.id)
-        db.session.execute(
-            sa.delete(AuditEvent).where(sa.or_(AuditEvent.clinic_id == self.clinic.id, AuditEvent.actor_id.in_(staff)))
-        )
+        played = sa.or_(AuditEvent.clinic_id == self.clinic.id, AuditEvent.actor_id.in_(staff))
+        correction = sa.and_(AuditEvent.action == "infusion.update", AuditEvent.id.in_(self.corrections))
+        db.session.execute(sa.delete(AuditEvent).where(played, sa.not_(correction)))
 
 
 def _fields(vitals: steps.Vitals) -> InfusionFields:
     return {
         "weight_kg": vitals.weight_kg,
         "bp_before": vitals.bp_before,
+        "bp_during": vitals.bp_during,
         "bp_after": vitals.bp_after,
+        "heart_rate_before": vitals.heart_rate[0] if vitals.heart_rate else None,
+        "heart_rate_during": vitals.heart_rate[1] if vitals.heart_rate else None,
+        "heart_rate_after": vitals.heart_rate[2] if vitals.heart_rate else None,
+        "spo2_before": vitals.spo2[0] if vitals.spo2 else None,
+        "spo2_during": vitals.spo2[1] if vitals.spo2 else None,
+        "spo2_after": vitals.spo2[2] if vitals.spo2 else None,
         "observed_min": vitals.observed_min,
         "ride_home_confirmed": vitals.ride_home_confirmed,
+        "notes": vitals.notes,
     }
 
 

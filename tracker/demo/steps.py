@@ -15,13 +15,18 @@ from decimal import Decimal
 
 @dataclass(frozen=True)
 class Vitals:
-    """What the clinician records when an infusion is given (CLINICAL.md §1)."""
+    """What the clinician records when an infusion is given (CLINICAL.md §1, §7)."""
 
     weight_kg: Decimal
     bp_before: tuple[int, int]
-    bp_after: tuple[int, int]
+    bp_after: tuple[int, int]  # before discharge
     observed_min: int = 120
     ride_home_confirmed: bool = True
+    bp_during: tuple[int, int] | None = None  # about 40 minutes in
+    heart_rate: tuple[int, int, int] | None = None  # before, during, before discharge
+    spo2: tuple[int, int, int] | None = None
+    hold_confirmed: bool = False  # CLINICAL.md §7: a reading at the hold level, and the clinician gave it
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,12 @@ class ChooseReminders(Step):
 
 @dataclass(frozen=True)
 class CheckIn(Step):
-    """A PHQ-9: in the app, from a reminder's one-time link ("web"), or entered at the clinic."""
+    """A PHQ-9 (or a GAD-7): in the app, from a reminder's one-time link ("web"), or entered at the clinic."""
 
     answers: tuple[int, ...]
     difficulty: int | None
     source: str
+    instrument: str = "phq9"
 
 
 @dataclass(frozen=True)
@@ -75,10 +81,19 @@ class Infuse(Step):
 
 @dataclass(frozen=True)
 class Book(Step):
-    """The clinician books an infusion for a later visit."""
+    """The clinician books an infusion for a later visit; the ride home is confirmed when it was arranged then."""
 
     kind: str
     visit: datetime
+    ride_home_confirmed: bool | None = None
+
+
+@dataclass(frozen=True)
+class CorrectInfusion(Step):
+    """The clinician corrects what was recorded of the patient's latest given infusion, saying why."""
+
+    changes: tuple[tuple[str, int], ...]
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -90,10 +105,12 @@ class GiveBooked(Step):
 
 @dataclass(frozen=True)
 class AcknowledgeSafety(Step):
-    """The clinician has called the patient about their item 9 answer (CLINICAL.md §3)."""
+    """The clinician has called the patient about their item 9 answer (CLINICAL.md §3), with the C-SSRS
+    screener's answers (CLINICAL.md §7, tracker/cssrs.py keys)."""
 
     note: str
     risk_level: str
+    screener: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from tracker.demo import steps
-from tracker.demo.cast import NO_RECEIPTS, PHONE_OUTAGE, TENURE, VARIANTS, ClinicPlan, Person, people, phone_of
+from tracker.demo import gad7_steps, medicine_steps, side_effect_steps, steps
+from tracker.demo.cast import CAST, NO_RECEIPTS, PHONE_OUTAGE, TENURE, VARIANTS, ClinicPlan, Person, people, phone_of
+from tracker.demo.medicine_steps import AddMedicine
 from tracker.demo.steps import Carrier, Step
 from tracker.reminders import local_instant
 
@@ -130,15 +131,35 @@ class _Life:
         answers = answers_for(total, self.rng, item9)
         self.add(steps.CheckIn(at, self.person.index, answers, min(3, total // 7), source))
 
+    def gad7(self, at: datetime, total: int) -> None:
+        """CLINICAL.md §7: the GAD-7 the clinic asks every 4 weeks in maintenance, answered just after the PHQ-9
+        (in the app, or by phone with the clinic by those who do not use it). Drawn without the story's random
+        numbers, so everyone else's year is as it was."""
+        if at > self.cutoff:
+            return
+        source = "app" if self.person.uses_app else "clinic"
+        answers = gad7_steps.answers_for(max(0, min(21, total)))
+        self.add(steps.CheckIn(at, self.person.index, answers, None, source, instrument="gad7"))
+
     def noise(self, centre: int, spread: int) -> int:
         return centre + self.rng.randint(-spread, spread)
 
-    def vitals(self) -> steps.Vitals:
+    def vitals(self, held: bool = False) -> steps.Vitals:
         rng = self.rng
+        weight = self.weight + rng.choice((-1, 0, 0, 1))
+        before = (rng.randint(112, 138), rng.randint(70, 84))
+        after = (rng.randint(120, 148), rng.randint(76, 92))
+        # Derived from the drawn readings, not drawn: the rest of the story keeps its random numbers.
+        # Ketamine raises blood pressure most around 40 minutes in (CLINICAL.md §7).
+        during = (before[0] + 8 + before[1] % 7, before[1] + 5)
+        pulse = (62 + before[0] % 17, 70 + before[0] % 17, 66 + before[0] % 17)
+        spo2 = (97 + before[1] % 3, 96 + before[1] % 3, 97 + before[1] % 3)
+        if not held:
+            return steps.Vitals(weight, before, after, bp_during=during, heart_rate=pulse, spo2=spo2)
+        # CLINICAL.md §7: at the hold-and-review level 40 minutes in; the clinician reviewed it and gave the infusion.
+        note = "BP 182/98 at 40 min: reviewed at the chair, no symptoms; settled to 142/88 by discharge."
         return steps.Vitals(
-            weight_kg=self.weight + rng.choice((-1, 0, 0, 1)),
-            bp_before=(rng.randint(112, 138), rng.randint(70, 84)),
-            bp_after=(rng.randint(120, 148), rng.randint(76, 92)),
+            weight, before, (142, 88), bp_during=(182, 98), heart_rate=pulse, spo2=spo2, hold_confirmed=True, notes=note
         )
 
     def weekly(self, slot: datetime, total: int) -> None:
@@ -151,6 +172,9 @@ class _Life:
         n = self.person.index
         self.add(steps.Enrol(at, n))
         self.checkin(at + timedelta(minutes=20), self.baseline, source="clinic")
+        if (taken := medicine_steps.TAKEN.get(self.person.kind)) is not None:
+            name, dose, days = taken  # CLINICAL.md §7: entered at enrolment
+            self.add(AddMedicine(at + timedelta(minutes=30), n, name, dose, (at - timedelta(days=days)).date()))
         accepted = at + self.minutes(60, 360)
         if self.person.uses_app and accepted <= self.cutoff:
             self.add(steps.AcceptInvitation(accepted, n))
@@ -167,9 +191,18 @@ class _Life:
         first = visits[0]
         self.add(steps.MovePhase(first - timedelta(minutes=25), n, "induction", "Accepted for an induction series."))
         self.checkin(first - timedelta(minutes=15), self.baseline + self.rng.randint(-1, 1), source="clinic")
-        self.add(steps.Infuse(first, n, "induction", self.vitals()))
+        if self.person.kind == "non_responder":
+            # CLINICAL.md §4, §7: a baseline GAD-7 at intake, for the patients the clinic will follow with it.
+            self.gad7(first - timedelta(minutes=10), 12 + n % 5)
+        # The printed login's first infusion is the one given at the hold level (CLINICAL.md §7).
+        self.add(steps.Infuse(first, n, "induction", self.vitals(held=n == 0)))
+        # Some patients arrange their rides home for the whole series at the first visit; the calendar shows who not.
+        ride_home = True if n % 2 == 0 else None
         for visit in visits[1:]:
-            self.add(steps.Book(first + timedelta(minutes=50), n, "induction", visit))
+            self.add(steps.Book(first + timedelta(minutes=50), n, "induction", visit, ride_home))
+        if self.person.kind == "in_induction" and n == CAST.index("in_induction"):
+            reason = "Observation time entered before the patient left; they stayed 150 minutes."
+            self.add(steps.CorrectInfusion(first + timedelta(hours=3), n, (("observed_min", 150),), reason))
         for k, visit in enumerate(visits[1:], start=1):
             morning = self.local(self.day_of(visit), 8)
             if morning > self.cutoff:
@@ -282,6 +315,11 @@ class _Life:
     def _stays_well(self, weeks: list[datetime]) -> None:
         for week in weeks:
             self.weekly(week, self.noise(self.low + 1, 2))
+        if self.person.index == 0:
+            # The printed login's next visit (their "next visit" page): a maintenance infusion next week.
+            booked = self.clinic_morning(self.end - timedelta(days=4), 11)
+            visit = self.visit_from(self.day_of(self.end) + timedelta(days=6))
+            self.add(steps.Book(booked, 0, "maintenance", visit, True))
 
     def _relapses(self, weeks: list[datetime]) -> None:
         self._stays_well(weeks[self.relapsing(weeks, self.end - timedelta(days=21)) :])
@@ -328,14 +366,22 @@ class _Life:
             off = max(j for j, week in enumerate(weeks) if week <= self.end - timedelta(days=3))
             phone, week = self.person.phone, weeks[off]
             self.outages.append(steps.Outage(phone, week - timedelta(minutes=30), week + timedelta(hours=8)))
+        asked: list[int] = []  # the weeks the GAD-7 was asked: every 4th from the first in maintenance
         for j, week in enumerate(weeks):
             if j == off:
                 self.checkin(week + timedelta(days=2), self.noise(level, 2))  # when the phone was back
             else:
                 self.weekly(week, self.noise(level, 2))
+            answered = self.steps[-1].at >= week  # this week's PHQ-9 is in the story (not past its end)
+            if answered and week > moved and (not asked or j - asked[0] == 4 * len(asked)):
+                # Anxiety easing more than the depression: some respond on the GAD-7 (CLINICAL.md §4's definitions).
+                base = 12 + self.person.index % 5  # as at intake, above
+                self.gad7(self.steps[-1].at + timedelta(minutes=4), base // 2 + self.person.index % 3 - 2 * len(asked))
+                asked.append(j)
 
     def _past_item9(self, weeks: list[datetime]) -> None:
-        """Item 9 answered above 0 once (CLINICAL.md §3), followed up by phone in time."""
+        """Item 9 answered above 0 once (CLINICAL.md §3), followed up by phone in time; the follow-up documented a
+        high risk, so the patient is flagged until a clinician clears it."""
         j = min(range(len(weeks)), key=lambda k: abs(weeks[k] - (weeks[0] + timedelta(days=60))))
         for k, week in enumerate(weeks):
             if k != j:
@@ -343,7 +389,12 @@ class _Life:
                 continue
             at = week + self.minutes(5, 150)
             self.checkin(at, self.low + 8, item9=1)
-            self.add(steps.AcknowledgeSafety(at + timedelta(minutes=12), self.person.index, SAFETY_NOTE, "low"))
+            # The screener asked on the call: thoughts with some intention of acting, no plan: its triage says high.
+            asked = (("wish_dead", True), ("thoughts", True), ("method", True), ("intent", True), ("plan", False))
+            screener = (*asked, ("behavior", False))
+            self.add(
+                steps.AcknowledgeSafety(at + timedelta(minutes=12), self.person.index, SAFETY_NOTE, "high", screener)
+            )
             due = at + timedelta(days=self.clinic.thresholds.confirm_min_days)
             self.runs.add(due)
             self.checkin(due + self.minutes(20, 90), self.noise(self.low + 1, 1))
@@ -371,7 +422,9 @@ class _Life:
         if self.cadence_start is None:
             return set()
         start, clinic = self.cadence_start, self.clinic
-        taken = sorted(s.at for s in self.steps if isinstance(s, steps.CheckIn) and s.at >= start)
+        taken = sorted(
+            s.at for s in self.steps if isinstance(s, steps.CheckIn) and s.instrument == "phq9" and s.at >= start
+        )
         waits = (timedelta(days=7 + clinic.missed_checkin_grace_days), timedelta(days=clinic.missed_checkin_alert_days))
         due: set[datetime] = set()
         for since, until in zip([start, *taken], [*taken, self.end], strict=True):
@@ -392,10 +445,14 @@ def tell(seed: int, end: datetime) -> Story:
     zone = ZoneInfo(clinic.timezone)
     start = local_instant(end.astimezone(zone).date() - timedelta(days=365), time(9, 0), zone)
     by_kind = {p.kind: p.index for p in cast}
+    told = [s for life in lives for s in life.steps]
+    # CLINICAL.md §7: side effects at the latest visit whose next evening has passed (demo/side_effect_steps.py).
+    told += side_effect_steps.told(told, [p.uses_app for p in cast], clinic.timezone, lives[0].cutoff)
+    told += gad7_steps.told(told, lives[0].cutoff)  # CLINICAL.md §7: GAD-7 monthly, for the printed login
     return Story(
         clinic=clinic,
         people=cast,
-        steps=tuple(sorted((s for life in lives for s in life.steps), key=lambda s: (s.at, s.person))),
+        steps=tuple(sorted(told, key=lambda s: (s.at, s.person))),
         reminder_runs=tuple(sorted({run for life in lives for run in life.runs})),
         gaps_due=tuple(sorted({due for life in lives for due in life.gaps_due()})),
         carrier=Carrier(

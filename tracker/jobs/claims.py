@@ -25,6 +25,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
+from tracker.db import ids_in
 from tracker.jobs.registry import DbSession
 from tracker.unit_of_work import end_read
 
@@ -105,13 +106,13 @@ def claim_batch(
         locked = list(
             session.scalars(
                 sa.select(id_column)
-                .where(id_column.in_(row_ids), due)
+                .where(ids_in(session, id_column, row_ids), due)
                 .order_by(id_column)
                 .with_for_update(skip_locked=True)
             )
         )
         if locked:
-            session.execute(write.where(id_column.in_(locked)))
+            session.execute(write.where(ids_in(session, id_column, locked)))
         return locked
     # SQLite: the transaction holds the write lock from BEGIN IMMEDIATE; RETURNING names the rows still due.
     claimed = session.scalars(write.where(id_column.in_(row_ids), due).returning(id_column))

@@ -70,4 +70,5 @@ JOB_MODULES: list[str] = [
     "tracker.jobs.escalations",
     "tracker.jobs.purge_idempotency",
     "tracker.jobs.booked_visits",
+    "tracker.jobs.side_effects",
 ]

@@ -19,11 +19,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker import reminders
+from tracker import local_time, reminders
 from tracker.db import insert_many_once, row_values
 from tracker.instruments import PHQ9
+from tracker.instruments import schedule as instrument_schedule
 from tracker.jobs.registry import DbSession, JobResult, job
 from tracker.models import CheckinLink, Clinic, Infusion, OutboundMessage, Patient
+from tracker.services.checkins import due as checkins_due
 from tracker.services.checkins import links as checkin_links
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.messaging import texts as messages
@@ -79,6 +81,7 @@ def eligible(session: DbSession, after: uuid.UUID | None, limit: int) -> list[sa
             Clinic.quiet_end,
             Clinic.confirm_min_days,
             Clinic.confirm_max_days,
+            Clinic.instrument_schedule,
         )
         .join(Clinic, Clinic.id == Patient.clinic_id)
         .where(
@@ -141,12 +144,38 @@ def confirm_until(row: sa.Row[Any]) -> datetime | None:
     return row.confirm_checkin_due_at + timedelta(days=row.confirm_max_days - row.confirm_min_days)
 
 
+def weekly_asks(rows: Sequence[sa.Row[Any]], now: datetime) -> dict[uuid.UUID, bool]:
+    """CLINICAL.md §7: whether each patient's weekly slot asks for anything now. PHQ-9 weekly always does (the
+    cadence of §1 and §5, unchanged; a GAD-7 due then is asked with it, in the one text); otherwise an
+    instrument must be due by its interval. Latest check-ins are read only for patients whose PHQ-9 is less
+    often than weekly: a clinic on the defaults costs no query."""
+    asked = {
+        row.id: instrument_schedule.asked_in(instrument_schedule.effective(row.instrument_schedule), row.phase)
+        for row in rows
+    }
+    weekly = {pid: names.get(PHQ9.name) == instrument_schedule.WEEKLY for pid, names in asked.items()}
+    rest = [pid for pid, names in asked.items() if names and not weekly[pid]]
+    counted = {name for pid in rest for name in asked[pid]}
+    taken = checkins_due.last_taken(rest, counted) if counted else {}
+    found = {}
+    for row in rows:
+        if weekly[row.id] or not asked[row.id]:
+            found[row.id] = weekly[row.id]
+            continue
+        zone = local_time.zone_of(row.timezone, row.clinic_timezone)
+        schedule = instrument_schedule.effective(row.instrument_schedule)
+        found[row.id] = bool(instrument_schedule.due_now(schedule, row.phase, taken.get(row.id, {}), now, zone))
+    return found
+
+
 def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -> list[Candidate]:
-    """The batch with what the rule needs: three queries for the whole batch, none per patient."""
+    """The batch with what the rule needs: three queries for the whole batch (more only for a schedule with
+    instruments besides a weekly PHQ-9), none per patient."""
     ids = [row.id for row in rows]
     infusions = scheduled_infusions(session, ids, now)
     sent = last_reminders(session, ids, now)
     checked_in = last_checkins(session, ids, now)
+    asks = weekly_asks(rows, now)
     found = []
     for row in rows:
         state = reminders.PatientState(
@@ -160,6 +189,7 @@ def candidates(session: DbSession, rows: Sequence[sa.Row[Any]], now: datetime) -
             confirm_checkin_until=confirm_until(row),
             last_reminder_at=sent.get(row.id),
             last_checkin_at=checked_in.get(row.id),
+            weekly_asks=asks[row.id],
         )
         clinic = reminders.ClinicDefaults(
             timezone=row.clinic_timezone,

@@ -9,10 +9,13 @@ from tracker.models.checkin import CheckIn
 from tracker.models.clinic import Clinic
 from tracker.models.idempotency import IdempotencyRecord
 from tracker.models.infusion import Infusion
+from tracker.models.medicine import PatientMedicine
 from tracker.models.messaging import InboundMessage, OutboundMessage, SmsConversation
 from tracker.models.patient import Patient, PhaseChange
 from tracker.models.patient_summary import PatientSummaryRow
 from tracker.models.scheduler import SchedulerHeartbeat
+from tracker.models.send_limiter import SendLimiter
+from tracker.models.side_effect import SideEffectReport
 from tracker.models.user import User
 
 __all__ = [
@@ -32,9 +35,12 @@ __all__ = [
     "Invitation",
     "OutboundMessage",
     "Patient",
+    "PatientMedicine",
     "PatientSummaryRow",
     "PhaseChange",
     "SchedulerHeartbeat",
+    "SendLimiter",
+    "SideEffectReport",
     "SmsConversation",
     "User",
     "WebSession",

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from tracker import cssrs
 from tracker.clock import system_now
 
 if TYPE_CHECKING:
     from tracker.models.patient import Patient
-from tracker.models.base import Base, between, id_column, one_of
+from tracker.models.base import Base, JSONType, between, id_column, one_of
 
 ALERT_KINDS = ("safety", "attention")
 # What opened an alert: a safety alert is a positive item 9 (CLINICAL.md §3); the rest are attention alerts.
@@ -29,6 +30,7 @@ ALERT_CAUSES = (
     "sms_checkin_unfinished",  # an SMS check-in that reached item 9, or already signalled, expired unfinished
     "severe_symptoms",  # CLINICAL.md §5: a severe check-in without a trigger, no request open
     "booked_visit_unrecorded",  # CLINICAL.md §5: a booked booster 24 h past with nothing recorded
+    "severe_side_effect",  # CLINICAL.md §7: a side effect reported as severe, at discharge or the next morning
 )
 # CLINICAL.md §3: a safety alert is acknowledged ("I am on it"), then resolved with the documented risk level.
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
@@ -46,6 +48,10 @@ class Alert(Base):
         one_of("cause", ALERT_CAUSES),
         one_of("status", ALERT_STATUSES),
         sa.CheckConstraint("risk_level IS NULL OR risk_level IN ('low', 'moderate', 'high')", name="risk_level"),
+        sa.CheckConstraint(
+            "screener_suggested IS NULL OR screener_suggested IN ('low', 'moderate', 'high')",
+            name="screener_suggested",
+        ),
         sa.CheckConstraint(
             "status != 'acknowledged' OR (acknowledged_at IS NOT NULL AND acknowledged_by_id IS NOT NULL)",
             name="acknowledged_by_whom",
@@ -100,6 +106,11 @@ class Alert(Base):
     resolved_at: Mapped[datetime | None]
     action: Mapped[str | None] = mapped_column(sa.String(2000))  # what was done (resolve)
     resolution_note: Mapped[str | None] = mapped_column(sa.String(2000))
+    # CLINICAL.md §7: the C-SSRS screener at resolve: its answers (tracker.cssrs.Answers.as_dict), the level its
+    # triage suggested (risk_level is the clinician's), or why it was not asked.
+    screener: Mapped[dict[str, bool | None] | None] = mapped_column(JSONType)
+    screener_suggested: Mapped[str | None] = mapped_column(sa.String(10))
+    screener_not_done: Mapped[str | None] = mapped_column(sa.String(300))
 
     patient: Mapped[Patient] = relationship(viewonly=True)
     checkin_links: Mapped[list[AlertCheckIn]] = relationship(
@@ -119,6 +130,12 @@ class Alert(Base):
     def shown_note(self) -> str | None:
         """The note API.md's alert carries: the resolution's once resolved, the acknowledgement's before."""
         return self.resolution_note if self.status == "resolved" else self.note
+
+    @property
+    def screener_rows(self) -> list[tuple[int | str, str, str]]:
+        """CLINICAL.md §7: the screener's questions with the answers kept, in words (none when not asked)."""
+        answers = cssrs.from_stored(self.screener)
+        return cssrs.shown(answers) if answers is not None else []
 
     @property
     def highest_is_nearly_every_day(self) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tracker import safety
 from tracker.clock import system_now
 from tracker.models.base import Base, JSONType, between, id_column, one_of
+from tracker.vitals import BloodPressure
 
 POST_INDUCTION_PHASES = ("maintenance", "as_needed")
 
@@ -32,6 +33,9 @@ class Clinic(Base):
         between("safety_ack_minutes", 5, 24 * 60, nullable=False),
         between("missed_checkin_grace_days", 0, 14, nullable=False),
         between("missed_checkin_alert_days", 1, 120, nullable=False),
+        # CLINICAL.md §7: the hold-and-review blood pressure, above the 140/90 caution (tracker/vitals.py).
+        between("bp_hold_systolic", 141, 260, nullable=False),
+        between("bp_hold_diastolic", 91, 160, nullable=False),
     )
 
     id: Mapped[uuid.UUID] = id_column()
@@ -43,6 +47,8 @@ class Clinic(Base):
     # and emergency number(s); None: the built-in ones.
     crisis_lines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     emergency_numbers: Mapped[list[str] | None] = mapped_column(JSONType)
+    # CLINICAL.md §7: medicines to review before an infusion (tracker.medicine_review.Entry.as_dict each).
+    review_medicines: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
     phone: Mapped[str | None] = mapped_column(sa.String(20))  # told to patients who text HELP
     oncall_phone: Mapped[str | None] = mapped_column(sa.String(20))
     backup_phone: Mapped[str | None] = mapped_column(sa.String(20))
@@ -63,6 +69,12 @@ class Clinic(Base):
     quiet_end: Mapped[time] = mapped_column(default=time(8, 0))
     missed_checkin_grace_days: Mapped[int] = mapped_column(default=2)
     missed_checkin_alert_days: Mapped[int] = mapped_column(default=21)
+    # CLINICAL.md §7: giving an infusion with a reading at or above this needs a clinician's confirmation.
+    bp_hold_systolic: Mapped[int] = mapped_column(default=180, server_default="180")
+    bp_hold_diastolic: Mapped[int] = mapped_column(default=110, server_default="110")
+    # CLINICAL.md §7: {phase: {instrument: interval}} over the defaults (tracker/instruments/schedule.py);
+    # None: the defaults (PHQ-9 weekly in every phase, nothing else).
+    instrument_schedule: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSONType)
 
     created_at: Mapped[datetime] = mapped_column(default=system_now)
 
@@ -70,6 +82,10 @@ class Clinic(Base):
     def crisis_resources(self) -> safety.CrisisResources:
         """CLINICAL.md §3: the one source of the crisis resources every page, API answer and text gives."""
         return safety.resources_for(self.country, self.crisis_lines, self.emergency_numbers, self.name, self.phone)
+
+    @property
+    def bp_hold_at(self) -> BloodPressure:
+        return BloodPressure(self.bp_hold_systolic, self.bp_hold_diastolic)
 
     @property
     def oncall_contact(self) -> str | None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tracker.clock import system_now
 from tracker.infusions import INFUSION_KINDS, INFUSION_STATUSES  # the rules own the vocabulary; the table checks it
 from tracker.models.base import Base, FiniteNumeric, between, id_column, one_of
+from tracker.vitals import COLUMNS, MOMENTS, BloodPressure, VitalCheck, checks_of_saved, readings_of
 
 
 class Infusion(Base):
@@ -29,6 +30,11 @@ class Infusion(Base):
         between("bp_before_diastolic", 30, 160),
         between("bp_after_systolic", 50, 260),
         between("bp_after_diastolic", 30, 160),
+        # CLINICAL.md §7: the reading about 40 minutes in, heart rate and SpO2 at each moment (tracker/vitals.py).
+        between("bp_during_systolic", 50, 260),
+        between("bp_during_diastolic", 30, 160),
+        *(between(f"heart_rate_{m}", 20, 250) for m in MOMENTS),
+        *(between(f"spo2_{m}", 50, 100) for m in MOMENTS),
         sa.CheckConstraint("status != 'given' OR given_at IS NOT NULL", name="given_has_time"),
         sa.CheckConstraint("status != 'scheduled' OR scheduled_for IS NOT NULL", name="scheduled_has_time"),
         sa.Index("ix_infusion_patient_given", "patient_id", "given_at"),
@@ -47,8 +53,18 @@ class Infusion(Base):
     duration_min: Mapped[int | None]
     bp_before_systolic: Mapped[int | None]
     bp_before_diastolic: Mapped[int | None]
-    bp_after_systolic: Mapped[int | None]
+    bp_during_systolic: Mapped[int | None]
+    bp_during_diastolic: Mapped[int | None]
+    bp_after_systolic: Mapped[int | None]  # before discharge (CLINICAL.md §7)
     bp_after_diastolic: Mapped[int | None]
+    heart_rate_before: Mapped[int | None]
+    heart_rate_during: Mapped[int | None]
+    heart_rate_after: Mapped[int | None]
+    spo2_before: Mapped[int | None]
+    spo2_during: Mapped[int | None]
+    spo2_after: Mapped[int | None]
+    # CLINICAL.md §7: given with a reading at the clinic's hold-and-review level, confirmed by the clinician.
+    bp_hold_confirmed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     observed_min: Mapped[int | None]
     ride_home_confirmed: Mapped[bool | None]
     notes: Mapped[str | None] = mapped_column(sa.Text)  # clinical notes: never shown to the patient
@@ -59,3 +75,13 @@ class Infusion(Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=system_now)
     updated_at: Mapped[datetime] = mapped_column(default=system_now, onupdate=system_now)
+
+    @property
+    def readings(self) -> dict[str, BloodPressure | None]:
+        """bp_before, bp_during and bp_after, each where both numbers were recorded."""
+        return readings_of({name: getattr(self, name) for name in COLUMNS})
+
+    @property
+    def vital_checks(self) -> list[VitalCheck]:
+        """CLINICAL.md §7: the caution and hold checks shown beside this infusion's blood pressure."""
+        return checks_of_saved(self.readings, self.bp_hold_confirmed)

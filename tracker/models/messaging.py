@@ -88,3 +88,5 @@ class SmsConversation(Base):
     started_at: Mapped[datetime] = mapped_column(default=system_now)
     last_activity_at: Mapped[datetime] = mapped_column(default=system_now)
     checkin_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("checkin.id", ondelete="SET NULL"))
+    # A side-effect check by text (instrument "side_effects", CLINICAL.md §7) asks about this infusion.
+    infusion_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("infusion.id", ondelete="CASCADE"))

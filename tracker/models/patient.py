@@ -64,6 +64,9 @@ class Patient(Base):
     changed_at: Mapped[datetime] = mapped_column(default=system_now)
     scanned_at: Mapped[datetime | None]
     confirm_checkin_due_at: Mapped[datetime | None]  # CLINICAL.md §5: confirming check-in after a first signal
+    # CLINICAL.md §3: the last safety follow-up was resolved at "high" risk; shown until a clinician clears it.
+    high_risk_flagged_at: Mapped[datetime | None]
+    high_risk_alert_id: Mapped[uuid.UUID | None]  # the alert so resolved (no foreign key: the flag outlives it)
     created_at: Mapped[datetime] = mapped_column(default=system_now)
 
     user: Mapped[User] = relationship()

@@ -48,6 +48,8 @@ class User(Base):
     clinic_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("clinic.id", ondelete="RESTRICT"), index=True)
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)  # stored lower-cased
     phone: Mapped[str | None] = mapped_column(sa.String(20), unique=True)  # E.164
+    # How colleagues name a staff member on every page (the email stays the login); None for patients.
+    display_name: Mapped[str | None] = mapped_column(sa.String(120))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))  # None until an invitation is accepted
     role: Mapped[str] = mapped_column(sa.String(20))
     active: Mapped[bool] = mapped_column(default=True)
@@ -73,6 +75,11 @@ class User(Base):
 
     def get_id(self) -> str:
         return self.login_id
+
+    @property
+    def name(self) -> str:
+        """A staff member as colleagues read them: their display name, else their email, else their phone."""
+        return (self.display_name or "").strip() or self.email or self.phone or "a colleague"
 
     @property
     def is_staff(self) -> bool:

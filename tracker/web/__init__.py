@@ -18,6 +18,7 @@ CONTENT_SECURITY_POLICY = (
 
 
 def register_web(app: Flask) -> None:
+    from tracker.web import admin_medicines  # noqa: F401 (registers its page on the admin blueprint)
     from tracker.web.admin import bp as admin_bp
     from tracker.web.auth import bp as auth_bp
     from tracker.web.checkin_link import bp as checkin_link_bp
@@ -26,9 +27,11 @@ def register_web(app: Flask) -> None:
     from tracker.web.health import bp as health_bp
     from tracker.web.home import bp as home_bp
     from tracker.web.patient import bp as patient_bp
+    from tracker.web.patient_side_effects import bp as patient_side_effects_bp
 
     for blueprint in (auth_bp, home_bp, patient_bp, clinic_bp, admin_bp, health_bp, checkin_link_bp, exports_bp):
         app.register_blueprint(blueprint)
+    app.register_blueprint(patient_side_effects_bp)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -7,23 +7,34 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from tracker import clock, safety
+from tracker import audit_words, clock, safety
 from tracker.countries import country_name
 from tracker.errors import Conflict, FieldProblem, Invalid
 from tracker.extensions import db
 from tracker.local_time import zone_of
 from tracker.models import Clinic, User
 from tracker.services import scope
-from tracker.services.accounts import enrolment, password_reset
+from tracker.services.accounts import enrolment, password_reset, staff_names
 from tracker.services.accounts import users as accounts
 from tracker.services.audit import log as audit_log
 from tracker.services.clinic import settings as clinic_settings
+from tracker.web import schedule_form
 from tracker.web.forms import (
     CRISIS_LINE_NUMBERS,
     LINE_REACH,
@@ -31,7 +42,9 @@ from tracker.web.forms import (
     ClinicSettingsForm,
     ConfirmForm,
     InviteStaffForm,
+    StaffNameForm,
 )
+from tracker.web.landing import land
 from tracker.web.roles import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -61,6 +74,11 @@ SETTINGS_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     ("Treatment course", "How induction ends.", ("induction_infusion_count", "post_induction_phase")),
+    (
+        "Blood pressure at the visit",
+        "When giving an infusion needs a clinician's confirmation (CLINICAL.md §7; default 180/110).",
+        ("bp_hold_systolic", "bp_hold_diastolic"),
+    ),
     ("Clinic", "Its name and the time zone its times are in.", ("name", "timezone")),
 )
 SETTINGS = tuple(name for _heading, _about, names in SETTINGS_SECTIONS for name in names)
@@ -70,7 +88,10 @@ CRISIS_LINE_FIELDS = tuple(
 )
 CRISIS_FIELDS = ("country", "emergency_numbers", *(name for names in CRISIS_LINE_FIELDS for name in names))
 CRISIS_LABELS = {"country": "Country", "crisis_lines": "Crisis lines", "emergency_numbers": "Emergency number"}
+# The changes saved that are no one field of the form, as the confirmation names them.
+CRISIS_LABELS |= {"instrument_schedule": "Check-in schedule"}
 REACH_OF = {(call, sms): value for value, _words, call, sms in LINE_REACH}
+SAVED = "save"  # where the settings page lands once saved: its Save button, with the confirmation beside it
 
 
 def show_problems(form: FlaskForm, error: Invalid) -> None:
@@ -129,12 +150,16 @@ def _check_the_rest(form: ClinicSettingsForm, clinic: Clinic) -> None:
             changes[name] = value
     if not any(form[name].errors for name in CRISIS_FIELDS):
         changes |= _crisis_changes(form, clinic)
+    if not any(form[name].errors for name in schedule_form.FIELD_NAMES.values()):
+        changes |= schedule_form.changes(form, clinic.instrument_schedule)
     problems = clinic_settings.check(clinic, changes, unreadable)
     show_problems(form, Invalid([p for p in problems if not getattr(getattr(form, p.field, None), "errors", None)]))
 
 
 def _form_field(problem_field: str) -> str:
     """The form field a service problem belongs beside: crisis_lines[0].phone is line1_phone."""
+    if (schedule_field := schedule_form.field_of(problem_field)) is not None:
+        return schedule_field
     if match := re.fullmatch(r"crisis_lines\[(\d+)\]\.(\w+)", problem_field):
         part = {"call": "reach", "sms": "reach", "sms_keyword": "keyword"}.get(match[2], match[2])
         return f"line{int(match[1]) + 1}_{part}"
@@ -177,20 +202,20 @@ def _crisis_changes(form: ClinicSettingsForm, clinic: Clinic) -> dict[str, Any]:
 @admin_required
 def settings() -> ResponseReturnValue:
     clinic = current_user.clinic
-    form = ClinicSettingsForm(data={**_form_data(clinic), **_crisis_form_data(clinic)})
+    schedule_data = schedule_form.form_data(clinic.instrument_schedule)
+    form = ClinicSettingsForm(data={**_form_data(clinic), **_crisis_form_data(clinic), **schedule_data})
     if form.validate_on_submit():
         changes = {**_changes(form, clinic), **_crisis_changes(form, clinic)}
+        changes |= schedule_form.changes(form, clinic.instrument_schedule)
         if not changes:
-            flash("Nothing changed.")
-            return redirect(url_for("admin.settings"))
+            return land("Nothing changed.", "admin.settings", SAVED)
         try:
             clinic_settings.update(current_user, clinic, changes)
         except Invalid as error:
             show_problems(form, error)
         else:
             labels = (CRISIS_LABELS.get(name) or getattr(form, name).label.text for name in changes)
-            flash(f"Saved: {', '.join(labels)}.")
-            return redirect(url_for("admin.settings"))
+            return land(f"Saved: {', '.join(labels)}.", "admin.settings", SAVED)
     elif form.is_submitted() and form.errors and "csrf_token" not in form.errors:
         _check_the_rest(form, clinic)
     status = 422 if form.errors else 200
@@ -199,6 +224,8 @@ def settings() -> ResponseReturnValue:
             "admin/settings.html",
             form=form,
             sections=SETTINGS_SECTIONS,
+            schedule_rows=schedule_form.rows(),
+            schedule_about=schedule_form.ABOUT,
             crisis_lines=CRISIS_LINE_FIELDS,
             crisis=clinic.crisis_resources,
             country_name=country_name(clinic.country),
@@ -211,12 +238,49 @@ def _members() -> list[User]:
     return list(db.session.scalars(scope.staff_users(current_user).order_by(User.email)))
 
 
-def _invitation_page(member: User, link: str, reactivated: bool = False) -> str:
-    hours = current_app.config["INVITATION_HOURS"]
-    expires = (clock.now() + timedelta(hours=hours)).astimezone(zone_of(current_user.clinic.timezone))
-    return render_template(
-        "admin/invitation.html", member=member, link=link, hours=hours, expires=expires, reactivated=reactivated
-    )
+# The session's hold on a link just issued, until its page shows it once (`link_once`).
+SHOWN_ONCE = "link_shown_once"
+
+
+def _show_once(member: User, kind: str, link: str, reactivated: bool = False) -> Response:
+    """POST, then redirect to GET: the new link is held for one showing, so a reload of its page mints no other.
+
+    Held in the signed session cookie for the one redirect; never logged or audited."""
+    session[SHOWN_ONCE] = {"member": str(member.id), "kind": kind, "link": link, "reactivated": reactivated}
+    return redirect(url_for("admin.link_once", user_id=member.id), 303)
+
+
+@bp.route("/staff/<user_id>/link")
+@admin_required
+def link_once(user_id: str) -> ResponseReturnValue:
+    """The invitation or password reset link just issued for a member, shown once; again, a way back to staff."""
+    member = _member(user_id)
+    held = session.pop(SHOWN_ONCE, None)
+    if not isinstance(held, dict) or held.get("member") != str(member.id):
+        return _at_member(
+            member, "That link was shown once. If it was lost, make a new one: the old one then stops working."
+        )
+    zone = zone_of(current_user.clinic.timezone)
+    if held.get("kind") == "reset":
+        minutes = int(password_reset.RESET_LIFETIME.total_seconds() // 60)
+        expires = (clock.now() + password_reset.RESET_LIFETIME).astimezone(zone)
+        page = render_template(
+            "admin/reset_link.html", member=member, link=held["link"], minutes=minutes, expires=expires
+        )
+    else:
+        hours = current_app.config["INVITATION_HOURS"]
+        expires = (clock.now() + timedelta(hours=hours)).astimezone(zone)
+        page = render_template(
+            "admin/invitation.html",
+            member=member,
+            link=held["link"],
+            hours=hours,
+            expires=expires,
+            reactivated=bool(held.get("reactivated")),
+        )
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"  # neither the back button nor a cache shows it again
+    return response
 
 
 @bp.route("/staff", methods=["GET", "POST"])
@@ -227,15 +291,53 @@ def staff() -> ResponseReturnValue:
     if form.validate_on_submit():
         role, email = form.role.data or "clinician", form.email.data or ""
         try:
-            invited = enrolment.invite_staff(current_user, role, email)
+            invited = enrolment.invite_staff(current_user, role, email, form.display_name.data)
         except Invalid as error:
             show_problems(form, error)
         except Conflict as error:
             show_problems(form, Invalid([FieldProblem("email", error.detail)]))
         else:
-            return _invitation_page(invited.member, invited.link, invited.reactivated)
+            return _show_once(invited.member, "invitation", invited.link, invited.reactivated)
     status = 422 if form.errors else 200
-    return render_template("admin/staff.html", form=form, members=_members(), confirm=ConfirmForm()), status
+    return _staff_page(form, status)
+
+
+def _staff_page(
+    form: InviteStaffForm, status: int, renaming: tuple[str, StaffNameForm] | None = None
+) -> tuple[str, int]:
+    """The staff table and the invitation form; `renaming` is a member's name form that was refused."""
+    members = _members()
+    names = {
+        str(m.id): StaffNameForm(formdata=None, prefix=f"name-{m.id}", data={"display_name": m.display_name})
+        for m in members
+    }
+    if renaming is not None:
+        names[renaming[0]] = renaming[1]
+    page = render_template("admin/staff.html", form=form, members=members, confirm=ConfirmForm(), names=names)
+    return page, status
+
+
+@bp.route("/staff/<user_id>/name", methods=["POST"])
+@admin_required
+def rename(user_id: str) -> ResponseReturnValue:
+    """The name colleagues read for a staff member, on every page; audited."""
+    member = _member(user_id)
+    form = StaffNameForm(prefix=f"name-{member.id}")
+    if form.validate_on_submit():
+        try:
+            changed = staff_names.rename(current_user, member, form.display_name.data)
+        except Invalid as error:
+            show_problems(form, error)
+        else:
+            return _at_member(
+                member, f"{member.email} is now shown as {member.name}." if changed else "Nothing changed."
+            )
+    return _staff_page(InviteStaffForm(formdata=None), 422, (str(member.id), form))
+
+
+def _at_member(member: User, message: str) -> Response:
+    """Back to the staff table at the member's row, with what happened said there."""
+    return land(message, "admin.staff", f"member-{member.id}")
 
 
 def _member(user_id: str) -> User:
@@ -254,26 +356,24 @@ def reinvite(user_id: str) -> ResponseReturnValue:
         abort(400)
     member = _member(user_id)
     if not member.active or member.password_hash is not None:
-        flash(f"{member.email} {'is deactivated' if not member.active else 'has already set a password'}.")
-        return redirect(url_for("admin.staff"))
-    return _invitation_page(member, enrolment.reinvite_staff(current_user, member))
+        return _at_member(
+            member, f"{member.email} {'is deactivated' if not member.active else 'has already set a password'}."
+        )
+    return _show_once(member, "invitation", enrolment.reinvite_staff(current_user, member))
 
 
 @bp.route("/staff/<user_id>/reset", methods=["POST"])
 @admin_required
 def reset_link(user_id: str) -> ResponseReturnValue:
-    """A one-time password reset link for a member who has lost theirs, shown only on this answer."""
+    """A one-time password reset link for a member who has lost theirs, shown once on the page it redirects to."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
     member = _member(user_id)
     try:
         link = password_reset.issue_for_staff(current_user, member)
     except Conflict as error:
-        flash(error.detail)
-        return redirect(url_for("admin.staff"))
-    minutes = int(password_reset.RESET_LIFETIME.total_seconds() // 60)
-    expires = (clock.now() + password_reset.RESET_LIFETIME).astimezone(zone_of(current_user.clinic.timezone))
-    return render_template("admin/reset_link.html", member=member, link=link, minutes=minutes, expires=expires)
+        return _at_member(member, error.detail)
+    return _show_once(member, "reset", link)
 
 
 @bp.route("/staff/<user_id>/deactivate", methods=["GET", "POST"])
@@ -282,16 +382,18 @@ def deactivate(user_id: str) -> ResponseReturnValue:
     """Asks first (the table only links here); the answer's button deactivates."""
     member = _member(user_id)
     if member.id == current_user.id or not member.active:
-        flash("You cannot deactivate your own account." if member.active else f"{member.email} is deactivated.")
-        return redirect(url_for("admin.staff"))
+        return _at_member(
+            member, "You cannot deactivate your own account." if member.active else f"{member.email} is deactivated."
+        )
     form = ConfirmForm()
     if request.method == "GET":
         return render_template("admin/deactivate.html", member=member, form=form)
     if not form.validate_on_submit():
         abort(400)
     accounts.deactivate_staff(current_user, member)
-    flash(f"{member.email} can no longer log in. Reactivate them from the table if this was a mistake.")
-    return redirect(url_for("admin.staff"))
+    return _at_member(
+        member, f"{member.email} can no longer log in. Reactivate them from the table if this was a mistake."
+    )
 
 
 @bp.route("/staff/<user_id>/reactivate", methods=["POST"])
@@ -304,13 +406,12 @@ def reactivate(user_id: str) -> Response:
     try:
         accounts.reactivate_staff(current_user, member)
     except Conflict as error:
-        flash(error.detail)
-        return redirect(url_for("admin.staff"))
+        return _at_member(member, error.detail)
     if member.password_hash is None:
-        flash(f"{member.email} is active again. They have no password yet: give them a new invitation link.")
-    else:
-        flash(f"{member.email} is active again and can log in with their own password.")
-    return redirect(url_for("admin.staff"))
+        return _at_member(
+            member, f"{member.email} is active again. They have no password yet: give them a new invitation link."
+        )
+    return _at_member(member, f"{member.email} is active again and can log in with their own password.")
 
 
 def _filter_form() -> AuditFilterForm:
@@ -348,6 +449,15 @@ def audit_events() -> ResponseReturnValue:
             show_problems(form, error)
     # The filters again for the pager's links: only the form's own names (never url_for's _external and such).
     args = {name: request.args[name] for name in form.data if request.args.get(name)}
-    return render_template("admin/audit.html", form=form, log=log, args=args, describe=audit_log.describe), (
-        200 if log is not None else 422
+    # Repeated views of one record by one person within ten minutes read as one line (the log keeps each).
+    lines = audit_words.merge(log.entries, key=lambda e: e.merge_key, at=lambda e: e.event.at) if log else []
+    page = render_template(
+        "admin/audit.html",
+        form=form,
+        log=log,
+        lines=lines,
+        args=args,
+        describe=audit_log.describe,
+        sentence=audit_words.sentence,
     )
+    return page, (200 if log is not None else 422)

@@ -17,6 +17,7 @@ from tracker.services.accounts import enrolment, password_reset, sessions
 from tracker.services.accounts import users as accounts
 from tracker.web.forms import ChangePasswordForm, LoginForm, LogoutForm, ResetRequestForm, SetPasswordForm
 from tracker.web.home import home_of
+from tracker.web.landing import land
 
 bp = Blueprint("auth", __name__)
 
@@ -111,7 +112,10 @@ def change_password() -> ResponseReturnValue:
             form.password.errors = [p.message for p in error.problems]
         else:
             log_in(current_user._get_current_object())
-            flash("Your password is changed. Your other devices are logged out.")
+            changed = "Your password is changed. Your other devices are logged out."
+            if current_user.role == "patient":
+                return land(changed, "home.patient", "password")  # beside the link on their page
+            flash(changed)  # staff land at the top of their first page
             return redirect(url_for("home.index"))
     status = 422 if form.errors else 200
     return render_template("auth/password.html", form=form), status

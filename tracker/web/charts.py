@@ -8,47 +8,58 @@ source of truth for the severity bands.
 
 The caller hands in check-ins, infusions, booster requests and the lines to draw (baseline,
 reference low); `trajectory` returns where everything goes in a WIDTH x HEIGHT viewBox. The
-template (templates/clinic/_chart.html) only writes the numbers out.
+template (templates/clinic/_chart.html) only writes the numbers out. The time axis comes from
+time_axis.axis_for, so other charts of the page (score_chart.py: GAD-7) can share it; the points, the
+line with its gaps and the bands are drawn by score_chart's helpers, the same way for every instrument.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from tracker.instruments import PHQ9
-from tracker.instruments.severity import label as severity_label
 from tracker.local_time import in_range_utc
 from tracker.outcomes import SurvivalStep
+from tracker.web.score_chart import (
+    Band,
+    Gap,
+    PlotPoint,
+    Row,
+    ScoreIn,
+    ScoreScale,
+    bands_of,
+    line_with_gaps,
+    plot_points,
+    rows_of,
+)
+from tracker.web.time_axis import LEFT, RIGHT, WIDTH, TimeAxis, axis_for
+from tracker.web.time_axis import MAX_X_TICKS as MAX_X_TICKS  # the chart's time helpers, kept under their old names
+from tracker.web.time_axis import MIN_SPAN as MIN_SPAN
+from tracker.web.time_axis import date_ticks as date_ticks
 
 # Nearer square than a desktop chart would be: on a phone the chart is the screen's width, and its height
 # is what keeps the scores apart.
-WIDTH = 560
 HEIGHT = 360
-# The plot area; above it a track for booster requests, below it a track for infusions, then the dates.
-LEFT, RIGHT, TOP, BOTTOM = 44, 544, 40, 290
+# The plot area (LEFT, RIGHT and WIDTH are time_axis's, shared by every chart of the page); above it a track for
+# booster requests, below it a track for infusions, then the dates.
+TOP, BOTTOM = 40, 290
 REQUEST_TRACK = 16  # y of the booster-request flags
 DECISION_TRACK = 30  # y of the decisions, just under their flags
 INFUSION_TRACK = 308  # y of the infusion glyphs
 GLYPH = 7  # half the size of a glyph
 ABOVE, BELOW = "-0.4em", "1.1em"  # a rule's label, just above or just below its line
-MIN_SPAN = timedelta(days=14)  # a chart of a few days would spread two points across the page
-MAX_X_TICKS = 6  # date labels must stay apart at a phone's font size
+# Infusion glyphs closer than this are moved apart (a course of six in two weeks is one blot on a year's axis),
+# each joined by a leader to its true day on the frame.
+GLYPH_STEP = 2 * GLYPH + 8  # a clear 3 px between two glyphs at a phone's 360 px
 
 # CLINICAL.md §2: the severity bands, as the instrument defines them (not copied here).
 SEVERITY_BANDS: tuple[tuple[int, str], ...] = PHQ9.bands
 MAX_TOTAL = PHQ9.max_total
 
 
-@dataclass(frozen=True)
-class Point:
-    """A PHQ-9 check-in."""
-
-    id: str
-    taken_at: datetime
-    total: int
-    item9_positive: bool = False
+Point = ScoreIn  # a PHQ-9 check-in
 
 
 @dataclass(frozen=True)
@@ -73,37 +84,6 @@ class RequestIn:
 
 
 @dataclass(frozen=True)
-class Band:
-    low: int
-    high: int
-    severity: str
-    label: str
-    y: float
-    height: float
-
-
-@dataclass(frozen=True)
-class PlotPoint:
-    id: str
-    x: float
-    y: float
-    total: int
-    severity: str
-    item9_positive: bool
-    taken_at: datetime
-
-
-@dataclass(frozen=True)
-class Row:
-    """A check-in as the table under the chart lists it: every one, drawn or not."""
-
-    taken_at: datetime
-    total: int
-    severity: str
-    item9_positive: bool
-
-
-@dataclass(frozen=True)
 class Glyph:
     """A marker drawn as a polygon, so every shape is written out the same way."""
 
@@ -114,6 +94,7 @@ class Glyph:
     y: float
     points: str
     at: datetime
+    mark_x: float | None = None  # the glyph's true day on the frame, when it was moved apart from its neighbours
 
 
 @dataclass(frozen=True)
@@ -161,7 +142,12 @@ class Chart:
     # Check-ins, infusions and requests stored with a date outside 2000-2100 (before that was refused): not drawn,
     # since one would squeeze every other mark into a corner; the table under the chart still lists them.
     left_out: int = 0
-    rows: tuple[Row, ...] = ()
+    rows: tuple[Row, ...] = ()  # the check-ins of the range, and those left out
+    gaps: tuple[Gap, ...] = ()
+    range_key: str = "all"  # time_axis.RANGES: the range drawn
+    earlier: int = 0  # check-ins before the range: not drawn, nor in the table
+    now_anchor: str = "end"  # the "today" label: left of its line, or right of it near the plot's left side
+    legend: tuple[tuple[str, str], ...] = ()  # (key, words) of LEGEND_WORDS for what is drawn, in its order
 
     @property
     def view_box(self) -> str:
@@ -173,17 +159,7 @@ def severity_of(total: int) -> str:
     return PHQ9.severity_for(total)
 
 
-def y_for(total: float) -> float:
-    """Higher scores sit higher: 0 at the plot's bottom, the maximum at its top."""
-    return round(BOTTOM - (BOTTOM - TOP) * total / MAX_TOTAL, 1)
-
-
-class _TimeScale:
-    def __init__(self, start: datetime, end: datetime) -> None:
-        self.start, self.span = start, (end - start).total_seconds()
-
-    def __call__(self, moment: datetime) -> float:
-        return round(LEFT + (RIGHT - LEFT) * (moment - self.start).total_seconds() / self.span, 1)
+y_for = ScoreScale(TOP, BOTTOM, MAX_TOTAL)  # higher scores sit higher: 0 at the plot's bottom, 27 at its top
 
 
 SHAPES: dict[str, list[tuple[float, float]]] = {
@@ -206,56 +182,6 @@ def decision_of(request: RequestIn) -> str:
 
 
 INFUSION_SHAPES = {"induction": "square", "maintenance": "diamond", "booster": "triangle"}
-
-
-def _span(
-    points: Sequence[Point], infusions: Sequence[InfusionIn], requests: Sequence[RequestIn], now: datetime
-) -> tuple[datetime, datetime]:
-    moments = [p.taken_at for p in points] + [i.at for i in infusions] + [r.raised_at for r in requests]
-    moments += [r.decided_at for r in requests if r.decided_at is not None]
-    start = min(moments, default=now - MIN_SPAN)
-    end = max([*moments, now])
-    if end - start < MIN_SPAN:
-        start = end - MIN_SPAN
-    # A little room at both ends, so the first and last glyphs are not cut by the frame.
-    pad = (end - start) / 40
-    return start - pad, end + pad
-
-
-def _month_starts(start: datetime, end: datetime, zone: tzinfo) -> list[datetime]:
-    local = start.astimezone(zone)
-    year, month = local.year, local.month
-    found: list[datetime] = []
-    while True:
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
-        moment = datetime(year, month, 1, tzinfo=zone)
-        if moment > end:
-            return found
-        found.append(moment)
-
-
-def _day_starts(start: datetime, end: datetime, zone: tzinfo, step_days: int) -> list[datetime]:
-    local = start.astimezone(zone)
-    moment = datetime(local.year, local.month, local.day, tzinfo=zone) + timedelta(days=1)
-    found: list[datetime] = []
-    while moment <= end:
-        found.append(moment)
-        moment += timedelta(days=step_days)  # wall-clock days in the zone: midnight stays midnight
-    return found
-
-
-def date_ticks(start: datetime, end: datetime, zone: tzinfo) -> list[tuple[datetime, str]]:
-    """At most MAX_X_TICKS dates: month starts over long spans, days over short ones, in the clinic's zone."""
-    days = (end - start).days
-    if days > 75:
-        starts = _month_starts(start, end, zone)
-        ticks = starts[:: -(-len(starts) // MAX_X_TICKS)]  # every n-th month, n rounded up
-        # The first tick and January carry the year, so a chart across New Year reads right.
-        return [(t, f"{t:%b} {t.year}" if t.month == 1 or i == 0 else f"{t:%b}") for i, t in enumerate(ticks)]
-    step_days = next(step for step in (1, 2, 7, 14, 28) if days / step <= MAX_X_TICKS)
-    return [(t, f"{t:%b} {t.day}") for t in _day_starts(start, end, zone, step_days)]
 
 
 # A rule's label is kept clear of the points: its box at the largest font the chart uses (app.css: 22 units
@@ -291,7 +217,7 @@ def _rules(
     baseline: int | None,
     reference_low: int | None,
     window_start: datetime | None,
-    x: _TimeScale,
+    x: TimeAxis,
     taken: Sequence[tuple[float, float]],
 ) -> tuple[Rule, ...]:
     rules = []
@@ -302,7 +228,7 @@ def _rules(
         )
     if reference_low is not None:
         # CLINICAL.md §5: the reference low belongs to the current window, which opens at the last infusion.
-        x1 = max(LEFT, x(window_start)) if window_start is not None else LEFT
+        x1 = max(LEFT, x.x(window_start)) if window_start is not None else LEFT
         y, label = y_for(reference_low), f"low {reference_low}"
         # Below its line, unless the line runs so low that the label would leave the plot.
         dy = BELOW if reference_low >= 3 else ABOVE
@@ -310,6 +236,62 @@ def _rules(
             Rule("reference-low", reference_low, x1, RIGHT, y, label, _free_x(label, y, dy, x1, taken), dy, "end")
         )
     return tuple(rules)
+
+
+def moments(
+    points: Sequence[Point], infusions: Sequence[InfusionIn] = (), requests: Sequence[RequestIn] = ()
+) -> list[datetime]:
+    """Every moment the trajectory draws: what time_axis.axis_for spans, with the page's other charts' moments."""
+    found = [p.taken_at for p in points] + [i.at for i in infusions] + [r.raised_at for r in requests]
+    return found + [r.decided_at for r in requests if r.decided_at is not None]
+
+
+def spread(xs: Sequence[float], step: float = GLYPH_STEP, lo: float = LEFT, hi: float = RIGHT) -> list[float]:
+    """Where to draw marks at these x (in order) so that none is nearer than `step` to the next: each run of
+    crowded marks is laid out `step` apart around its centre, kept inside [lo, hi]; others stay where they are."""
+    runs: list[list[float]] = []
+
+    def first(run: list[float]) -> float:
+        width = (len(run) - 1) * step
+        return min(max(sum(run) / len(run) - width / 2, lo), hi - width)
+
+    for x in xs:
+        runs.append([x])
+        # A run pushed wider may now crowd the one before: join them, until every run stands clear.
+        while len(runs) > 1 and first(runs[-2]) + len(runs[-2]) * step > first(runs[-1]):
+            runs[-2:] = [runs[-2] + runs[-1]]
+    return [round(first(run) + k * step, 1) for run in runs for k in range(len(run))]
+
+
+LEGEND_WORDS = {
+    "induction": "Induction infusion",
+    "maintenance": "Maintenance infusion",
+    "booster": "Booster infusion",
+    "booked": "Booked",
+    "urgent": "Urgent request",
+    "routine": "Routine request",
+    "approved": "Approved",
+    "declined": "Declined or cancelled",
+    "baseline": "Baseline",
+    "reference-low": "Reference low (since the last infusion)",
+    "item9": "Item 9 positive",
+    "gap": "Over 3 weeks without a check-in: the line breaks",
+}
+
+
+def _legend(
+    infusions: Sequence[Glyph],
+    requests: Sequence[Glyph],
+    decisions: Sequence[Glyph],
+    rules: Sequence[Rule],
+    points: Sequence[PlotPoint],
+    gaps: Sequence[Gap],
+) -> tuple[tuple[str, str], ...]:
+    """(key, words) of LEGEND_WORDS for what is drawn, nothing else."""
+    drawn = {g.kind for g in infusions if g.status == "given"} | {"booked" for g in infusions if g.status != "given"}
+    drawn |= {g.kind for g in requests} | {g.kind for g in decisions} | {r.name for r in rules}
+    drawn |= {"item9" for p in points if p.item9_positive} | ({"gap"} if gaps else set())
+    return tuple((key, words) for key, words in LEGEND_WORDS.items() if key in drawn)
 
 
 def trajectory(
@@ -322,49 +304,47 @@ def trajectory(
     window_start: datetime | None = None,
     now: datetime,
     zone: tzinfo = UTC,
+    range_key: str | None = None,
+    axis: TimeAxis | None = None,
 ) -> Chart:
-    """The chart's geometry: bands, one point per check-in, one glyph per infusion and per request.
+    """The chart's geometry: bands, one point per check-in, one glyph per infusion and per request, on `axis`
+    (by default time_axis.axis_for the range asked, from these marks alone).
 
-    Only moments in local_time's calendar (2000-2100) are drawn; `left_out` counts the rest.
+    Only moments on the axis and in local_time's calendar (2000-2100) are drawn; `left_out` counts those outside
+    the calendar, `earlier` the check-ins before the range.
     """
-    given = len(points) + len(infusions) + len(requests)
-    rows = tuple(Row(p.taken_at, p.total, severity_of(p.total), p.item9_positive) for p in points)
-    points = [p for p in points if in_range_utc(p.taken_at)]
-    infusions = [i for i in infusions if in_range_utc(i.at)]
-    requests = [
-        r if r.decided_at is None or in_range_utc(r.decided_at) else replace(r, decided_at=None)
-        for r in requests
-        if in_range_utc(r.raised_at)
-    ]
+    if axis is None:
+        axis = axis_for(moments(points, infusions, requests), now=now, zone=zone, range_key=range_key)
+    everything = [p.taken_at for p in points] + [i.at for i in infusions] + [r.raised_at for r in requests]
+    left_out = sum(1 for moment in everything if not in_range_utc(moment))
+    earlier = sum(1 for p in points if in_range_utc(p.taken_at) and p.taken_at < axis.since)
+    infusions = sorted((i for i in infusions if axis.shows(i.at)), key=lambda i: (i.at, i.id))
+    requests = sorted(
+        (
+            r if r.decided_at is None or axis.shows(r.decided_at) else replace(r, decided_at=None)
+            for r in requests
+            if axis.shows(r.raised_at)
+        ),
+        key=lambda r: (r.raised_at, r.id),
+    )
     if window_start is not None and not in_range_utc(window_start):
         window_start = None
-    # Stable by time only: points arrive in the one order (taken, then stored), which breaks ties.
-    ordered = sorted(points, key=lambda p: p.taken_at)
-    start, end = _span(ordered, infusions, requests, now)
-    x = _TimeScale(start, end)
-    bands = []
-    for index, (low, severity) in enumerate(SEVERITY_BANDS):
-        high = SEVERITY_BANDS[index + 1][0] - 1 if index + 1 < len(SEVERITY_BANDS) else MAX_TOTAL
-        # A band covers its whole scores: from low - 0.5 to high + 0.5, clipped to the plot.
-        top, bottom = y_for(min(high + 0.5, MAX_TOTAL)), y_for(max(low - 0.5, 0))
-        label = f"{low}–{high} {severity_label(severity)}"
-        bands.append(Band(low, high, severity, label, top, round(bottom - top, 1)))
-    plotted = tuple(
-        PlotPoint(p.id, x(p.taken_at), y_for(p.total), p.total, severity_of(p.total), p.item9_positive, p.taken_at)
-        for p in ordered
-    )
-    line = " ".join(f"{'M' if i == 0 else 'L'}{p.x},{p.y}" for i, p in enumerate(plotted)) if len(plotted) > 1 else ""
+    x = axis.x
+    plotted = plot_points(points, PHQ9, axis, y_for)
+    line, gaps = line_with_gaps(plotted)
+    marks = [x(i.at) for i in infusions]
     glyphs = tuple(
         Glyph(
             i.id,
             i.kind,
             i.status,
-            x(i.at),
+            at_x,
             INFUSION_TRACK,
-            _polygon(INFUSION_SHAPES.get(i.kind, "circle"), x(i.at), INFUSION_TRACK),
+            _polygon(INFUSION_SHAPES.get(i.kind, "circle"), at_x, INFUSION_TRACK),
             i.at,
+            mark if abs(mark - at_x) > 0.5 else None,
         )
-        for i in sorted(infusions, key=lambda i: (i.at, i.id))
+        for i, mark, at_x in zip(infusions, marks, spread(marks), strict=True)
     )
     flags = tuple(
         Glyph(
@@ -376,7 +356,7 @@ def trajectory(
             _polygon("flag", x(r.raised_at), REQUEST_TRACK),
             r.raised_at,
         )
-        for r in sorted(requests, key=lambda r: (r.raised_at, r.id))
+        for r in requests
     )
     decisions = tuple(
         Glyph(
@@ -388,9 +368,11 @@ def trajectory(
             _polygon("circle", x(r.decided_at), DECISION_TRACK, 5),
             r.decided_at,
         )
-        for r in sorted(requests, key=lambda r: (r.raised_at, r.id))
+        for r in requests
         if r.decided_at is not None
     )
+    rules = _rules(baseline, reference_low, window_start, axis, [(p.x, p.y) for p in plotted])
+    now_x = axis.now_x
     return Chart(
         width=WIDTH,
         height=HEIGHT,
@@ -398,21 +380,27 @@ def trajectory(
         right=RIGHT,
         top=TOP,
         bottom=BOTTOM,
-        start=start,
-        end=end,
-        bands=tuple(bands),
+        start=axis.start,
+        end=axis.end,
+        bands=bands_of(PHQ9, y_for),
         points=plotted,
         line=line,
         infusions=glyphs,
-        guides=tuple(g.x for g in glyphs if g.status == "given"),
+        # Through each given infusion's true day, even when its glyph was moved apart from its neighbours.
+        guides=tuple(g.x if g.mark_x is None else g.mark_x for g in glyphs if g.status == "given"),
         requests=flags,
         decisions=decisions,
-        rules=_rules(baseline, reference_low, window_start, x, [(p.x, p.y) for p in plotted]),
-        x_ticks=tuple(Tick(x(moment), label) for moment, label in date_ticks(start, end, zone)),
+        rules=rules,
+        x_ticks=tuple(Tick(at, label) for at, label in axis.ticks),
         y_ticks=tuple(Tick(y_for(score), str(score)) for score in [*(low for low, _ in SEVERITY_BANDS), MAX_TOTAL]),
-        now_x=x(now),
-        left_out=given - len(points) - len(infusions) - len(requests),
-        rows=tuple(sorted(rows, key=lambda row: row.taken_at)),
+        now_x=now_x,
+        left_out=left_out,
+        rows=rows_of(points, PHQ9, axis),
+        gaps=gaps,
+        range_key=axis.range_key,
+        earlier=earlier,
+        now_anchor="start" if now_x < LEFT + 80 else "end",
+        legend=_legend(glyphs, flags, decisions, rules, plotted, gaps),
     )
 
 

@@ -6,8 +6,28 @@ their routes on it, so the app sees one `clinic` blueprint (tracker/web/__init__
 
 from __future__ import annotations
 
-from tracker.web import clinic_actions, clinic_calendar, clinic_day, clinic_pages
+from tracker.web import (
+    clinic_actions,
+    clinic_calendar,
+    clinic_day,
+    clinic_flags,
+    clinic_medicines,
+    clinic_pages,
+    clinic_side_effects,
+    clinic_summary,
+)
 from tracker.web.clinic_base import bp
 from tracker.web.roles import staff_required
 
-__all__ = ["bp", "clinic_actions", "clinic_calendar", "clinic_day", "clinic_pages", "staff_required"]
+__all__ = [
+    "bp",
+    "clinic_actions",
+    "clinic_calendar",
+    "clinic_day",
+    "clinic_flags",
+    "clinic_medicines",
+    "clinic_pages",
+    "clinic_side_effects",
+    "clinic_summary",
+    "staff_required",
+]

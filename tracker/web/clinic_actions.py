@@ -26,7 +26,7 @@ from tracker.services.boosters import booking
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
 from tracker.services.course import writes as course
-from tracker.web.clinic_base import bp
+from tracker.web.clinic_base import bp, landing_category
 from tracker.web.clinic_day_forms import show_warnings
 from tracker.web.clinic_forms import (
     AcknowledgeForm,
@@ -38,14 +38,15 @@ from tracker.web.clinic_forms import (
     OutOfRange,
     PhaseForm,
     ReminderForm,
-    ResolveForm,
     ScheduleForm,
     correct_marked,
+    mark_cautions,
     put_problems,
     to_utc,
 )
 from tracker.web.clinic_pages import ack_prefix, patient_page, resolve_prefix
 from tracker.web.roles import staff_required
+from tracker.web.screener_form import SCREENER_NAMES, ScreenerResolveForm
 
 
 def _back(patient_id: uuid.UUID, anchor: str) -> Response:
@@ -79,7 +80,7 @@ def _attempt(
         db.session.rollback()
         return patient_page(patient_id, 409, conflict=(anchor, error.detail))
     message, anchor = outcome if isinstance(outcome, tuple) else (outcome, anchor)
-    flash(message, "success")
+    flash(message, landing_category(anchor))
     return _back(patient_id, anchor)
 
 
@@ -93,9 +94,12 @@ def acknowledge(alert_id: str) -> ResponseReturnValue:
     alert = alert_queries.get_alert_for_staff(current_user, alert_id)
     form = AcknowledgeForm(prefix=ack_prefix(alert.id))
 
-    def act() -> str:
+    def act() -> tuple[str, str]:
         alerts.acknowledge(alert, current_user, form.note.data)
-        return "Alert acknowledged." if alert.kind != "safety" else "Alert acknowledged: resolve it once followed up."
+        if alert.kind != "safety":
+            return "Alert acknowledged.", "alerts"
+        # A safety alert stays on the page until resolved: the confirmation shows on its card.
+        return "Alert acknowledged: resolve it once followed up.", f"alert-{alert.id}"
 
     return _attempt(alert.patient_id, f"ack:{alert.id}", form, act, "alerts")
 
@@ -105,13 +109,30 @@ def acknowledge(alert_id: str) -> ResponseReturnValue:
 def resolve(alert_id: str) -> ResponseReturnValue:
     """CLINICAL.md §3: the follow-up of a safety alert recorded: risk level, what was done, a note."""
     alert = alert_queries.get_alert_for_staff(current_user, alert_id)
-    form = ResolveForm(prefix=resolve_prefix(alert.id))
+    form = ScreenerResolveForm(prefix=resolve_prefix(alert.id))
+    key = f"resolve:{alert.id}"
+    # CLINICAL.md §7: the clinician sees the screener's suggested level for these answers before it is saved.
+    suggestion = form.suggestion() if form.validate_on_submit() else None
+    if suggestion is not None and form.seen_suggestion.data != suggestion:
+        form.seen_suggestion.data = suggestion
+        if not form.risk_level.data:
+            form.risk_level.data = suggestion
+        return patient_page(alert.patient_id, 422, forms={key: form}, asking={key})
 
     def act() -> str:
-        alerts.resolve(alert, current_user, form.risk_level.data or None, form.action.data, form.note.data)
+        alerts.resolve(
+            alert,
+            current_user,
+            form.risk_level.data or None,
+            form.action.data,
+            form.note.data,
+            screener=form.given_answers(),
+            screener_not_done=form.screener_not_done.data,
+            screener_required=alert.kind == "safety",
+        )
         return "Alert resolved."
 
-    return _attempt(alert.patient_id, f"resolve:{alert.id}", form, act, "alerts")
+    return _attempt(alert.patient_id, key, form, act, "alerts", SCREENER_NAMES)
 
 
 # Booster requests (API.md: approve, schedule, decline, cancel)
@@ -167,7 +188,7 @@ def decline(request_id: str) -> ResponseReturnValue:
         boosters.decline(request, current_user, form.reason.data or "")
         return "Booster request declined."
 
-    return _attempt(request.patient_id, "decline", form, act, "booster")
+    return _attempt(request.patient_id, "decline", form, act, "requests")
 
 
 @bp.route("/booster-requests/<request_id>/cancel", methods=["POST"])
@@ -181,7 +202,7 @@ def cancel(request_id: str) -> ResponseReturnValue:
         boosters.cancel(request, current_user, form.reason.data or "")
         return "Booster request cancelled, with any visit booked for it."
 
-    return _attempt(request.patient_id, "cancel", form, act, "booster")
+    return _attempt(request.patient_id, "cancel", form, act, "requests")
 
 
 # Infusions (course.record_infusion, CLINICAL.md §1 safety checks)
@@ -213,6 +234,7 @@ def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
 def record_infusion(patient_id: str) -> ResponseReturnValue:
     patient = scope.get_patient_for_staff(current_user, patient_id)
     form = InfusionForm(prefix="infusion")
+    mark_cautions(form)  # CLINICAL.md §7: shown beside the reading if the page is shown again
 
     def act() -> tuple[str, str]:
         fields = _infusion_fields(form)

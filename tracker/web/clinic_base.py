@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from flask import Blueprint, render_template
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from tracker import clock, local_time
+from tracker import ages, clock, local_time, phones
 from tracker.extensions import db
-from tracker.instruments import severity
+from tracker.instruments import INSTRUMENTS, severity
 from tracker.services import heartbeat
 from tracker.services.clinic import attention
 from tracker.services.messaging import texts as messages
@@ -63,8 +63,18 @@ def scheduler_banner() -> dict[str, Any]:
     return {"scheduler_stale": scheduler_stale}
 
 
-def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
-    """Moments as the clinic reads them, in its own zone."""
+def time_helpers(zone: tzinfo, now: datetime, country: str | None = None) -> dict[str, Any]:
+    """Moments as the clinic reads them, in its own zone; ages in days (tracker/ages.py) worked out now; phone
+    numbers as the clinic's country writes them (tracker/phones.py)."""
+
+    def days_ago(moment: datetime | None) -> str:
+        return ages.ago(moment, now, zone)
+
+    def last_checkin(moment: datetime | None) -> str:
+        return ages.last_checkin(moment, now, zone)
+
+    def readable_phone(number: str | None) -> str:
+        return phones.readable(number, country)
 
     def local_time_of(moment: datetime | None) -> str:
         return "–" if moment is None else local_time.wall_clock(moment, zone)
@@ -79,7 +89,7 @@ def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
         return moment.isoformat(timespec="minutes")
 
     def ago(moment: datetime) -> str:
-        return "just now" if now - moment < timedelta(minutes=1) else f"{local_time.duration_phrase(now - moment)} ago"
+        return ages.elapsed(moment, now, zone)
 
     def due(deadline: datetime) -> str:
         return attention.deadline_phrase(deadline, now)
@@ -92,6 +102,9 @@ def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
 
     return {
         "now": now,
+        "days_ago": days_ago,
+        "last_checkin": last_checkin,
+        "readable_phone": readable_phone,
         "purpose_words": purpose_words,
         "text_for_staff": messages.for_staff,
         "zone_name": str(zone),
@@ -104,11 +117,24 @@ def time_helpers(zone: tzinfo, now: datetime) -> dict[str, Any]:
         "phase_words": phase_words,
         "severity_words": severity.label,
         "item9_words": attention.item9_words,
+        "scales": INSTRUMENTS,  # each check-in on its own scale (CLINICAL.md §2, §6)
     }
+
+
+# The places of the patient's page that show a confirmation where the page lands (templates/clinic/_landed.html),
+# by the redirect's fragment; a message for anywhere else shows at the top of the page.
+LANDINGS = ("alerts", "booster", "requests", "settings", "flag")
+LANDING_PREFIXES = ("alert-", "infusion-")
+
+
+def landing_category(anchor: str) -> str:
+    """The flash category that puts a confirmation at its anchor ("success@settings"), or at the top."""
+    return f"success@{anchor}" if anchor in LANDINGS or anchor.startswith(LANDING_PREFIXES) else "success"
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     """Render a clinic page with the clinic's clock helpers."""
     now = clock.now()
-    zone = local_time.zone_of(current_user.clinic.timezone)
-    return render_template(template, **time_helpers(zone, now), **context), status
+    clinic = current_user.clinic
+    zone = local_time.zone_of(clinic.timezone)
+    return render_template(template, **time_helpers(zone, now, clinic.country), **context), status

@@ -29,9 +29,11 @@ from tracker.services.accounts import enrolment
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.checkins import submit as checkins
+from tracker.services.clinic import medicines
 from tracker.services.course import queries as course_queries
 from tracker.services.course import writes as course
-from tracker.web.clinic_base import bp, render
+from tracker.vitals import NUMBER_LIMITS
+from tracker.web.clinic_base import bp, landing_category, render
 from tracker.web.clinic_day_forms import (
     CancelInfusionForm,
     EnrolForm,
@@ -45,6 +47,7 @@ from tracker.web.clinic_forms import (
     NotALocalTime,
     OutOfRange,
     correct_marked,
+    mark_cautions,
     put_problems,
     to_local_input,
     to_utc,
@@ -236,7 +239,7 @@ def raise_booster(patient_id: str) -> ResponseReturnValue:
     except Conflict as error:
         db.session.rollback()
         return patient_page(patient.id, 409, conflict=("requests", error.detail))
-    flash("Booster request raised: decide on it here.", "success")
+    flash("Booster request raised: decide on it here.", landing_category("booster"))
     return _to_patient(patient.id, "booster")
 
 
@@ -256,16 +259,12 @@ def _visit_defaults(row: Infusion, patient: Patient, zone: tzinfo, giving: bool)
         "dose_mg_per_kg": str(row.dose_mg_per_kg if row.dose_mg_per_kg is not None else DEFAULT_DOSE_MG_PER_KG),
         "weight_kg": str(weight) if weight is not None else None,
         "duration_min": str(row.duration_min if row.duration_min is not None else DEFAULT_DURATION_MIN),
-        "bp_before": _reading(row.bp_before_systolic, row.bp_before_diastolic),
-        "bp_after": _reading(row.bp_after_systolic, row.bp_after_diastolic),
+        **{name: str(reading) if reading else None for name, reading in row.readings.items()},
+        **{name: str(getattr(row, name)) if getattr(row, name) is not None else None for name in NUMBER_LIMITS},
         "observed_min": str(row.observed_min) if row.observed_min is not None else None,
         "ride_home_confirmed": ride_home,
         "notes": row.notes,
     }
-
-
-def _reading(systolic: int | None, diastolic: int | None) -> str | None:
-    return f"{systolic}/{diastolic}" if systolic is not None and diastolic is not None else None
 
 
 def _visit_changes(form: VisitForm, row: Infusion, zone: tzinfo, giving: bool) -> dict[str, Any]:
@@ -287,10 +286,14 @@ def _infusion_page(
     context: dict[str, Any] = {"problems": [], "asking": False, "conflict": None, **forms_and_problems}
     if mode in ("given", "correct") and "form" not in context:
         context["form"] = VisitForm(formdata=None, data=_visit_defaults(row, patient, zone, mode == "given"))
+    if "form" in context:
+        mark_cautions(context["form"])  # CLINICAL.md §7: a caution beside the reading, stored or typed
     if mode == "change":
         scheduled = to_local_input(row.scheduled_for, zone) if row.scheduled_for is not None else None
         context.setdefault("reschedule", RescheduleForm(formdata=None, prefix="move", data={"when": scheduled}))
         context.setdefault("cancel", CancelInfusionForm(formdata=None, prefix="cancel"))
+    if mode in ("given", "correct"):
+        context["to_review"] = medicines.to_review_for(patient)  # CLINICAL.md §7: review, never advice
     return render("clinic/infusion.html", status, infusion=row, patient=patient, mode=mode, **context)
 
 
@@ -299,7 +302,7 @@ def _saved(row: Infusion, result: course.InfusionResult, message: str) -> Respon
         message += " It completes the open booster request."
     if result.phase_change is not None:
         message += f" Induction is complete: the patient is now {result.phase_change.to_phase.replace('_', ' ')}."
-    flash(message, "success")
+    flash(message, landing_category(f"infusion-{row.id}"))
     return _to_patient(row.patient_id, f"infusion-{row.id}")
 
 
@@ -377,7 +380,7 @@ def _change(infusion_id: str, key: str, act: Any) -> ResponseReturnValue:
     except Conflict as error:
         db.session.rollback()
         return _infusion_page(row, patient, "change", 409, conflict=error.detail)
-    flash(message, "success")
+    flash(message, landing_category(f"infusion-{row.id}"))
     return _to_patient(row.patient_id, f"infusion-{row.id}")
 
 

@@ -31,11 +31,14 @@ from tracker.models.alert import RISK_LEVELS
 from tracker.models.infusion import INFUSION_KINDS
 from tracker.models.patient import PHASES
 from tracker.services.clinic.patient_list import SORTS
+from tracker.vitals import BP_FIELDS, NUMBER_LIMITS, blood_pressure
+from tracker.vitals import checks_of_saved as vital_checks_of
 from tracker.web.one_line import OneLineField
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
 PHASE_WORDS = {p: p.replace("_", " ") for p in PHASES}
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+NUMERIC = {"inputmode": "numeric"}
 SORT_WORDS = {
     "name": "Name",
     "latest_total": "Latest PHQ-9",
@@ -166,10 +169,20 @@ class InfusionForm(FlaskForm):
     duration_min = StringField(
         "Duration (min)", default="40", filters=[blank_to_none], render_kw={"inputmode": "numeric"}
     )
+    # CLINICAL.md §7: before the dose, about 40 minutes in, before discharge; heart rate and SpO2 optional.
     bp_before = StringField("Blood pressure before", filters=[blank_to_none], render_kw={"placeholder": "120/80"})
-    bp_after = StringField(
+    bp_during = StringField(
         "Blood pressure at about 40 min", filters=[blank_to_none], render_kw={"placeholder": "120/80"}
     )
+    bp_after = StringField(
+        "Blood pressure before discharge", filters=[blank_to_none], render_kw={"placeholder": "120/80"}
+    )
+    heart_rate_before = StringField("Heart rate before", filters=[blank_to_none], render_kw=NUMERIC)
+    heart_rate_during = StringField("Heart rate at about 40 min", filters=[blank_to_none], render_kw=NUMERIC)
+    heart_rate_after = StringField("Heart rate before discharge", filters=[blank_to_none], render_kw=NUMERIC)
+    spo2_before = StringField("SpO2 before (%)", filters=[blank_to_none], render_kw=NUMERIC)
+    spo2_during = StringField("SpO2 at about 40 min (%)", filters=[blank_to_none], render_kw=NUMERIC)
+    spo2_after = StringField("SpO2 before discharge (%)", filters=[blank_to_none], render_kw=NUMERIC)
     observed_min = StringField("Observed for (min)", filters=[blank_to_none], render_kw={"inputmode": "numeric"})
     ride_home_confirmed = SelectField(
         "Ride home confirmed",
@@ -201,12 +214,21 @@ class InfusionForm(FlaskForm):
             "dose_mg_per_kg": self.dose_mg_per_kg.data,
             "weight_kg": self.weight_kg.data,
             "duration_min": self.whole("duration_min"),
-            "bp_before": self.bp_before.data,
-            "bp_after": self.bp_after.data,
+            **{name: self[name].data for name in BP_FIELDS},
+            **{name: self.whole(name) for name in NUMBER_LIMITS},
             "observed_min": self.whole("observed_min"),
             "ride_home_confirmed": self.ride_home(),
             "notes": self.notes.data,
         }
+
+
+def mark_cautions(form: InfusionForm) -> None:
+    """CLINICAL.md §7: a reading typed at or above 140/90 shows its caution beside it (a hold is the service's
+    to ask about); one that cannot be read is left for the service to refuse."""
+    readings = {name: blood_pressure(name, form[name].data, []) for name in BP_FIELDS}
+    for check in vital_checks_of(readings, False):
+        if not getattr(form[check.field], "warning", None):
+            form[check.field].warning = check.message[:1].upper() + check.message[1:]
 
 
 class PhaseForm(FlaskForm):

@@ -17,7 +17,8 @@ from tracker import clock, local_time
 from tracker.errors import MAX_PAGE
 from tracker.services.clinic import attention, patient_list
 from tracker.services.clinic import patient_page as patient_record
-from tracker.web import charts
+from tracker.services.side_effects import reports as side_effect_reports
+from tracker.web import bp_chart, charts, patient_charts, time_axis
 from tracker.web.clinic_base import bp, render
 from tracker.web.clinic_day_forms import RaiseBoosterForm
 from tracker.web.clinic_forms import (
@@ -29,12 +30,13 @@ from tracker.web.clinic_forms import (
     PatientFilterForm,
     PhaseForm,
     ReminderForm,
-    ResolveForm,
     ScheduleForm,
     next_morning,
 )
 from tracker.web.forms import ConfirmForm
+from tracker.web.medicine_forms import page_forms as medicine_page_forms
 from tracker.web.roles import staff_required
+from tracker.web.screener_form import ScreenerResolveForm
 
 PER_PAGE = 25
 
@@ -94,7 +96,7 @@ def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
     }
     for alert in record.open_alerts:
         if alert.kind == "safety":
-            forms[f"resolve:{alert.id}"] = ResolveForm(formdata=None, prefix=resolve_prefix(alert.id))
+            forms[f"resolve:{alert.id}"] = ScreenerResolveForm(formdata=None, prefix=resolve_prefix(alert.id))
     if (req := record.open_request) is not None:
         version = {"version": str(req.version)}
         forms["approve"] = ApproveForm(formdata=None, prefix="approve", data=version)
@@ -122,6 +124,7 @@ def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
         },
     )
     forms["confirm"] = ConfirmForm(formdata=None)
+    forms.update(medicine_page_forms(record.medicines.rows))
     return forms
 
 
@@ -151,13 +154,21 @@ def patient_page(
     zone = local_time.zone_of(record.clinic.timezone)
     all_forms = default_forms(record)
     all_forms.update(forms or {})
+    # An unknown ?range= is ignored: the default range is drawn.
+    visits = bp_chart.visits_of(record.infusions)  # CLINICAL.md §7: blood pressure on the same time axis
+    views = patient_charts.charts_of(
+        record, now, zone, time_axis.parse_range(request.args.get("range")), also=bp_chart.moments(visits)
+    )
+    pressure = bp_chart.bp_chart(visits, views.axis, record.clinic.bp_hold_at) if visits else None
     html = render(
         "clinic/patient.html",
         status,
         record=record,
         patient=record.patient,
         outcome=record.outcome,
-        chart=trajectory_of(record, now, zone),
+        chart=views.trajectory,
+        charts=views,
+        bp_chart=pressure,
         heat=record.heatmap(),
         forms=all_forms,
         problems=problems or {},
@@ -166,6 +177,7 @@ def patient_page(
         ack_prefix=ack_prefix,
         zone=zone,
         legend_points=charts.legend_points,
+        side_effects=side_effect_reports.reports_of_patient(record.patient.id),  # CLINICAL.md §7, per infusion
     )
     return html
 
@@ -178,19 +190,5 @@ def patient(patient_id: str) -> ResponseReturnValue:
 
 
 def trajectory_of(record: patient_record.PatientRecord, now: datetime, zone: tzinfo) -> charts.Chart:
-    """The record's PHQ-9 trajectory beside its infusions and requests, as the chart draws it."""
-    return charts.trajectory(
-        [charts.Point(str(c.id), c.taken_at, c.total, c.item9_positive) for c in record.checkins],
-        [
-            charts.InfusionIn(str(i.id), i.kind, i.status, at)
-            for i in record.infusions
-            # A cancelled infusion was never given: it has no place on the chart.
-            if i.status in ("given", "scheduled") and (at := i.given_at or i.scheduled_for) is not None
-        ],
-        [charts.RequestIn(str(r.id), r.raised_at, r.urgency, r.status, r.decided_at) for r in record.requests],
-        baseline=record.outcome.baseline,
-        reference_low=record.outcome.reference_low,
-        window_start=record.window_start,
-        now=now,
-        zone=zone,
-    )
+    """The record's PHQ-9 trajectory beside its infusions and requests, as the chart draws it (default range)."""
+    return patient_charts.charts_of(record, now, zone).trajectory

@@ -12,6 +12,7 @@ from tracker import safety
 from tracker.countries import country_names
 from tracker.services.clinic import settings as clinic_settings
 from tracker.web.one_line import OneLineField
+from tracker.web.schedule_form import schedule_fields
 
 
 class LoginForm(FlaskForm):
@@ -90,6 +91,18 @@ class InviteStaffForm(FlaskForm):
     role = SelectField(
         "Role", choices=[SelectChoice("clinician", "Clinician"), SelectChoice("admin", "Admin")], default="clinician"
     )
+    display_name = OneLineField(
+        "Name colleagues will see",
+        validators=[Length(max=120)],
+        description="Such as Dr Sam Lee. Left empty, the part of the email before the @.",
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class StaffNameForm(FlaskForm):
+    """The admin renames a staff member; empty goes back to their email's local part."""
+
+    display_name = OneLineField("Name", validators=[Length(max=120)], render_kw={"autocomplete": "off"})
 
 
 def _whole(label: str, setting: str, description: str | None = None) -> IntegerField:
@@ -164,6 +177,8 @@ class ClinicSettingsForm(FlaskForm):
     quiet_end = _clock_time("Quiet hours end", "…until this time. Safety and urgent texts to staff are always sent.")
     missed_checkin_grace_days = _whole("Days before a nudge", "missed_checkin_grace_days")
     missed_checkin_alert_days = _whole("Days before an attention alert", "missed_checkin_alert_days")
+    bp_hold_systolic = _whole("Hold and review: systolic (mmHg)", "bp_hold_systolic")
+    bp_hold_diastolic = _whole("Hold and review: diastolic (mmHg)", "bp_hold_diastolic")
     # CLINICAL.md §3: the crisis resources; the crisis lines' own fields are added below the class.
     country = SelectField(
         "Country",
@@ -209,6 +224,11 @@ CRISIS_LINE_NUMBERS = tuple(range(1, safety.MAX_LINES + 1))
 for _number in CRISIS_LINE_NUMBERS:
     for _name, _field in _crisis_line_fields(_number).items():
         setattr(ClinicSettingsForm, _name, _field)
+
+# CLINICAL.md §7: which instruments each phase asks and how often, a select per phase and instrument.
+SCHEDULE_FIELDS = schedule_fields()
+for _name, _field in SCHEDULE_FIELDS.items():
+    setattr(ClinicSettingsForm, _name, _field)
 
 
 class AuditFilterForm(FlaskForm):

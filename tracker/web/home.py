@@ -7,10 +7,13 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from tracker import local_time
+from tracker.instruments import INSTRUMENTS
 from tracker.services.accounts import patients as patient_service
 from tracker.services.boosters import queries as booster_queries
+from tracker.services.checkins import due as checkins_due
 from tracker.services.course import queries as course_queries
 from tracker.services.messaging import texts
+from tracker.services.side_effects import reports as side_effect_reports
 
 bp = Blueprint("home", __name__)
 
@@ -49,4 +52,6 @@ def patient() -> str:
         visit_when=when,
         visit_safety=texts.VISIT_SAFETY,
         waiting=booster_queries.open_request_for(me.id),
+        due=[INSTRUMENTS[name] for name in checkins_due.due_for(me)],
+        side_effects_due=side_effect_reports.due_check(me),
     )

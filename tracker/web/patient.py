@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime, time, tzinfo
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -21,15 +21,18 @@ from tracker import local_time
 from tracker import reminders as reminder_rules
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
-from tracker.instruments import INSTRUMENTS, PHQ9, severity
+from tracker.instruments import GAD7, INSTRUMENTS, PHQ9, Instrument, severity
+from tracker.instruments import schedule as instrument_schedule
 from tracker.models import CheckIn, Patient
 from tracker.services.accounts import patients as patient_settings
 from tracker.services.accounts.patients import patient_of
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
+from tracker.services.checkins import due as checkins_due
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.checkins import submit as checkins
 from tracker.services.course import queries as course_queries
+from tracker.web.landing import land
 from tracker.web.patient_forms import BoosterRequestForm, MyRemindersForm
 from tracker.web.roles import patient_required
 
@@ -74,6 +77,25 @@ for _item in PHQ9.items:
     )
 
 
+class Gad7Form(FlaskForm):
+    """GAD-7 answers as radio groups (no difficulty question); checkins.submit() decides what is valid."""
+
+    key = HiddenField(default=lambda: str(uuid.uuid4()))
+
+
+for _item in GAD7.items:
+    setattr(
+        Gad7Form,
+        f"item{_item.number}",
+        RadioField(
+            _item.text,
+            choices=[SelectChoice(o.value, o.text) for o in GAD7.options],
+            coerce=_answer,
+            validate_choice=False,
+        ),
+    )
+
+
 def _zone(patient: Patient) -> tzinfo:
     return local_time.zone_of(patient.timezone)
 
@@ -106,23 +128,29 @@ def _page(template: str, patient: Patient, status: int = 200, **context: Any) ->
 
 
 def render_form(
-    patient: Patient, form: CheckInForm, status: int = 200, problems: list[str] | None = None, **context: Any
+    patient: Patient,
+    form: FlaskForm,
+    status: int = 200,
+    problems: list[str] | None = None,
+    instrument: Instrument = PHQ9,
+    **context: Any,
 ) -> tuple[str, int]:
     """The check-in form; shared with the one-time link page (tracker/web/checkin_link.py), which adds context."""
-    questions = [(item, form[f"item{item.number}"]) for item in PHQ9.items]
+    questions = [(item, form[f"item{item.number}"]) for item in instrument.items]
+    context.setdefault("due", [])
     return _page(
         "patient/checkin.html",
         patient,
         status,
         form=form,
-        instrument=PHQ9,
+        instrument=instrument,
         questions=questions,
         problems=problems or [],
         **context,
     )
 
 
-def show_problems(form: CheckInForm, error: Invalid) -> list[str]:
+def show_problems(form: FlaskForm, error: Invalid) -> list[str]:
     """Put each of the service's problems beside its question; return any that belong to no question."""
     others = []
     for problem in error.problems:
@@ -153,20 +181,37 @@ def _checkin_id(patient: Patient, key: object) -> uuid.UUID | None:
 @bp.route("/checkin", methods=["GET", "POST"])
 @patient_required
 def checkin() -> ResponseReturnValue:
+    return _checkin(CheckInForm(), PHQ9)
+
+
+@bp.route("/checkin/gad7", methods=["GET", "POST"])
+@patient_required
+def checkin_gad7() -> ResponseReturnValue:
+    """CLINICAL.md §7: the GAD-7, where the clinic's schedule asks it in the patient's phase."""
     me = patient_of(current_user)
-    form = CheckInForm()
+    schedule = instrument_schedule.effective(me.clinic.instrument_schedule)
+    if GAD7.name not in instrument_schedule.asked_in(schedule, me.phase):
+        abort(404)
+    return _checkin(Gad7Form(), GAD7)
+
+
+def _checkin(form: FlaskForm, instrument: Instrument) -> ResponseReturnValue:
+    """One instrument's check-in page: the questions, then its result; the page names what else is due."""
+    me = patient_of(current_user)
+    due = checkins_due.due_for(me)
     if not form.validate_on_submit():  # with no validators of its own, only the CSRF token can fail
-        return render_form(me, form, 400 if form.is_submitted() else 200)
+        return render_form(me, form, 400 if form.is_submitted() else 200, instrument=instrument, due=due)
     checkin_id = _checkin_id(me, form.key.data)
     if checkin_id is not None and (earlier := checkin_queries.find_own(me, checkin_id)) is not None:
         return _after_submit(earlier)  # the same form sent again (a retry on a bad network): nothing doubles
     # Unanswered questions arrive as None; submit() refuses them, one problem per question.
-    answers = [form[f"item{item.number}"].data for item in PHQ9.items]
+    answers = [form[f"item{item.number}"].data for item in instrument.items]
+    difficulty = form.difficulty.data if instrument.difficulty_item is not None else None
     try:
-        result = checkins.submit(me, PHQ9.name, answers, form.difficulty.data, "web", checkin_id=checkin_id)
+        result = checkins.submit(me, instrument.name, answers, difficulty, "web", checkin_id=checkin_id)
     except Invalid as error:
         problems = show_problems(form, error)
-        return render_form(me, form, 422, problems)
+        return render_form(me, form, 422, problems, instrument=instrument, due=due)
     except IntegrityError:
         # The same form sent twice at once: the other request stored it first.
         db.session.rollback()
@@ -180,11 +225,16 @@ def checkin() -> ResponseReturnValue:
 @bp.route("/checkins/<checkin_id>")
 @patient_required
 def result(checkin_id: str) -> ResponseReturnValue:
-    return result_page(patient_of(current_user), checkin_id)
+    me = patient_of(current_user)
+    checkin = checkin_queries.own_checkin(me, checkin_id)
+    return result_page(me, checkin.id, next_due=checkins_due.asks_after(me, checkin.instrument))
 
 
-def result_page(patient: Patient, checkin_id: str | uuid.UUID) -> tuple[str, int]:
-    """A check-in's result; shared with the one-time link page."""
+def result_page(
+    patient: Patient, checkin_id: str | uuid.UUID, next_due: str | None = None, next_url: str | None = None
+) -> tuple[str, int]:
+    """A check-in's result, and the questionnaire due next, if any (at `next_url`: the one-time link page gives
+    a link of its own); shared with the one-time link page."""
     summary = checkin_queries.summary(patient, checkin_id)
     instrument = INSTRUMENTS[summary.checkin.instrument]
     return _page(
@@ -194,6 +244,8 @@ def result_page(patient: Patient, checkin_id: str | uuid.UUID) -> tuple[str, int
         checkin=summary.checkin,
         instrument=instrument,
         meaningful_change=checkin_queries.MEANINGFUL_CHANGE,
+        next_due=INSTRUMENTS[next_due] if next_due else None,
+        next_url=next_url or (url_for(f"patient.checkin_{next_due}") if next_due else None),
     )
 
 
@@ -245,8 +297,7 @@ def booster() -> ResponseReturnValue:
     except Conflict:
         # Sent from a second tab, or twice: the first request stands and the clinic already sees it.
         return _booster_page(me, form, status=409, message="You have already asked; your clinic will be in touch.")
-    flash("Your clinic has your request and will be in touch.", "success")
-    return redirect(url_for("home.patient"), code=303)
+    return land("Your clinic has your request and will be in touch.", "home.patient", "booster", code=303)
 
 
 def _booster_page(
@@ -296,14 +347,13 @@ def reminders() -> ResponseReturnValue:
     saved, quiet = me.reminders, (me.clinic.quiet_start, me.clinic.quiet_end)
     if saved.enabled and reminder_rules.in_quiet_hours(saved.local_time, *quiet):
         # Accepted, as PATCH /me accepts it; the reminder job moves a due time in quiet hours to their end.
-        flash(
+        said = (
             f"Your reminders are saved. {_clock(saved.local_time)} is within your clinic's quiet hours "
-            f"({_clock(quiet[0])} to {_clock(quiet[1])}), so your reminder will come at {_clock(quiet[1])}.",
-            "success",
+            f"({_clock(quiet[0])} to {_clock(quiet[1])}), so your reminder will come at {_clock(quiet[1])}."
         )
     else:
-        flash("Your reminders are saved.", "success")
-    return redirect(url_for("home.patient"), code=303)
+        said = "Your reminders are saved."
+    return land(said, "home.patient", "reminders", code=303)
 
 
 def _clock(moment: time) -> str:

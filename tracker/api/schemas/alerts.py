@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from tracker.api.schemas.common import Strict, cursor_field, limit_field, page_of
+from tracker.api.schemas.screener import ScreenerAnswersSchema, ScreenerSchema
 from tracker.models.alert import ALERT_KINDS, ALERT_STATUSES, RISK_LEVELS
 
 
@@ -41,6 +42,10 @@ class AlertSchema(Schema):
     note = fields.String(allow_none=True, required=True, attribute="shown_note")
     acknowledge_note = fields.String(allow_none=True, required=True, attribute="note")
     resolution_note = fields.String(allow_none=True, required=True)
+    # CLINICAL.md §7: the C-SSRS screener asked at resolve, the level it suggested, or why it was not asked.
+    screener = fields.Nested(ScreenerAnswersSchema, allow_none=True, required=True)
+    screener_suggested = fields.String(allow_none=True, required=True, validate=validate.OneOf(RISK_LEVELS))
+    screener_not_done = fields.String(allow_none=True, required=True)
 
 
 AlertPageSchema = page_of(AlertSchema)
@@ -65,3 +70,14 @@ class ResolveSchema(Strict):
     risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS))
     action = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    # Left out rather than null: a nullable nested schema is documented as "any object" (apispec's anyOf).
+    screener = fields.Nested(
+        ScreenerSchema,
+        metadata={"description": "the C-SSRS screener's answers (safety alerts only, CLINICAL.md §7)"},
+    )
+    screener_not_done = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=300),
+        metadata={"description": "why the screener was not asked, instead of its answers (safety alerts only)"},
+    )

@@ -62,7 +62,7 @@ class ApproveSchema(Strict):
 
 
 class ScheduleSchema(Strict):
-    scheduled_for = Moment(required=True)
+    scheduled_for = Moment(required=True, metadata={"description": "after now"})
 
 
 class ScheduleResultSchema(Schema):

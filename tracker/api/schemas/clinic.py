@@ -20,6 +20,9 @@ from tracker.api.schemas.common import (
 from tracker.api.schemas.one_line import OneLine
 from tracker.api.schemas.patient import RemindersSchema
 from tracker.api.schemas.safety import CrisisLineSchema, CrisisResourceSchema
+from tracker.api.schemas.schedule import InstrumentSchedulePatchSchema, InstrumentScheduleSchema
+from tracker.instruments import schedule as instrument_schedule
+from tracker.local_time import zone_of
 from tracker.models.patient import PHASES
 from tracker.services.clinic.patient_list import PatientSummary
 
@@ -99,7 +102,8 @@ class PatientSummarySchema(Schema):
     open_booster_request = NestedFrom(OpenRequestRefSchema, _with_open_request, allow_none=True, required=True)
 
     def _days_since_last(self, summary: PatientSummary) -> int | None:
-        return summary.days_since_last(clock.now())
+        # The clinic's calendar days, as its pages say them ("yesterday" after midnight there, not in UTC).
+        return summary.days_since_last(clock.now(), zone_of(summary.patient.clinic.timezone))
 
 
 PatientSummaryPageSchema = page_of(PatientSummarySchema)
@@ -123,6 +127,8 @@ class ClinicSettingsSchema(Schema):
     safety_ack_minutes = fields.Integer(required=True)
     missed_checkin_grace_days = fields.Integer(required=True)
     missed_checkin_alert_days = fields.Integer(required=True)
+    bp_hold_systolic = fields.Integer(required=True, metadata={"description": "CLINICAL.md §7 hold-and-review"})
+    bp_hold_diastolic = fields.Integer(required=True, metadata={"description": "CLINICAL.md §7 hold-and-review"})
     reminder_weekday = fields.Integer(required=True)
     reminder_local_time = fields.Time(format="%H:%M", required=True)
     quiet_start = fields.Time(format="%H:%M", required=True)
@@ -149,6 +155,12 @@ class ClinicSettingsSchema(Schema):
         attribute="crisis_resources.listed",
         metadata={"description": "what a patient who answers item 9 is given, the clinic's phone with them"},
     )
+    # CLINICAL.md §7: which instruments each phase asks, and how often.
+    instrument_schedule = NestedFrom(
+        InstrumentScheduleSchema,
+        lambda clinic: instrument_schedule.effective(clinic.instrument_schedule),
+        required=True,
+    )
 
 
 class ClinicSettingsPatchSchema(Strict):
@@ -167,6 +179,9 @@ class ClinicSettingsPatchSchema(Strict):
     safety_ack_minutes = StrictInteger()
     missed_checkin_grace_days = StrictInteger()
     missed_checkin_alert_days = StrictInteger()
+    # CLINICAL.md §7: above the 140/90 caution; the service names a value out of range.
+    bp_hold_systolic = StrictInteger(metadata={"description": "mmHg, 141–260; default 180"})
+    bp_hold_diastolic = StrictInteger(metadata={"description": "mmHg, 91–160; default 110"})
     reminder_weekday = StrictInteger()
     reminder_local_time = ClockTime()
     quiet_start = ClockTime()
@@ -184,3 +199,4 @@ class ClinicSettingsPatchSchema(Strict):
         validate=validate.Length(max=10),
         metadata={"description": 'e.g. ["112", "999"]; null or [] goes back to the country\'s'},
     )
+    instrument_schedule = fields.Nested(InstrumentSchedulePatchSchema)

@@ -11,6 +11,7 @@ from tracker.api.schemas.common import Moment, Strict, StrictBoolean, StrictFloa
 from tracker.models import Infusion
 from tracker.models.infusion import INFUSION_KINDS, INFUSION_STATUSES
 from tracker.services.course.writes import InfusionResult
+from tracker.vitals import CAUTION, HEART_RATE_LIMITS, HOLD, SPO2_LIMITS
 
 BP_PATTERN = r"^\d{2,3}/\d{2,3}$"
 
@@ -50,6 +51,14 @@ class WarningSchema(Schema):
     message = fields.String(required=True)
 
 
+class VitalCheckSchema(Schema):
+    """Dumps a vitals.VitalCheck: a blood pressure reading at the caution or hold-and-review level."""
+
+    field = fields.String(required=True, metadata={"example": "bp_before"})
+    level = fields.String(required=True, validate=validate.OneOf((CAUTION, HOLD)))
+    message = fields.String(required=True)
+
+
 class PatientInfusionSchema(Schema):
     """An infusion as its patient sees it: no clinical notes. Dumps a course PatientInfusion."""
 
@@ -63,6 +72,7 @@ class PatientInfusionSchema(Schema):
     total_mg = fields.Float(allow_none=True, required=True)
     duration_min = fields.Integer(allow_none=True, required=True)
     bp_before = Reading(allow_none=True, required=True, metadata={"example": "120/80"})
+    bp_during = Reading(allow_none=True, required=True)
     bp_after = Reading(allow_none=True, required=True)
     observed_min = fields.Integer(allow_none=True, required=True)
     ride_home_confirmed = fields.Boolean(allow_none=True, required=True)
@@ -75,7 +85,23 @@ class InfusionSchema(PatientInfusionSchema):
     bp_before = Reading(
         ("bp_before_systolic", "bp_before_diastolic"), allow_none=True, required=True, metadata={"example": "120/80"}
     )
+    bp_during = Reading(("bp_during_systolic", "bp_during_diastolic"), allow_none=True, required=True)
     bp_after = Reading(("bp_after_systolic", "bp_after_diastolic"), allow_none=True, required=True)
+    heart_rate_before = fields.Integer(allow_none=True, required=True)
+    heart_rate_during = fields.Integer(allow_none=True, required=True)
+    heart_rate_after = fields.Integer(allow_none=True, required=True)
+    spo2_before = fields.Integer(allow_none=True, required=True)
+    spo2_during = fields.Integer(allow_none=True, required=True)
+    spo2_after = fields.Integer(allow_none=True, required=True)
+    bp_hold_confirmed = fields.Boolean(
+        required=True,
+        metadata={"description": "given with a blood pressure at the clinic's hold-and-review level, confirmed"},
+    )
+    vital_checks = fields.List(
+        fields.Nested(VitalCheckSchema),
+        required=True,
+        metadata={"description": "CLINICAL.md §7: readings at or above 140/90 (caution), and a confirmed hold"},
+    )
     notes = fields.String(allow_none=True, required=True)
     warnings = fields.List(fields.Nested(WarningSchema), required=True)
 
@@ -91,8 +117,14 @@ InfusionPageSchema = page_of(InfusionSchema)
 PatientInfusionPageSchema = page_of(PatientInfusionSchema)
 
 
+def _vital(limits: tuple[int, int], unit: str) -> StrictInteger:
+    return StrictInteger(
+        allow_none=True, validate=validate.Range(min=limits[0], max=limits[1]), metadata={"description": unit}
+    )
+
+
 class InfusionChangeSchema(Strict):
-    scheduled_for = Moment(allow_none=True)
+    scheduled_for = Moment(allow_none=True, metadata={"description": "a booking (status scheduled): after now"})
     given_at = Moment(allow_none=True)
     dose_mg_per_kg = StrictFloat(allow_none=True, validate=validate.Range(min=0))
     weight_kg = StrictFloat(allow_none=True, validate=validate.Range(min=0))
@@ -100,8 +132,26 @@ class InfusionChangeSchema(Strict):
     bp_before = fields.String(
         allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
     )
+    bp_during = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80"),
+        metadata={"description": "about 40 minutes into the dose"},
+    )
     bp_after = fields.String(
-        allow_none=True, validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80")
+        allow_none=True,
+        validate=validate.Regexp(BP_PATTERN, error="use systolic/diastolic, e.g. 120/80"),
+        metadata={"description": "before discharge"},
+    )
+    heart_rate_before = _vital(HEART_RATE_LIMITS, "beats a minute")
+    heart_rate_during = _vital(HEART_RATE_LIMITS, "beats a minute")
+    heart_rate_after = _vital(HEART_RATE_LIMITS, "beats a minute")
+    spo2_before = _vital(SPO2_LIMITS, "%")
+    spo2_during = _vital(SPO2_LIMITS, "%")
+    spo2_after = _vital(SPO2_LIMITS, "%")
+    # CLINICAL.md §7: giving an infusion with a reading at the clinic's hold level is refused (422) without this.
+    hold_confirmed = StrictBoolean(
+        load_default=False,
+        metadata={"description": "the clinician confirms giving it with a blood pressure at the clinic's hold level"},
     )
     observed_min = StrictInteger(allow_none=True)
     ride_home_confirmed = StrictBoolean(allow_none=True)

@@ -7,7 +7,9 @@ from marshmallow import Schema, fields, validate
 from tracker.api.schemas.common import ClockTime, NestedFrom, Strict, StrictBoolean, timezone_field
 from tracker.api.schemas.infusions import PatientInfusionSchema
 from tracker.api.schemas.safety import CrisisResourceSchema
+from tracker.instruments import schedule as instrument_schedule
 from tracker.models.patient import PHASES
+from tracker.services.checkins import due as checkins_due
 from tracker.services.course import queries as course_queries
 
 
@@ -51,6 +53,16 @@ class MeSchema(Schema):
         allow_none=True,
         required=True,
         metadata={"description": "the next booked infusion, or null"},
+    )
+    # CLINICAL.md §7: what the clinic's schedule asks of the patient now, in the order to ask it.
+    due = fields.Function(
+        checkins_due.due_for,
+        required=True,
+        metadata={
+            "type": "array",
+            "items": {"type": "string", "enum": list(instrument_schedule.INSTRUMENT_NAMES)},
+            "description": 'the questionnaires due now, PHQ-9 first, e.g. ["phq9", "gad7"]; [] when none is',
+        },
     )
 
 

@@ -15,7 +15,7 @@ from tracker.errors import Conflict, FieldProblem, Gone, Invalid
 from tracker.extensions import db
 from tracker.models import Clinic, Invitation, Patient, PhaseChange, User
 from tracker.models.patient import PHASES
-from tracker.services.accounts import password_links, tokens
+from tracker.services.accounts import password_links, staff_names, tokens
 from tracker.services.accounts import users as accounts
 from tracker.services.audit import trail as audit
 from tracker.services.messaging import texts as messages
@@ -139,15 +139,21 @@ class StaffInvitation:
     reactivated: bool = False  # a deactivated member's own account, invited again
 
 
-def invite_staff(admin: User, role: str, email: str) -> StaffInvitation:
+def invite_staff(admin: User, role: str, email: str, display_name: str | None = None) -> StaffInvitation:
     """A new clinician or admin of the admin's clinic and their one-time link; written to the audit log.
 
-    No password until the invitation is accepted: nobody, not even the admin, ever knows one.
+    No password until the invitation is accepted: nobody, not even the admin, ever knows one. `display_name` is
+    how colleagues will read them ("Dr Lee"); without one, their email's local part.
     """
     accounts.require_admin_of(admin, admin.clinic_id)
+    name = staff_names.checked(display_name)
     if (former := _deactivated_member(admin, email)) is not None:
+        if name is not None:
+            former.display_name = name
         return _invite_again(admin, former, role)
     member = accounts.create_staff(admin.clinic, role, email, None)
+    if name is not None:
+        member.display_name = name
     link = invite(member, admin)
     audit.record(admin, "staff.invite", target_type="user", target_id=member.id, detail={"role": role})
     return StaffInvitation(member, link)

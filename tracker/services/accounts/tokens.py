@@ -10,7 +10,7 @@ from flask import current_app
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.models import ApiToken, User
+from tracker.models import ApiToken, Patient, User
 from tracker.models.access import hash_secret, new_secret
 
 # Writing last_used_at on every request would turn each read into a write; once an hour is enough.
@@ -38,22 +38,27 @@ def issue(user: User) -> IssuedToken:
     return IssuedToken(secret, token, user)
 
 
-def verify(secret: str) -> tuple[ApiToken, User] | None:
-    """The live token and its active user, or None (unknown, expired, revoked, deactivated)."""
+def verify(secret: str) -> tuple[ApiToken, User, Patient | None] | None:
+    """The live token, its active user and, for a patient's account, their record; None when the token is
+    unknown, expired or revoked, or the user deactivated.
+
+    One query for all three: a patient's every API call needs their record, and each round trip counts.
+    """
     now = clock.now()
     row = db.session.execute(
-        sa.select(ApiToken, User)
+        sa.select(ApiToken, User, Patient)
         .join(User, User.id == ApiToken.user_id)
+        .outerjoin(Patient, Patient.user_id == User.id)
         .where(ApiToken.token_hash == hash_secret(secret))
     ).first()
     if row is None:
         return None
-    token, user = row
+    token, user, patient = row
     if token.revoked_at is not None or token.expires_at <= now or not user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
-    return token, user
+    return token, user, patient
 
 
 def revoke(token: ApiToken) -> None:

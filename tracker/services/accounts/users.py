@@ -144,7 +144,8 @@ def create_staff(clinic: Clinic, role: str, email: str, password: str | None) ->
         raise Invalid(problems)
     if db.session.scalar(sa.select(User.id).where(User.email == normalized)) is not None:
         raise Invalid.one("email", "An account with this email already exists.")
-    user = User(clinic_id=clinic.id, role=role, email=normalized)
+    # Named by their email's local part until the admin gives a name (services/accounts/staff_names.py).
+    user = User(clinic_id=clinic.id, role=role, email=normalized, display_name=(normalized or "").split("@")[0][:120])
     if password is not None:
         user.set_password(password)
     if not insert_once(db.session, user):  # the unique email: another request made the account first

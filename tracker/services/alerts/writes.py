@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -18,6 +19,8 @@ from tracker.instruments import PHQ9
 from tracker.models import Alert, AlertCheckIn, BoosterRequest, CheckIn, Clinic, Patient, User
 from tracker.models.alert import ALERT_CAUSES, RISK_LEVELS, UNRESOLVED_STATUSES
 from tracker.services import scope
+from tracker.services.alerts import risk_flag
+from tracker.services.alerts import screener as screener_rule
 from tracker.services.audit import trail as audit
 from tracker.services.messaging import texts as messages
 from tracker.services.messaging.outbox import queue_sms
@@ -150,6 +153,30 @@ def _by_dedupe_key(dedupe_key: str) -> Alert | None:
     return db.session.scalar(sa.select(Alert).where(Alert.dedupe_key == dedupe_key))
 
 
+def new_attention_alert(
+    patient_id: uuid.UUID, clinic_id: uuid.UUID, reason: str, *, cause: str, dedupe_key: str | None = None
+) -> Alert:
+    """An open attention alert, not yet added: for a job's bulk insert that skips taken dedupe keys."""
+    if cause not in ATTENTION_CAUSES:
+        raise ValueError(f"not a cause of an attention alert: {cause!r}")
+    reason = reason.strip()
+    if not reason:
+        raise Invalid.one("reason", "an alert needs a reason")
+    if len(reason) > REASON_MAX:
+        # Reasons are written by jobs, some quoting an error: shorten one rather than fail the job.
+        reason = reason[: REASON_MAX - 1] + "…"
+    return Alert(
+        patient_id=patient_id,
+        clinic_id=clinic_id,
+        kind="attention",
+        cause=cause,
+        reason=reason,
+        dedupe_key=dedupe_key,
+        status="open",
+        raised_at=clock.now(),
+    )
+
+
 def open_attention_alert(
     patient: Patient,
     reason: str,
@@ -162,27 +189,10 @@ def open_attention_alert(
 
     With a dedupe_key the alert opens once: a second call, even a concurrent one, gets the first.
     """
-    if cause not in ATTENTION_CAUSES:
-        raise ValueError(f"not a cause of an attention alert: {cause!r}")
-    reason = reason.strip()
-    if not reason:
-        raise Invalid.one("reason", "an alert needs a reason")
-    if len(reason) > REASON_MAX:
-        # Reasons are written by jobs, some quoting an error: shorten one rather than fail the job.
-        reason = reason[: REASON_MAX - 1] + "…"
     if dedupe_key is not None and (existing := _by_dedupe_key(dedupe_key)) is not None:
         return existing
-    alert = Alert(
-        patient_id=patient.id,
-        clinic_id=patient.clinic_id,
-        kind="attention",
-        cause=cause,
-        reason=reason,
-        booster_request_id=booster_request.id if booster_request is not None else None,
-        dedupe_key=dedupe_key,
-        status="open",
-        raised_at=clock.now(),
-    )
+    alert = new_attention_alert(patient.id, patient.clinic_id, reason, cause=cause, dedupe_key=dedupe_key)
+    alert.booster_request_id = booster_request.id if booster_request is not None else None
     if insert_once(db.session, alert):
         return alert
     # Lost a race to the unique dedupe_key: the caller's transaction goes on with the winner.
@@ -245,17 +255,26 @@ def acknowledge(alert: Alert, by: User, note: str | None = None, risk_level: str
 
 
 def resolve(
-    alert: Alert, by: User, risk_level: str | None, action: str | None = None, note: str | None = None
+    alert: Alert,
+    by: User,
+    risk_level: str | None,
+    action: str | None = None,
+    note: str | None = None,
+    *,
+    screener: Mapping[str, Any] | None = None,
+    screener_not_done: str | None = None,
+    screener_required: bool = False,
 ) -> Alert:
     """Close an alert with its follow-up: for a safety alert the documented risk level (CLINICAL.md §3),
-    what was done and a note.
+    what was done and a note, and the C-SSRS screener's answers with the level they suggest or why it was not
+    asked (CLINICAL.md §7; tracker/services/alerts/screener.py).
 
     An alert not yet acknowledged is acknowledged by the same person at the same moment (who took charge).
     """
     _require_same_clinic(alert, by)
     if alert.status == "resolved":
         raise Conflict("This alert has already been resolved.")
-    problems: list[FieldProblem] = []
+    asked, problems = screener_rule.check(alert.kind, screener, screener_not_done, required=screener_required)
     action = _note("action", action, problems)
     note = _note("note", note, problems)
     if risk_level is not None and risk_level not in RISK_LEVELS:
@@ -276,6 +295,9 @@ def resolve(
             risk_level=risk_level if risk_level is not None else Alert.risk_level,
             action=action,
             resolution_note=note,
+            screener=asked.answers if asked.answers is not None else sa.null(),  # SQL NULL, not JSON null
+            screener_suggested=asked.suggested,
+            screener_not_done=asked.not_done,
             acknowledged_by_id=sa.func.coalesce(Alert.acknowledged_by_id, by.id),
             acknowledged_at=sa.func.coalesce(Alert.acknowledged_at, now),
             escalate_at=None,
@@ -284,6 +306,7 @@ def resolve(
     )
     if not _changed(result):
         raise Conflict("Someone else resolved this alert first.")
+    risk_flag.after_resolve(alert, risk_level, now)
     return _recorded(alert, by, "alert.resolve", risk_level)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tracker.audit_words import MERGED_ACTIONS
 from tracker.errors import MAX_PAGE, FieldProblem, Forbidden, Invalid, NotFound
 from tracker.extensions import db
 from tracker.local_time import zone_of
@@ -43,6 +44,22 @@ class Entry:
     local_at: datetime  # in the clinic's time zone
     actor_email: str | None
     patient_name: str | None
+    actor_display_name: str | None = None
+
+    @property
+    def actor_name(self) -> str:
+        """Who, as colleagues name them: the system for a job, and an account no longer in the clinic as such."""
+        if self.event.actor_id is None:
+            return "The system"
+        return (self.actor_display_name or "").strip() or self.actor_email or "An unknown account"
+
+    @property
+    def merge_key(self) -> tuple[str, str, str] | None:
+        """Repeated reads of one record by one person merge on the page (tracker/audit_words.py)."""
+        event = self.event
+        if event.action not in MERGED_ACTIONS or event.actor_id is None or event.patient_id is None:
+            return None
+        return (str(event.actor_id), event.action, str(event.patient_id))
 
 
 @dataclass(frozen=True)
@@ -100,7 +117,7 @@ def read(admin: User, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE
     # The log keeps plain ids (it outlives what it speaks of): outer joins find names that still exist,
     # each name limited to the clinic so another clinic's data can never show through an id.
     query = (
-        sa.select(AuditEvent, User.email, Patient.display_name)
+        sa.select(AuditEvent, User.email, Patient.display_name, User.display_name)
         .outerjoin(User, sa.and_(User.id == AuditEvent.actor_id, User.clinic_id == clinic.id))
         .outerjoin(Patient, sa.and_(Patient.id == AuditEvent.patient_id, Patient.clinic_id == clinic.id))
     )
@@ -121,7 +138,10 @@ def read(admin: User, filters: Filters, page: int = 1, per_page: int = PAGE_SIZE
     ).all()
     if page > 1 and not rows:
         raise NotFound("No such page.")
-    entries = [Entry(event, event.at.astimezone(zone), email, name) for event, email, name in rows[:per_page]]
+    entries = [
+        Entry(event, event.at.astimezone(zone), email, name, staff_name)
+        for event, email, name, staff_name in rows[:per_page]
+    ]
     audit.record(admin, "audit.read", detail={**filters.as_detail(), "page": str(page)})
     return LogPage(entries, page, len(rows) > per_page)
 
@@ -139,8 +159,11 @@ def choices(admin: User) -> tuple[list[str], list[tuple[uuid.UUID, str]], list[t
     patients = db.session.execute(
         scope.staff_patients(admin).with_only_columns(Patient.id, Patient.display_name).order_by(Patient.display_name)
     ).all()
-    staff = db.session.execute(scope.staff_users(admin).with_only_columns(User.id, User.email).order_by(User.email))
-    return actions(admin), [(row[0], row[1]) for row in patients], [(row[0], row[1] or "") for row in staff]
+    staff = db.session.execute(
+        scope.staff_users(admin).with_only_columns(User.id, User.email, User.display_name).order_by(User.email)
+    )
+    members = [(row[0], f"{row[2]} ({row[1]})" if row[2] else row[1] or "") for row in staff]
+    return actions(admin), [(row[0], row[1]) for row in patients], members
 
 
 def describe(detail: dict[str, Any] | None) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from tracker.db import ids_in
 from tracker.errors import Invalid, NotFound
 from tracker.extensions import db
 from tracker.models import BoosterRequest, Infusion, Patient, User
@@ -22,11 +23,12 @@ def open_requests(patient_ids: Collection[uuid.UUID] | sa.Select[Any]) -> dict[u
     """Each patient's open request (open, approved or scheduled); a unique index keeps it to one each."""
     if not isinstance(patient_ids, sa.Select) and not patient_ids:
         return {}
-    rows = db.session.scalars(
-        sa.select(BoosterRequest).where(
-            BoosterRequest.patient_id.in_(patient_ids), BoosterRequest.status.in_(OPEN_STATUSES)
-        )
+    among = (
+        BoosterRequest.patient_id.in_(patient_ids)
+        if isinstance(patient_ids, sa.Select)
+        else ids_in(db.session, BoosterRequest.patient_id, list(patient_ids))
     )
+    rows = db.session.scalars(sa.select(BoosterRequest).where(among, BoosterRequest.status.in_(OPEN_STATUSES)))
     return {row.patient_id: row for row in rows}
 
 

@@ -23,12 +23,15 @@ import sqlalchemy as sa
 from tracker import clock
 from tracker.db import DbSession, insert_once
 from tracker.extensions import db
+from tracker.instruments import GAD7
 from tracker.instruments.phq9 import ITEMS, STEM
 from tracker.models import CheckIn, Clinic, OutboundMessage, Patient, SmsConversation
 from tracker.services.alerts import writes as alerts
+from tracker.services.checkins import gad7_by_text
 from tracker.services.checkins import submit as checkins
 from tracker.services.messaging import texts as messages
 from tracker.services.messaging.outbox import is_reminder, queue_sms
+from tracker.services.side_effects import by_text as side_effect_texts
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,11 @@ def question_body(index: int, *, first: bool = False, retry: bool = False) -> st
     if retry:
         return messages.SMS_CHECKIN_RETRY.format(question=question)
     return question
+
+
+def reply(patient: Patient, body: str, purpose: str, *, critical: bool = False, dedupe_key: str | None = None) -> None:
+    """A text back to the patient, through the outbox (shared with the GAD-7 by text)."""
+    _reply(patient, body, purpose, critical=critical, dedupe_key=dedupe_key)
 
 
 def _reply(patient: Patient, body: str, purpose: str, *, critical: bool = False, dedupe_key: str | None = None) -> None:
@@ -155,6 +163,12 @@ def needs_attention_when_unfinished(conversation: SmsConversation, signal_min_to
 
 def expire(conversation: SmsConversation, patient: Patient) -> None:
     """Expire one conversation, unscored, with an attention alert when it calls for one."""
+    if conversation.instrument == side_effect_texts.SIDE_EFFECTS_INSTRUMENT:
+        side_effect_texts.expire(conversation)
+        return
+    if conversation.instrument == GAD7.name:
+        gad7_by_text.expire(conversation)  # CLINICAL.md §7: unscored, no safety item to alert on
+        return
     conversation.status = "expired"
     clinic = db.session.get(Clinic, patient.clinic_id)
     assert clinic is not None  # a patient always has a clinic (foreign key)
@@ -244,6 +258,9 @@ def _finish(patient: Patient, conversation: SmsConversation) -> str:
         _reply(patient, crisis, "crisis", critical=True, dedupe_key=f"crisis:{result.checkin.id}")
         return "completed_safety"
     _reply(patient, messages.SMS_CHECKIN_THANKS, "checkin_thanks", dedupe_key=f"checkin-thanks:{result.checkin.id}")
+    # CLINICAL.md §7: the GAD-7 next, in a conversation of its own, when the clinic's schedule makes it due.
+    if gad7_by_text.start_if_due(patient, conversation.last_activity_at) is not None:
+        return "completed_then_gad7"
     return "completed"
 
 
@@ -252,6 +269,10 @@ def handle_text(patient: Patient, text: str) -> str:
     now = clock.now()
     word = keyword(text)
     conversation = active_conversation(patient, now)
+    if conversation is not None and conversation.instrument == side_effect_texts.SIDE_EFFECTS_INSTRUMENT:
+        return side_effect_texts.handle(patient, conversation, text, now)  # CLINICAL.md §7, the next morning
+    if conversation is not None and conversation.instrument == GAD7.name:
+        return gad7_by_text.handle(patient, conversation, text, now)  # CLINICAL.md §7, after the PHQ-9
     if word in CHECKIN_KEYWORDS:
         if conversation is not None:
             _reply(patient, question_body(conversation.next_item), "checkin_question")

@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import load_only, selectinload
 
-from tracker import relapse
+from tracker import ages, relapse
 from tracker.extensions import db
 from tracker.instruments import PHQ9
 from tracker.local_time import duration_phrase, in_zone, zone_of
-from tracker.models import Alert, BoosterRequest, CheckIn, Patient, User
+from tracker.models import Alert, BoosterRequest, CheckIn, Patient, PatientSummaryRow, User
+from tracker.services import scope
 from tracker.services.alerts import queries as alert_queries
 from tracker.services.audit import trail as audit
 from tracker.services.boosters import queries as booster_queries
@@ -45,6 +46,7 @@ ALERT_COLUMNS = (
     Alert.kind,
     Alert.cause,
     Alert.reason,
+    Alert.dedupe_key,  # names the instrument of a missed check-in
     Alert.status,
     Alert.checkin_id,
     Alert.raised_at,
@@ -91,6 +93,7 @@ class QueueItem:
     acknowledged_at: datetime | None = None
     returned: bool = False  # acknowledged, not resolved within 24 hours: back at the top
     reply_text: str | None = None  # what the patient texted at item 9 instead of 0-3 (staff only)
+    high_risk: bool = False  # CLINICAL.md §3: the last safety follow-up was resolved at high risk (risk_flag)
 
     @property
     def anchor(self) -> str:
@@ -153,9 +156,20 @@ def _item9(checkin: CheckIn) -> int | None:
     return int(checkin.answers[item - 1])
 
 
-def staff_name(email: str | None, phone: str | None) -> str:
-    """Who took charge of an alert, as colleagues know them."""
-    return email or phone or "a colleague"
+def staff_name(email: str | None, phone: str | None, display_name: str | None = None) -> str:
+    """Who took charge of an alert, as colleagues know them: their display name, else how they log in."""
+    return (display_name or "").strip() or email or phone or "a colleague"
+
+
+def missed_phrase(
+    latest_at: datetime | None, limit_days: int, opted_out: bool, now: datetime, zone: tzinfo = UTC
+) -> str:
+    """A missed check-in alert as it stands now (the stored reason is as it stood when raised): 'No check-in for
+    26 days (the clinic's limit is 14).'"""
+    reason = f"{ages.capital(ages.no_checkin_for(latest_at, now, zone))} (the clinic's limit is {limit_days} days)."
+    if opted_out:
+        reason += " The patient has opted out of texts: please reach them another way."
+    return reason
 
 
 def _days(delta: timedelta) -> str:
@@ -224,6 +238,18 @@ def request_phrase(
 
 
 @dataclass(frozen=True)
+class Flagged:
+    """A patient whose last safety follow-up was resolved at high risk (CLINICAL.md §3), until a clinician clears it."""
+
+    patient_id: uuid.UUID
+    patient_name: str
+    flagged_at: datetime
+
+
+FLAGGED_SHOWN = 50
+
+
+@dataclass(frozen=True)
 class QueuePage:
     """A page of the queue, with how many items of each kind the whole queue holds."""
 
@@ -231,6 +257,19 @@ class QueuePage:
     page: int
     more: bool
     counts: dict[str, int]  # safety, booster, attention
+    flagged: list[Flagged] = field(default_factory=list)  # on the first page: high risk at the last follow-up
+
+
+def flagged_patients(staff: User, limit: int = FLAGGED_SHOWN) -> list[Flagged]:
+    """The clinic's patients flagged at high risk by their last safety follow-up, most recent first (one query)."""
+    rows = db.session.execute(
+        scope.staff_patients(staff)
+        .with_only_columns(Patient.id, Patient.display_name, Patient.high_risk_flagged_at)
+        .where(Patient.high_risk_flagged_at.is_not(None))
+        .order_by(Patient.high_risk_flagged_at.desc(), Patient.id)
+        .limit(limit)
+    ).all()
+    return [Flagged(row[0], row[1], row[2]) for row in rows]
 
 
 def _keys(staff: User, now: datetime) -> sa.Subquery:
@@ -297,24 +336,36 @@ def queue_page(staff: User, now: datetime, page: int = 1, per_page: int = PER_PA
     alert_ids = [row.id for row in key_rows if row.source == "alert"]
     request_ids = [row.id for row in key_rows if row.source == "request"]
 
-    alert_rows: list[sa.Row[tuple[Alert, str, str | None, str | None, CheckIn | None]]] = []
+    alert_rows: list[sa.Row[Any]] = []
     if alert_ids:
         alert_rows = list(
             db.session.execute(
-                # CLINICAL.md §3: with the check-in that raised a safety alert, for the answer its phrase quotes.
-                sa.select(Alert, Patient.display_name, User.email, User.phone, CheckIn)
+                # CLINICAL.md §3: with the check-in that raised a safety alert, for the answer its phrase quotes;
+                # the latest check-in's time, so a missed check-in says its age as it is now.
+                sa.select(
+                    Alert,
+                    Patient.display_name,
+                    User.email,
+                    User.phone,
+                    CheckIn,
+                    User.display_name,
+                    Patient.high_risk_flagged_at,
+                    Patient.sms_opted_out,
+                    PatientSummaryRow.latest_at,
+                )
                 .join(Patient, Patient.id == Alert.patient_id)
+                .outerjoin(PatientSummaryRow, PatientSummaryRow.patient_id == Alert.patient_id)
                 .outerjoin(User, User.id == Alert.acknowledged_by_id)
                 .outerjoin(CheckIn, sa.and_(CheckIn.id == Alert.checkin_id, Alert.kind == "safety"))
                 .where(Alert.id.in_(alert_ids))
                 .options(load_only(*ALERT_COLUMNS), load_only(CheckIn.id, CheckIn.answers, CheckIn.total))
             )
         )
-    request_rows: list[sa.Row[tuple[BoosterRequest, str]]] = []
+    request_rows: list[sa.Row[tuple[BoosterRequest, str, datetime | None]]] = []
     if request_ids:
         request_rows = list(
             db.session.execute(
-                sa.select(BoosterRequest, Patient.display_name)
+                sa.select(BoosterRequest, Patient.display_name, Patient.high_risk_flagged_at)
                 .join(Patient, Patient.id == BoosterRequest.patient_id)
                 .where(BoosterRequest.id.in_(request_ids))
                 .options(load_only(*REQUEST_COLUMNS), selectinload(BoosterRequest.evidence))
@@ -326,7 +377,8 @@ def queue_page(staff: User, now: datetime, page: int = 1, per_page: int = PER_PA
 
     built: dict[uuid.UUID, QueueItem] = {}
     back_after = now - alert_queries.RETURNS_AFTER
-    for alert, name, taker_email, taker_phone, checkin in alert_rows:
+    limit_days = staff.clinic.missed_checkin_alert_days
+    for alert, name, taker_email, taker_phone, checkin, taker_name, flagged_at, opted_out, latest_at in alert_rows:
         returned = False
         if alert.kind == "safety":
             why = safety_alert_phrase(alert, checkin)
@@ -341,9 +393,14 @@ def queue_page(staff: User, now: datetime, page: int = 1, per_page: int = PER_PA
                 title = "Safety: item 9"
         else:
             missed = alert.cause == "missed_checkin"
-            title, why = ("Missed check-ins" if missed else "Needs attention"), alert.reason
+            title = "Missed check-ins" if missed else "Needs attention"
+            # Another instrument's gap (CLINICAL.md §7, a GAD-7 on the schedule) keeps the reason it was raised
+            # with: the latest check-in time here is the PHQ-9's, and its limit is the weekly one.
+            other_instrument = (alert.dedupe_key or "").startswith("missed-checkin-alert:gad7:")
+            phrased = missed and not other_instrument
+            why = missed_phrase(latest_at, limit_days, opted_out, now, zone) if phrased else alert.reason
             rank = RANKS["attention"]
-        taken_by = staff_name(taker_email, taker_phone) if alert.acknowledged_by_id else None
+        taken_by = staff_name(taker_email, taker_phone, taker_name) if alert.acknowledged_by_id else None
         built[alert.id] = QueueItem(
             kind=alert.kind,
             rank=rank,
@@ -362,8 +419,9 @@ def queue_page(staff: User, now: datetime, page: int = 1, per_page: int = PER_PA
             acknowledged_at=alert.acknowledged_at,
             returned=returned,
             reply_text=alert.reply_text,
+            high_risk=flagged_at is not None,
         )
-    for request, name in request_rows:
+    for request, name, flagged_at in request_rows:
         before = [i for i in given.get(request.patient_id, []) if i.given_at <= request.raised_at]
         why = request_phrase(request, points.get(request.patient_id, []), before, zone)
         built[request.id] = QueueItem(
@@ -376,13 +434,17 @@ def queue_page(staff: User, now: datetime, page: int = 1, per_page: int = PER_PA
             raised_at=request.raised_at,
             target_id=request.id,
             status=request.status,
+            high_risk=flagged_at is not None,
         )
     items = [built[row.id] for row in key_rows if row.id in built]
     detail: dict[str, Any] = {"count": len(items)}
     if page > 1:
         detail["page"] = page
+    flagged = flagged_patients(staff) if page == 1 else []
+    if flagged:
+        detail["flagged"] = len(flagged)
     audit.record(staff, "attention.list", detail=detail)
-    return QueuePage(items, page, more, counts)
+    return QueuePage(items, page, more, counts, flagged)
 
 
 def queue(staff: User, now: datetime, page: int = 1, per_page: int = PER_PAGE) -> list[QueueItem]:

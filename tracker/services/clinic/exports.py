@@ -101,11 +101,11 @@ def row_of(row: sa.Row[Any]) -> list[str]:
     return [neutralise(value) for value in values]
 
 
-def _lines(rows: Iterable[list[str]]) -> Iterator[str]:
-    """CSV text (RFC 4180: CRLF, quotes where needed), one chunk per row, header first."""
+def csv_lines(columns: list[str], rows: Iterable[list[str]]) -> Iterator[str]:
+    """CSV text (RFC 4180: CRLF, quotes where needed), one chunk per row, the header of `columns` first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
+    writer.writerow(columns)
     yield BOM + buffer.getvalue()
     for row in rows:
         buffer.seek(0)
@@ -153,7 +153,7 @@ def export_for_staff(staff: User, patient_id: str | uuid.UUID | None = None) -> 
 def _stream(query: sa.Select[Any]) -> Iterator[str]:
     result = db.session.execute(query)
     try:
-        yield from _lines(row_of(row) for row in result)
+        yield from csv_lines(COLUMNS, (row_of(row) for row in result))
     finally:
         result.close()  # an abandoned download must not leave PostgreSQL's server-side cursor open
 
@@ -166,6 +166,7 @@ def slug(text: str, fallback: str) -> str:
 
 
 def filename(*parts: str, day: date | datetime, extension: str) -> str:
-    """e.g. `checkins-north-clinic-2026-11-21.csv`: every part slugged, so nothing can break the header."""
+    """e.g. `hayden-p-checkins-2026-11-21.csv`: words and a date, never ids, so a clinician finds it in their
+    downloads; every part slugged, so nothing can break the header."""
     stem = "-".join(slug(part, "export") for part in parts)
     return f"{stem}-{day:%Y-%m-%d}.{extension}"

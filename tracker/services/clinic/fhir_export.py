@@ -2,7 +2,8 @@
 
 The Bundle holds the Patient, a QuestionnaireResponse per check-in, and per check-in the Observations of
 the PHQ-9 panel (LOINC 44249-1): the total score (44261-6) and each item with its LOINC code and the LOINC
-answer code of the answer given (CLINICAL.md §2). It is built from plain dicts and validated as a whole by
+answer code of the answer given (CLINICAL.md §2); each infusion given is a MedicationAdministration
+(fhir_infusions.py). It is built from plain dicts and validated as a whole by
 fhir.resources' R4B models: the installed fhir.resources (8.x) models R5 at its top level and R4B (4.3.0)
 and STU3 beside it, with no separate R4 package; R4B is R4 for every element used here.
 """
@@ -26,6 +27,9 @@ from tracker.models import CheckIn, Clinic, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.checkins.queries import OLDEST_FIRST
+from tracker.services.clinic import fhir_infusions, fhir_vitals
+from tracker.services.clinic.fhir_medicines import medication_statements
+from tracker.services.side_effects import fhir as side_effect_fhir
 
 LOINC = "http://loinc.org"
 CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -170,6 +174,10 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
     for checkin in checkins:
         resources.append(questionnaire_response(checkin, patient))
         resources.extend(observations(checkin, patient))
+    resources.extend(fhir_infusions.administrations(patient))  # the infusions given
+    resources.extend(fhir_vitals.vital_signs(patient, clinic.bp_hold_at))  # CLINICAL.md §7: their readings
+    resources.extend(side_effect_fhir.observations(patient))  # CLINICAL.md §7: side effects, item by item
+    resources.extend(medication_statements(patient, _urn(str(patient.id))))  # CLINICAL.md §7: other medicines
     data = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -22,6 +22,7 @@ Definitions (each also shown on the report page):
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import uuid
 from collections import defaultdict
@@ -45,6 +46,10 @@ from tracker.outcomes import (
 from tracker.relapse import CheckInPoint
 from tracker.services import scope
 from tracker.services.audit import trail as audit
+from tracker.services.clinic.bp_outcomes import BpFigures
+from tracker.services.clinic.bp_outcomes import figures as bp_figures
+from tracker.services.clinic.gad7_outcomes import Gad7Figures
+from tracker.services.clinic.gad7_outcomes import figures as gad7_figures
 from tracker.services.course import relapse_inputs
 
 AFTER_INDUCTION_FROM = timedelta(days=7)
@@ -147,6 +152,10 @@ class Report:
     booster_buckets: list[Bar]
     # CLINICAL.md §4: time to first booster, from the end of induction, censored at discharge or now.
     time_to_booster: KaplanMeier
+    # CLINICAL.md §6's end, §7: the GAD-7's response and remission, where the clinic collects it.
+    gad7: Gad7Figures | None = None
+    # CLINICAL.md §7: the share of given infusions with a caution or a hold blood pressure.
+    blood_pressure: BpFigures | None = None
 
     @property
     def boosters_per_patient_year(self) -> float | None:
@@ -205,7 +214,7 @@ def time_to_first_booster(past: Sequence[PatientOutcome]) -> KaplanMeier:
 
 
 def clinic_report(staff: User) -> Report:
-    """The report for the staff member's clinic: four queries, whatever the number of patients."""
+    """The report for the staff member's clinic: a few queries, whatever the number of patients."""
     now = clock.now()
     patient_rows = db.session.execute(scope.staff_patients(staff).with_only_columns(Patient.id, Patient.phase))
     patients: dict[uuid.UUID, str] = dict(row._tuple() for row in patient_rows)
@@ -234,21 +243,24 @@ def clinic_report(staff: User) -> Report:
         )
     )
     discharged: dict[uuid.UUID, datetime] = dict(row._tuple() for row in discharge_rows)
-    outcomes = [
-        assess(
-            Course(
-                checkins=checkins[patient_id],
-                induction_given=given[(patient_id, "induction")],
-                boosters_given=given[(patient_id, "booster")],
-                maintenance_given=given[(patient_id, "maintenance")],
-                phase=phase,
-                discharged_at=discharged.get(patient_id),
-            ),
-            now,
+    courses = {
+        patient_id: Course(
+            checkins=checkins[patient_id],
+            induction_given=given[(patient_id, "induction")],
+            boosters_given=given[(patient_id, "booster")],
+            maintenance_given=given[(patient_id, "maintenance")],
+            phase=phase,
+            discharged_at=discharged.get(patient_id),
         )
         for patient_id, phase in patients.items()
-    ]
-    return summarise(outcomes, len(patients), now)
+    }
+    outcomes = {patient_id: assess(course, now) for patient_id, course in courses.items()}
+    report = summarise(list(outcomes.values()), len(patients), now)
+    ends = {patient_id: outcome.induction_end for patient_id, outcome in outcomes.items()}
+    firsts = {patient_id: min(c.induction_given) for patient_id, c in courses.items() if c.induction_given}
+    return dataclasses.replace(
+        report, gad7=gad7_figures(list(patients), ends, firsts), blood_pressure=bp_figures(staff)
+    )
 
 
 def report_for_staff(staff: User) -> Report:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 
+from tracker import ages
 from tracker.extensions import db
 from tracker.models import Alert, BoosterRequest, Patient, PatientSummaryRow, User
 from tracker.models.booster import OPEN_STATUSES
@@ -42,8 +43,9 @@ class PatientSummary:
             return None
         return self.latest_total - self.baseline_total
 
-    def days_since_last(self, now: datetime) -> int | None:
-        return None if self.latest_at is None else (now - self.latest_at).days
+    def days_since_last(self, now: datetime, zone: tzinfo) -> int | None:
+        """Calendar days since the latest check-in on the clinic's clock, as the pages count them (tracker/ages.py)."""
+        return None if self.latest_at is None else ages.days_ago(self.latest_at, now, zone)
 
     @property
     def needs_attention(self) -> bool:
@@ -92,7 +94,9 @@ def summaries(
     ascending = descending == (sort == "days_since_last")
 
     def ordered(column: Any) -> Any:
-        return (column.asc() if ascending else column.desc()).nulls_last()
+        order = column.asc() if ascending else column.desc()
+        # A patient who never checked in has waited longest of all: first among the oldest check-ins.
+        return order.nulls_first() if sort == "days_since_last" and ascending else order.nulls_last()
 
     page_keys = (
         keys.with_only_columns(Patient.id, Patient.display_name, key.label("sort_key"))

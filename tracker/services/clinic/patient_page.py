@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from tracker import relapse
 from tracker.extensions import db
 from tracker.infusions import checks_of_saved
-from tracker.instruments import PHQ9
+from tracker.instruments import GAD7, PHQ9
 from tracker.models import (
     Alert,
     AuditEvent,
@@ -30,13 +30,16 @@ from tracker.models import (
     PhaseChange,
     User,
 )
+from tracker.models.user import STAFF_ROLES
 from tracker.outcomes import Outcome
+from tracker.reminders import REMINDER_PHASES
 from tracker.services import scope
 from tracker.services.alerts import queries as alert_queries
 from tracker.services.audit import trail as audit
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins.queries import OLDEST_FIRST
 from tracker.services.clinic import attention
+from tracker.services.clinic import medicines as medicine_list
 from tracker.services.course import queries as course_queries
 
 HEATMAP_COLUMNS = 10
@@ -100,6 +103,9 @@ class PatientRecord:
     people: dict[uuid.UUID, User]  # the staff named on the page (deciders, acknowledgers)
     # Each given infusion's corrections, oldest first: when, by whom and why (the old values are in the audit log).
     corrections: dict[str, list[AuditEvent]] = field(default_factory=dict)
+    gad7: list[CheckIn] = field(default_factory=list)  # GAD-7s, oldest first: their own chart, on their own scale
+    # CLINICAL.md §7: other medicines, current ones on the clinic's review list marked.
+    medicines: medicine_list.MedicineList = field(default_factory=lambda: medicine_list.MedicineList(()))
 
     @property
     def open_request(self) -> BoosterRequest | None:
@@ -153,8 +159,13 @@ class PatientRecord:
         """The request's phrase, as the queue writes it."""
         return attention.request_phrase(request, self._points(), self._given(request.raised_at), zone)
 
-    def alert_phrase(self, alert: Alert) -> str:
-        """Why an alert was raised, as the queue says it."""
+    def alert_phrase(self, alert: Alert, now: datetime | None = None, zone: tzinfo | None = None) -> str:
+        """Why an alert was raised, as the queue says it: a missed check-in still waiting, as it stands now."""
+        if alert.cause == "missed_checkin" and _waiting(alert) and now is not None and zone is not None:
+            latest = self.checkins[-1].taken_at if self.checkins else None
+            return attention.missed_phrase(
+                latest, self.clinic.missed_checkin_alert_days, self.patient.sms_opted_out, now, zone
+            )
         if alert.kind != "safety":
             return alert.reason
         checkin = next((c for c in self.checkins if c.id == alert.checkin_id), None)
@@ -165,7 +176,25 @@ class PatientRecord:
         user = self.people.get(user_id) if user_id is not None else None
         if user is None:
             return "the system" if user_id is None else "a former colleague"
-        return user.email or user.phone or "a colleague"
+        return user.name
+
+    @property
+    def reminders_live(self) -> bool:
+        """Whether reminders go out now (tracker/reminders.py): on, in a reminder phase, and texts not stopped.
+        A discharged patient gets none, whatever their setting says."""
+        patient = self.patient
+        return patient.reminders_enabled and patient.phase in REMINDER_PHASES and not patient.sms_opted_out
+
+    def recipient(self, phone: str) -> str:
+        """Who a text went to, in words: the patient, the clinic's on-call or backup contact, a colleague."""
+        if phone == self.patient.phone:
+            return "the patient"
+        if phone == self.clinic.oncall_phone:
+            return "the on-call contact"
+        if phone == self.clinic.backup_phone:
+            return "the backup contact"
+        member = next((u for u in self.people.values() if u.phone == phone), None)
+        return member.name if member is not None else "a clinic contact"
 
     def heatmap(self, columns: int = HEATMAP_COLUMNS) -> HeatMap:
         return heatmap(self.checkins, columns)
@@ -175,7 +204,9 @@ class PatientRecord:
         checks = checks_of_saved(
             infusion.status, infusion.dose_mg_per_kg, infusion.observed_min, infusion.ride_home_confirmed
         )
-        return [f"{CHECK_WORDS.get(c.field, c.field)} {c.message}" for c in checks]
+        words = [f"{CHECK_WORDS.get(c.field, c.field)} {c.message}" for c in checks]
+        # CLINICAL.md §7: blood pressure at the caution level, and a hold the clinician confirmed.
+        return words + [c.message[:1].upper() + c.message[1:] for c in infusion.vital_checks]
 
 
 def _waiting(alert: Alert) -> bool:
@@ -197,17 +228,19 @@ def heatmap(checkins: list[CheckIn], columns: int = HEATMAP_COLUMNS) -> HeatMap:
     return HeatMap(recent, rows)
 
 
-def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
-    """The patient's record for a staff member of their clinic (NotFound otherwise); audited as patient.read."""
+def read(staff: User, patient_id: str | uuid.UUID, view: str | None = None) -> PatientRecord:
+    """The patient's record for a staff member of their clinic (NotFound otherwise); audited as patient.read,
+    with the `view` that showed it when it is not the patient's page (the printed summary)."""
     patient = scope.get_patient_for_staff(staff, patient_id)
     clinic = patient.clinic
-    checkins = list(
+    both = list(
         db.session.scalars(
             sa.select(CheckIn)
-            .where(CheckIn.patient_id == patient.id, CheckIn.instrument == PHQ9.name)
+            .where(CheckIn.patient_id == patient.id, CheckIn.instrument.in_((PHQ9.name, GAD7.name)))
             .order_by(*OLDEST_FIRST)  # CLINICAL.md §5: the one order of check-ins
         )
     )
+    checkins = [c for c in both if c.instrument == PHQ9.name]
     requests = list(
         db.session.scalars(
             sa.select(BoosterRequest)
@@ -260,8 +293,14 @@ def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
     named |= {a.resolved_by_id for a in alerts}
     named |= {p.changed_by_id for p in phases}
     named.discard(None)
-    people = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(named)))} if named else {}
-    audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id)
+    # And the colleagues texted about this patient (an escalation to every clinician), named by their phone.
+    texted = {m.to_phone for m in messages} - {patient.phone, clinic.oncall_phone, clinic.backup_phone}
+    wanted: list[sa.ColumnElement[bool]] = [User.id.in_(named)] if named else []
+    if texted:
+        wanted.append(sa.and_(User.clinic_id == clinic.id, User.phone.in_(texted), User.role.in_(STAFF_ROLES)))
+    people = {u.id: u for u in db.session.scalars(sa.select(User).where(sa.or_(*wanted)))} if wanted else {}
+    detail = {"view": view} if view is not None else None
+    audit.record(staff, "patient.read", patient=patient, target_type="patient", target_id=patient.id, detail=detail)
     return PatientRecord(
         patient=patient,
         clinic=clinic,
@@ -274,4 +313,6 @@ def read(staff: User, patient_id: str | uuid.UUID) -> PatientRecord:
         phases=phases,
         people=people,
         corrections=corrections,
+        gad7=[c for c in both if c.instrument == GAD7.name],
+        medicines=medicine_list.of_patient(patient, clinic),
     )

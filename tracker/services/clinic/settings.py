@@ -9,10 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from tracker import clock, safety
+from tracker import clock, safety, vitals
 from tracker.countries import country_name, normalize_country
 from tracker.errors import FieldProblem, Forbidden, Invalid
 from tracker.extensions import db
+from tracker.instruments import schedule as instrument_schedule
 from tracker.models import Clinic, Patient, User
 from tracker.models.clinic import POST_INDUCTION_PHASES
 from tracker.services.accounts import users as accounts
@@ -31,6 +32,9 @@ RANGES: dict[str, tuple[int, int]] = {
     "safety_ack_minutes": (5, 24 * 60),
     "missed_checkin_grace_days": (0, 14),
     "missed_checkin_alert_days": (1, 120),
+    # CLINICAL.md §7: the hold-and-review blood pressure, above the 140/90 caution.
+    "bp_hold_systolic": vitals.HOLD_SYSTOLIC_RANGE,
+    "bp_hold_diastolic": vitals.HOLD_DIASTOLIC_RANGE,
 }
 THRESHOLDS = {"signal_min_total", "signal_min_rise", "urgent_min_total", "confirm_min_days", "confirm_max_days"}
 TIMES = ("reminder_local_time", "quiet_start", "quiet_end")
@@ -49,6 +53,9 @@ EXPLANATIONS = {
     "safety_ack_minutes": "A safety alert not acknowledged within this many minutes goes to the backup contact.",
     "missed_checkin_grace_days": "Days past a patient's weekly check-in before a nudge.",
     "missed_checkin_alert_days": "Days without any check-in before the clinic gets an attention alert.",
+    "bp_hold_systolic": "Recording an infusion as given with a systolic pressure at or above this asks for a "
+    "clinician's confirmation (caution is shown from 140).",
+    "bp_hold_diastolic": "…or with a diastolic pressure at or above this (caution is shown from 90).",
 }
 
 
@@ -61,6 +68,8 @@ def settings_of(clinic: Clinic) -> dict[str, Any]:
         "post_induction_phase": clinic.post_induction_phase,
         **{name: getattr(clinic, name).strftime("%H:%M") for name in TIMES},
         **{name: getattr(clinic, name) for name in CRISIS},
+        # CLINICAL.md §7: every phase and instrument spelled out, the defaults where nothing was chosen.
+        "instrument_schedule": instrument_schedule.effective(clinic.instrument_schedule),
     }
 
 
@@ -128,6 +137,10 @@ def _parse(
             value, found = _crisis_setting(name, value)
             problems += found
             values[name] = value
+        elif name == "instrument_schedule":
+            schedule, errors = instrument_schedule.check(value, name)
+            problems += [FieldProblem(error.field, error.message) for error in errors]
+            values[name] = instrument_schedule.merged(clinic.instrument_schedule, schedule)
         elif name == "name":
             if not isinstance(value, str) or not 0 < len(value.strip()) <= 200:
                 problems.append(FieldProblem(name, "use 1 to 200 characters"))

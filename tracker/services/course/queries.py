@@ -14,9 +14,6 @@ import sqlalchemy as sa
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.infusions import (
-    BloodPressure,
-)
 from tracker.models import Alert, Infusion, Patient, User
 from tracker.outcomes import Outcome, course_starts, outcome
 from tracker.relapse import CheckInPoint, InfusionPoint
@@ -24,6 +21,7 @@ from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.boosters.queries import RequestWithInfusion, open_request_for, with_infusion
 from tracker.services.course import relapse_inputs
+from tracker.vitals import BP_FIELDS, BloodPressure
 
 
 @dataclass(frozen=True)
@@ -40,6 +38,7 @@ class PatientInfusion:
     total_mg: Decimal | None
     duration_min: int | None
     bp_before: BloodPressure | None
+    bp_during: BloodPressure | None
     bp_after: BloodPressure | None
     observed_min: int | None
     ride_home_confirmed: bool | None
@@ -127,15 +126,19 @@ def infusions_of(patient: Patient) -> list[Infusion]:
 
 def infusions_for_patient_view(patient: Patient) -> list[PatientInfusion]:
     """The patient's own infusions, past and booked, without the clinical notes (API.md GET /infusions)."""
-    plain = [f.name for f in fields(PatientInfusion) if f.name not in ("bp_before", "bp_after")]
-    return [
-        PatientInfusion(
-            **{name: getattr(row, name) for name in plain},
-            bp_before=blood_pressure(row.bp_before_systolic, row.bp_before_diastolic),
-            bp_after=blood_pressure(row.bp_after_systolic, row.bp_after_diastolic),
+    plain = [f.name for f in fields(PatientInfusion) if f.name not in BP_FIELDS]
+    found = []
+    for row in infusions_of(patient):
+        readings = row.readings
+        found.append(
+            PatientInfusion(
+                **{name: getattr(row, name) for name in plain},
+                bp_before=readings["bp_before"],
+                bp_during=readings["bp_during"],
+                bp_after=readings["bp_after"],
+            )
         )
-        for row in infusions_of(patient)
-    ]
+    return found
 
 
 def next_visit_for_patient(patient: Patient) -> PatientInfusion | None:
@@ -147,10 +150,6 @@ def next_visit_for_patient(patient: Patient) -> PatientInfusion | None:
         if i.status == "scheduled" and i.scheduled_for is not None and i.scheduled_for >= now
     ]
     return min(booked, key=lambda i: i.scheduled_for or now, default=None)
-
-
-def blood_pressure(systolic: int | None, diastolic: int | None) -> BloodPressure | None:
-    return BloodPressure(systolic, diastolic) if systolic is not None and diastolic is not None else None
 
 
 def infusion_for_staff(staff: User, infusion_id: str | uuid.UUID) -> tuple[Infusion, Patient]:

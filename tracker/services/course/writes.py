@@ -5,7 +5,7 @@ A given booster infusion completes its request (boosters/requests.py); the end o
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -33,7 +33,8 @@ from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
 from tracker.services.clinic import summary
 from tracker.services.course import notices
-from tracker.services.course.queries import blood_pressure
+from tracker.vitals import BP_FIELDS, readings_of
+from tracker.vitals import holds as holds_of
 
 PHASE_REASON_MAX = 500  # PhaseChange.reason
 CHANGE_REASON_MAX = 500  # why an infusion was corrected or cancelled, kept in the audit log
@@ -50,30 +51,52 @@ INFUSION_TRANSITIONS = frozenset(
 
 
 class NeedsConfirmation(ServiceError):
-    """Values outside the usual ranges that the clinician has not confirmed yet: nothing was stored.
+    """Values outside the usual ranges, or a hold blood pressure, not confirmed yet: nothing was stored.
 
     `key` names what was warned about; passed back as `confirmed`, it saves exactly those values.
     """
 
     status = 422
-    title = "Values outside the usual range need a confirmation"
+    # CLINICAL.md §1 and §7: outside the usual range, or a blood pressure at the clinic's hold-and-review level.
+    title = "Values that need the clinician's confirmation"
 
     def __init__(self, warnings: list[FieldProblem], key: str) -> None:
         super().__init__("; ".join(f"{w.field}: {w.message}" for w in warnings))
         self.warnings = warnings
+        self.problems = warnings  # the API names each field (tracker/problems.py)
         self.key = key
 
 
-def _require_confirmed(values: Mapping[str, Any], warnings: list[FieldProblem], confirmed: bool | str) -> None:
-    """CLINICAL.md §1: a dose or observation outside the usual range is saved once the clinician confirms it.
+def _require_confirmed(
+    values: Mapping[str, Any],
+    warnings: list[FieldProblem],
+    confirmed: bool | str,
+    holds: list[FieldProblem] | None = None,
+    hold_confirmed: bool = False,
+) -> None:
+    """CLINICAL.md §1: a dose or observation outside the usual range is saved once the clinician confirms it;
+    CLINICAL.md §7: so is an infusion given with a blood pressure at the clinic's hold-and-review level.
 
-    `confirmed` True saves with the warnings in the answer (the API); a key saves the values it names.
+    `confirmed` True saves with the warnings in the answer (the API), but a hold still needs `hold_confirmed`;
+    a key (the web's second submission) saves the values it names, holds included.
     """
-    if not warnings or confirmed is True:
+    holds = holds or []
+    pending = ([] if confirmed is True else warnings) + ([] if hold_confirmed else holds)
+    if not pending:
         return
-    key = confirmation_key(values, warnings)
+    asked = warnings + holds
+    # The readings are kept as two columns each: the key names them as typed ("185/100").
+    named = {**values, **{name: str(r) for name, r in readings_of(values).items() if r is not None}}
+    key = confirmation_key(named, asked)
     if confirmed != key:
-        raise NeedsConfirmation(warnings, key)
+        raise NeedsConfirmation(pending if confirmed is True else asked, key)
+
+
+def _holds(clinic: Clinic, values: Mapping[str, Any], status: str, touched: Collection[str]) -> list[FieldProblem]:
+    """CLINICAL.md §7: the readings being set now on an infusion given that reach the clinic's hold threshold."""
+    if status != "given":
+        return []
+    return [h for h in holds_of(readings_of(values), clinic.bp_hold_at) if h.field in touched]
 
 
 @dataclass(frozen=True)
@@ -150,12 +173,14 @@ def record_infusion(
     by: User | None,
     booster_request_id: uuid.UUID | str | None = None,
     confirmed: bool | str = True,
+    hold_confirmed: bool = False,
     **fields: Unpack[InfusionFields],
 ) -> InfusionResult:
     """Record an infusion scheduled or given (given_at defaults to now); nothing is stored when refused.
 
     Giving one may complete the open booster request and end induction (see `_after_given`). With `confirmed`
-    other than True, unusual values raise NeedsConfirmation until confirmed (`_require_confirmed`).
+    other than True, unusual values raise NeedsConfirmation until confirmed; a blood pressure at the clinic's
+    hold level does so unless `hold_confirmed` (`_require_confirmed`).
     """
     _require_staff_of(patient, by)
     now = clock.now()
@@ -172,9 +197,13 @@ def record_infusion(
     request = _linked_request(patient, booster_request_id, problems) if booster_request_id is not None else None
     if problems:
         raise Invalid(problems)
-    _require_confirmed(values, warnings, confirmed)
+    clinic = db.session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # a patient always has a clinic (foreign key)
+    holds = _holds(clinic, values, status, BP_FIELDS)
+    _require_confirmed(values, warnings, confirmed, holds, hold_confirmed)
     infusion = Infusion(
         patient_id=patient.id,
+        bp_hold_confirmed=bool(holds),
         booster_request_id=request.id if request is not None else None,
         created_by_id=by.id if by is not None else None,
         created_at=now,
@@ -186,7 +215,7 @@ def record_infusion(
     db.session.flush()
     if status == "given":
         summary.refresh([patient.id])  # CLINICAL.md §4-§5: the baseline and low follow the infusions given
-    detail = {"kind": kind, "status": status, "warnings": [w.field for w in warnings]}
+    detail = {"kind": kind, "status": status, "warnings": [w.field for w in warnings + holds]}
     audit.record(by, "infusion.record", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
     if status != "given":
         return InfusionResult(infusion, warnings)
@@ -194,10 +223,8 @@ def record_infusion(
 
 
 def _current_fields(infusion: Infusion) -> dict[str, Any]:
-    current = {name: getattr(infusion, name) for name in EDITABLE if name not in ("bp_before", "bp_after")}
-    current["bp_before"] = blood_pressure(infusion.bp_before_systolic, infusion.bp_before_diastolic)
-    current["bp_after"] = blood_pressure(infusion.bp_after_systolic, infusion.bp_after_diastolic)
-    return current
+    current = {name: getattr(infusion, name) for name in EDITABLE if name not in BP_FIELDS}
+    return {**current, **infusion.readings}
 
 
 def _audit_value(value: Any) -> Any:
@@ -217,6 +244,7 @@ def update_infusion(
     by: User | None,
     reason: str | None = None,
     confirmed: bool | str = True,
+    hold_confirmed: bool = False,
 ) -> InfusionResult:
     """Record a scheduled infusion as given, reschedule or cancel it, or correct a given one's details.
 
@@ -250,16 +278,22 @@ def update_infusion(
     text = (reason or "").strip() or None
     if text is not None and len(text) > CHANGE_REASON_MAX:
         problems.append(FieldProblem("reason", f"at most {CHANGE_REASON_MAX} characters"))
-    moved_to = values.get("scheduled_for")
-    if new_status == "scheduled" and "scheduled_for" in changed and moved_to is not None and moved_to < now:
-        # A booking is for a visit still to come: moved into the past, it would wait for a visit that is over.
-        problems.append(FieldProblem("scheduled_for", "must not be in the past: choose a time from now on"))
     correcting = old_status == "given" and bool(changed - NOT_A_CORRECTION)
     if correcting and text is None:
         problems.append(FieldProblem("reason", "say why the record of a given infusion is corrected"))
     if problems:
         raise Invalid(problems)
-    _require_confirmed(values, warnings, confirmed)
+    clinic = db.session.get(Clinic, patient.clinic_id)
+    assert clinic is not None  # a patient always has a clinic (foreign key)
+    # CLINICAL.md §7: given now, every reading counts; a given one corrected, the readings that change.
+    was, now_read = readings_of(before), readings_of(values)
+    new_readings = set(BP_FIELDS) if new_status != old_status else {n for n in BP_FIELDS if was[n] != now_read[n]}
+    holds = _holds(clinic, values, new_status, new_readings)
+    _require_confirmed(values, warnings, confirmed, holds, hold_confirmed)
+    if new_status == "given" and new_readings:
+        # Kept with the infusion: a reading still at the hold level, confirmed now or when it was recorded.
+        still = bool(holds_of(now_read, clinic.bp_hold_at))
+        values["bp_hold_confirmed"] = still and (bool(holds) or infusion.bp_hold_confirmed)
     values["status"] = new_status
     stored = {name: getattr(infusion, name) for name in changed}  # as the record had them, for the audit log
     rescheduled = new_status == "scheduled" and values["scheduled_for"] != infusion.scheduled_for
@@ -270,7 +304,11 @@ def update_infusion(
     db.session.flush()
     if "given" in (old_status, new_status):
         summary.refresh([patient.id])  # CLINICAL.md §4-§5: the baseline and low follow the infusions given
-    detail: dict[str, Any] = {"fields": sorted(changes), "status": new_status, "warnings": [w.field for w in warnings]}
+    detail: dict[str, Any] = {
+        "fields": sorted(changes),
+        "status": new_status,
+        "warnings": [w.field for w in warnings + holds],
+    }
     if text is not None:
         detail["reason"] = text
     if old_status == "given":

@@ -86,28 +86,32 @@ def claim_due(session: DbSession, now: datetime, limit: int, lease: timedelta) -
     else:
         # SQLite's transaction began IMMEDIATE (tracker/db.py): no other writer until these claims commit.
         candidates = session.execute(query).all()
-    claims: list[Claim] = []
-    for row in candidates:
-        claimed = session.execute(
-            sa.update(M)
-            .where(M.id == row.id, M.status == row.status, M.attempts == row.attempts, _due(now))
-            .values(status="sending", lease_until=now + lease, attempts=row.attempts + 1, updated_at=now)
-            .execution_options(synchronize_session=False)
+    if not candidates:
+        return []
+    # One UPDATE for the whole batch. Its own test of _due leaves out a row another dispatcher claimed between
+    # our read and this write (SQLite's read takes no lock): that row is no longer due, so it is not ours.
+    claimed = session.execute(
+        sa.update(M)
+        .where(M.id.in_([row.id for row in candidates]), _due(now))
+        .values(status="sending", lease_until=now + lease, attempts=M.attempts + 1, updated_at=now)
+        .returning(M.id, M.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    attempts: dict[uuid.UUID, int] = dict(claimed.tuples().all())
+    return [
+        Claim(
+            row.id,
+            attempts[row.id],
+            row.to_phone,
+            row.body,
+            row.purpose,
+            row.critical,
+            row.patient_id,
+            now + lease,
         )
-        if _rowcount(claimed) == 1:  # 0: another dispatcher claimed it between our read and this write
-            claims.append(
-                Claim(
-                    row.id,
-                    row.attempts + 1,
-                    row.to_phone,
-                    row.body,
-                    row.purpose,
-                    row.critical,
-                    row.patient_id,
-                    now + lease,
-                )
-            )
-    return claims
+        for row in candidates  # in the read's order: critical first, then oldest due
+        if row.id in attempts
+    ]
 
 
 def _finish(session: DbSession, claim: Claim, status: str, **values: Any) -> bool:
@@ -169,10 +173,25 @@ def raise_undelivered(
         )
 
 
-def refused_before_sending(session: DbSession, claim: Claim, settings: Settings) -> str | None:
-    """A row that must not be sent at all is finished here; None when it may go."""
-    recipient = _patient_at(session, claim.to_phone)
-    if recipient is not None and recipient.sms_opted_out:
+def opted_out_among(session: DbSession, claims: list[Claim]) -> set[str]:
+    """The claims' numbers whose patient has opted out: one query for a whole group of sends."""
+    phones = {claim.to_phone for claim in claims}
+    if not phones:
+        return set()
+    found = session.scalars(sa.select(Patient.phone).where(Patient.phone.in_(phones), Patient.sms_opted_out))
+    return {phone for phone in found if phone is not None}
+
+
+def refused_before_sending(
+    session: DbSession, claim: Claim, settings: Settings, opted_out: set[str] | None = None
+) -> str | None:
+    """A row that must not be sent at all is finished here; None when it may go.
+
+    ``opted_out`` is opted_out_among's answer for a group of claims read just before; without it, it is read here.
+    """
+    if opted_out is None:
+        opted_out = opted_out_among(session, [claim])
+    if claim.to_phone in opted_out:
         # Consent is checked at send time: the patient may have texted STOP after this was queued.
         if _finish(session, claim, "cancelled", error_message="recipient opted out before it was sent"):
             raise_undelivered(session, claim.id, claim.to_phone, claim.patient_id, claim.critical, "opted out")
@@ -190,6 +209,43 @@ def record_sent(session: DbSession, claim: Claim, sid: str) -> None:
     values = {"twilio_sid": sid, "sent_at": clock.now(), "error_code": None, "error_message": None}
     _finish(session, claim, "sent", **values)
     log.info("sms %s sent (%s, attempt %d)", claim.id, claim.purpose, claim.attempt)
+
+
+def record_sent_many(session: DbSession, sent: list[tuple[Claim, str]]) -> None:
+    """record_sent for a group, in one executemany (psycopg sends it as one pipeline, not a round trip a row).
+
+    A row whose claim was lost meanwhile (another dispatcher took it over) is left to that dispatcher, as in
+    _finish; only then are the rows read back to say which.
+    """
+    if not sent:
+        return
+    now = clock.now()
+    statement = (
+        sa.update(M)
+        .where(M.id == sa.bindparam("b_id"), M.status == "sending", M.attempts == sa.bindparam("b_attempt"))
+        .values(
+            status="sent",
+            lease_until=None,
+            updated_at=now,
+            body=sa.bindparam("b_body"),
+            twilio_sid=sa.bindparam("b_sid"),
+            sent_at=now,
+            error_code=None,
+            error_message=None,
+        )
+    )
+    params = [
+        {"b_id": claim.id, "b_attempt": claim.attempt, "b_body": texts.for_staff(claim.body), "b_sid": sid}
+        for claim, sid in sent
+    ]
+    updated = _rowcount(session.connection().execute(statement, params))
+    if updated != len(sent):
+        recorded = set(session.scalars(sa.select(M.twilio_sid).where(M.id.in_([claim.id for claim, _ in sent]))))
+        for claim, sid in sent:
+            if sid not in recorded:
+                log.warning("sms %s: claim lost before recording sent (another dispatcher took it over)", claim.id)
+    for claim, _sid in sent:
+        log.info("sms %s sent (%s, attempt %d)", claim.id, claim.purpose, claim.attempt)
 
 
 def record_refusal(

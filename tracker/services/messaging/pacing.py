@@ -59,6 +59,11 @@ class Settings:
         """Rows per run: what the rate allows until the next run, so claimed rows never wait out their lease."""
         return max(1, math.floor(self.rate * JOB_EVERY.total_seconds()))
 
+    @property
+    def group(self) -> int:
+        """Sends checked before and recorded after together: RESERVE_SECONDS' worth at the rate, at least one."""
+        return max(1, math.floor(self.rate * RESERVE_SECONDS))
+
     def lease(self, claimed: int) -> timedelta:
         """Long enough to pace and time out every claimed send, with a margin."""
         return timedelta(seconds=30 + claimed * (1 / self.rate + self.timeout + 1))
@@ -78,26 +83,60 @@ def _seconds(raw: Any, default: float = 10.0) -> float:
     return value if math.isfinite(value) and value > 0 else default
 
 
+# Slots reserved at a time: a tenth of a second's worth, so a dispatcher asks the shared limiter ten times a
+# second at most, and a burst to catch up a slow send is never more than that.
+RESERVE_SECONDS = 0.1
+
+# (slots, interval, now) -> the start of `slots` consecutive slots `interval` apart, shared with other dispatchers.
+Reserve = Callable[[int, float, float], float]
+
+
 class Pacer:
-    """Spaces sends at least 1/rate seconds apart; the clock and sleep are injectable so tests never sleep."""
+    """Sends on a schedule of slots 1/rate seconds apart; the clock and sleep are injectable so tests never sleep.
+
+    Each send waits for its slot, not for 1/rate after the one before: a send that ran long is caught up by the
+    next ones, by at most one group of slots (the limiter's slack). The slots come from ``reserve`` when the
+    dispatcher passes it (the shared limiter, so every process keeps one rate together), else from this pacer
+    alone. The default clock is wall time, the one clock that processes sharing the slots agree on.
+    """
 
     def __init__(
         self,
         rate: float,
-        monotonic: Callable[[], float] = time.monotonic,
+        monotonic: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.interval = 1 / rate
         self.monotonic = monotonic
         self.sleep = sleep
-        self._last: float | None = None
+        self.chunk = max(1, math.floor(rate * RESERVE_SECONDS))
+        self._next: float | None = None  # the next slot already ours
+        self._left = 0  # how many of our reserved slots are left, from _next on
+        self._local_free: float | None = None  # without a shared limiter: where our own schedule stands
 
-    def wait(self) -> None:
-        if self._last is not None:
-            delay = self._last + self.interval - self.monotonic()
-            if delay > 0:
-                self.sleep(delay)
-        self._last = self.monotonic()
+    def _local(self, slots: int, interval: float, now: float) -> float:
+        """The limiter's rule for one process alone: on from the last slots, catching up at most one group late."""
+        span = slots * interval
+        start = now if self._local_free is None or self._local_free < now - span else self._local_free
+        self._local_free = start + span
+        return start
+
+    def wait(self, reserve: Reserve | None = None) -> None:
+        """Return at this send's slot: reserve the next few slots first when none of ours is left."""
+        now = self.monotonic()
+        if self._left == 0 or self._next is None:
+            self._next = (reserve or self._local)(self.chunk, self.interval, now)
+            self._left = self.chunk
+        delay = self._next - now
+        if delay > 0:
+            self.sleep(delay)
+        self._next += self.interval
+        self._left -= 1
+
+    def release(self) -> None:
+        """Give up the slots not used (a run that ends): the next run reserves afresh, never sends on stale ones."""
+        self._left = 0
+        self._next = None
 
 
 # One pacer per rate for this process, so back-to-back runs keep the pace too.

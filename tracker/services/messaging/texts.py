@@ -48,6 +48,9 @@ SMS_CHECKIN_START = "tracker check-in (text PAUSE to stop). {stem}\n{question}"
 SMS_CHECKIN_RETRY = "Sorry, please reply with just 0, 1, 2 or 3.\n{question}"
 SMS_CHECKIN_THANKS = "Thank you. Your check-in is saved and your clinic will see it."
 SMS_CHECKIN_PAUSED = "Check-in paused. Text CHECKIN when you want to start again."
+# CLINICAL.md §7: the GAD-7 straight after the PHQ-9 when it is due (services/checkins/gad7_by_text.py); no name.
+SMS_GAD7_QUESTION = "{number}/7 {text}\n" + SMS_ANSWER_KEY
+SMS_GAD7_START = "Your clinic asks 7 more questions this time (text PAUSE to stop). {stem}\n{question}"
 SMS_HELP = (
     "{clinic}: call {phone}. Texts here are not read by staff. Text CHECKIN to start a check-in. "
     "If you need help now, {lines}."
@@ -76,7 +79,25 @@ MISSED_CHECKIN_NUDGE = "{clinic}: we have not had your check-in for a while. Tap
 # (tracker/jobs/relapse_scan.py, CLINICAL.md §5): which patient, and why, only on the dashboard.
 BOOSTER_URGENT_ONCALL = "tracker: a patient may need an urgent booster review. Open the dashboard: {url}"
 
+# The side-effect check the morning after a visit (CLINICAL.md §7; services/side_effects/by_text.py), one item per
+# text: "your visit yesterday", never the drug or the treatment. {text} is the item's plain words.
+SIDE_EFFECTS_KEY = "Reply 0 None, 1 Mild, 2 Moderate, 3 Severe"
+SIDE_EFFECTS_QUESTION = "{number}/7 Since your visit yesterday: {text}?\n" + SIDE_EFFECTS_KEY
+SIDE_EFFECTS_START = (
+    "{clinic}: a few questions on how you feel after your visit yesterday (text PAUSE to stop).\n{question}"
+)
+SIDE_EFFECTS_RETRY = "Sorry, please reply with just 0, 1, 2 or 3.\n{question}"
+SIDE_EFFECTS_THANKS = (
+    "Thank you. Your answers are saved and your clinic will see them. If you feel unwell, call your clinic."
+)
+SIDE_EFFECTS_PAUSED = "Stopped. You can still answer in the tracker app or on the web today."
+
 ALL_TEMPLATES = {
+    "side_effects_question": SIDE_EFFECTS_QUESTION,
+    "side_effects_start": SIDE_EFFECTS_START,
+    "side_effects_retry": SIDE_EFFECTS_RETRY,
+    "side_effects_thanks": SIDE_EFFECTS_THANKS,
+    "side_effects_paused": SIDE_EFFECTS_PAUSED,
     "safety_oncall": SAFETY_ONCALL,
     "safety_escalation": SAFETY_ESCALATION,
     "invitation": INVITATION,
@@ -89,6 +110,8 @@ ALL_TEMPLATES = {
     "sms_checkin_retry": SMS_CHECKIN_RETRY,
     "sms_checkin_thanks": SMS_CHECKIN_THANKS,
     "sms_checkin_paused": SMS_CHECKIN_PAUSED,
+    "sms_gad7_question": SMS_GAD7_QUESTION,
+    "sms_gad7_start": SMS_GAD7_START,
     "sms_help": SMS_HELP,
     "sms_help_no_phone": SMS_HELP_NO_PHONE,
     "sms_opted_in": SMS_OPTED_IN,

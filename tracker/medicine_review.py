@@ -1,0 +1,116 @@
+"""Medicines a clinic reviews before an infusion (CLINICAL.md §7, other medicines); pure.
+
+A clinic's list holds entries: a medicine ("lamotrigine") or a class with its members ("benzodiazepines:
+alprazolam, clonazepam, diazepam, lorazepam"). A patient's medicine matches an entry when the entry's name or one
+of its members appears in the medicine's name as whole words, whatever the case ("Lorazepam 1 mg ODT" matches
+"lorazepam"; "diazepam" does not match inside "oxazepam"). A match asks for a review before the infusion: the
+product never advises a change of medicine (§7).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tracker.errors import FieldProblem
+
+NAME_MAX = 100  # a name or a member, as typed
+ENTRIES_MAX = 50
+MEMBERS_MAX = 40
+REVIEW_WORDS = "review before the infusion"
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def words(text: str) -> tuple[str, ...]:
+    """The words of a name, case folded: letters and digits, everything else a separator."""
+    return tuple(_WORD.findall(text.casefold()))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the clinic's list: a medicine, or a class (name) with its members."""
+
+    name: str
+    members: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "members": list(self.members)}
+
+    @property
+    def line(self) -> str:
+        return f"{self.name}: {', '.join(self.members)}" if self.members else self.name
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which entry a medicine matched, and by which of its names."""
+
+    entry: Entry
+    term: str
+
+    @property
+    def words(self) -> str:
+        """ "lorazepam (benzodiazepines)" for a class member, "lamotrigine" for a medicine named on its own."""
+        if self.entry.members and self.term.casefold() != self.entry.name.casefold():
+            return f"{self.term} ({self.entry.name})"
+        return self.entry.name
+
+
+def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    if not needle:
+        return False
+    size = len(needle)
+    return any(haystack[i : i + size] == needle for i in range(len(haystack) - size + 1))
+
+
+def match(medicine: str, entries: Iterable[Entry]) -> Match | None:
+    """The first entry the medicine's name matches on words (see the module's docstring), or None."""
+    name = words(medicine)
+    for entry in entries:
+        for term in (entry.name, *entry.members):
+            if _contains(name, words(term)):
+                return Match(entry, term)
+    return None
+
+
+def from_stored(stored: Sequence[Mapping[str, Any]] | None) -> tuple[Entry, ...]:
+    """The entries a clinic keeps (Entry.as_dict each); none when it keeps none."""
+    return tuple(Entry(str(e["name"]), tuple(str(m) for m in e.get("members") or ())) for e in stored or ())
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())
+
+
+def parse_lines(text: str, field: str = "review_medicines") -> tuple[tuple[Entry, ...], list[FieldProblem]]:
+    """The admin's list, one entry a line: "name" or "class: member, member, ...". Blank lines are skipped."""
+    entries: list[Entry] = []
+    problems: list[FieldProblem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not raw.strip():
+            continue
+        name, colon, rest = raw.partition(":")
+        members = tuple(m for m in (_clean(part) for part in rest.split(",")) if m) if colon else ()
+        entry, problem = _checked(_clean(name), members)
+        if problem:
+            problems.append(FieldProblem(field, f"line {number}: {problem}"))
+        elif entry is not None:
+            entries.append(entry)
+    if len(entries) > ENTRIES_MAX:
+        problems.append(FieldProblem(field, f"at most {ENTRIES_MAX} entries"))
+    return tuple(entries), problems
+
+
+def _checked(name: str, members: tuple[str, ...]) -> tuple[Entry | None, str | None]:
+    if not words(name):
+        return None, "a name is needed before the colon"
+    if len(name) > NAME_MAX or any(len(m) > NAME_MAX for m in members):
+        return None, f"each name at most {NAME_MAX} characters"
+    if len(members) > MEMBERS_MAX:
+        return None, f"at most {MEMBERS_MAX} members"
+    if any(not words(m) for m in members):
+        return None, "each member needs a letter or digit"
+    return Entry(name, members), None
