@@ -202,7 +202,7 @@ ROUTES: tuple[Probe, ...] = (
     ),
     Probe("GET", "/clinic/infusions/{infusion_id}/change", page_staff(200)),
     Probe("POST", "/clinic/infusions/{infusion_id}/reschedule", page_staff(422), body={}),
-    Probe("POST", "/clinic/infusions/{infusion_id}/cancel", page_staff(303), body={}),
+    Probe("POST", "/clinic/infusions/{infusion_id}/cancel", page_staff(422), body={}),  # a reason is needed
     Probe("GET", "/clinic/infusions/{infusion_id}/side-effects", page_staff(200)),
     Probe(
         "POST",
@@ -216,7 +216,8 @@ ROUTES: tuple[Probe, ...] = (
     Probe("POST", "/clinic/patients/{patient_id}/reminders", page_staff(422), body={}),
     # Not flagged: nothing to clear (409); another clinic's patient is not found.
     Probe("POST", "/clinic/patients/{patient_id}/high-risk-flag/clear", page_staff(409), body={}),
-    Probe("POST", "/clinic/infusions/{infusion_id}/given", page_staff(303), body={}),
+    # Booked for another day, given today after another: asked to be confirmed (422) before it is saved.
+    Probe("POST", "/clinic/infusions/{infusion_id}/given", page_staff(422), body={}),
     Probe("POST", "/clinic/alerts/{alert_id}/acknowledge", page_staff(303), body={}),
     Probe("POST", "/clinic/alerts/{alert_id}/resolve", page_staff(422), body={}),
     Probe("POST", "/clinic/patients/{patient_id}/medicines", page_staff(422), body={}),  # a name is needed
@@ -342,7 +343,12 @@ ROUTES: tuple[Probe, ...] = (
     Probe("GET", "/api/v1/clinic/alerts", api_staff(200), query="patient_id={patient_id}"),
     Probe("GET", "/api/v1/clinic/alerts", api_staff(404, 404), query="patient_id={unknown_id}"),
     Probe("POST", "/api/v1/clinic/alerts/{alert_id}/acknowledge", api_staff(200), body={}),
-    Probe("POST", "/api/v1/clinic/alerts/{alert_id}/resolve", api_staff(200), body={"risk_level": "low"}),
+    Probe(
+        "POST",
+        "/api/v1/clinic/alerts/{alert_id}/resolve",
+        api_staff(200),
+        body={"risk_level": "low", "screener_not_done": "Could not reach the patient"},
+    ),
     Probe("GET", "/api/v1/clinic/patients/{patient_id}/medicines", api_staff(200)),
     Probe("POST", "/api/v1/clinic/patients/{patient_id}/medicines", api_staff(201), body={"name": "Sertraline"}),
     Probe("PATCH", "/api/v1/clinic/medicines/{medicine_id}", api_staff(200), body={"dose": "2 mg"}),

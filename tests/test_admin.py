@@ -129,7 +129,11 @@ def test_duplicate_email_is_refused_beside_the_field(client: FlaskClient, auth: 
     auth.login("admin@example.org")
     response = _staff_form(client, email="taken@example.org", role="clinician")
     assert response.status_code == 422
-    assert 'id="email-error">An account with this email already exists.' in response.get_data(as_text=True)
+    # Neutral, as enrolment's CONTACT_TAKEN: nothing says whose account or which clinic has it.
+    assert (
+        'id="email-error">This email is already in use: look for the colleague in your staff list, or ask them for'
+        in (response.get_data(as_text=True))
+    )
 
 
 def test_admin_deactivates_a_clinician_and_their_session_ends(
@@ -272,6 +276,10 @@ def test_another_clinics_deactivated_email_is_not_taken_over(
     auth.login("admin@example.org")
     response = _staff_form(client, email="elsewhere@example.org", role="clinician")
     assert response.status_code == 422
-    assert 'id="email-error">An account with this email already exists.' in response.get_data(as_text=True)
+    # Neutral, as enrolment's CONTACT_TAKEN: nothing says whose account or which clinic has it.
+    assert (
+        'id="email-error">This email is already in use: look for the colleague in your staff list, or ask them for'
+        in (response.get_data(as_text=True))
+    )
     assert fetch(sa.select(User.active).where(User.id == stranger.id)) == [False]
     assert fetch(sa.select(User.clinic_id).where(User.email == "elsewhere@example.org")) == [stranger.clinic_id]

@@ -112,11 +112,13 @@ def test_a_safety_alert_is_resolved_with_the_documented_risk_level(
     alert = safety_alert(patient)
     alerts.acknowledge(alert, clinician)
     if ok:
-        alerts.resolve(alert, clinician, risk_level, "C-SSRS screen by phone", "Safety plan made.")
+        alerts.resolve(
+            alert, clinician, risk_level, "C-SSRS screen by phone", "Safety plan made.", screener_not_done="Seen in ED"
+        )
         assert (alert.status, alert.risk_level, alert.resolved_by_id) == ("resolved", risk_level, clinician.id)
         return
     with pytest.raises(Invalid) as refused:
-        alerts.resolve(alert, clinician, risk_level, "Called the patient.")
+        alerts.resolve(alert, clinician, risk_level, "Called the patient.", screener_not_done="Seen in ED")
     assert [p.field for p in refused.value.problems] == ["risk_level"]
     db.session.refresh(alert)
     assert alert.status == "acknowledged" and alert.resolved_by_id is None

@@ -223,6 +223,11 @@ def test_me_and_patch_me(client: FlaskClient, factory: Factory, bearer: Callable
     bad_zone = client.patch("/api/v1/me", json={"timezone": "Nowhere/Land"}, headers=headers)
     assert bad_zone.status_code == 422 and bad_zone.get_json()["errors"][0]["field"] == "timezone"
     assert client.get("/api/v1/me", headers=headers).get_json()["timezone"] == "Europe/Berlin"
+    # A name too long to be a file of the tz database is a 422 like any unknown zone, never an OS error.
+    for name in ("x" * 256, "Europe/" + "x" * 300, "../../../etc/passwd"):
+        refused = client.patch("/api/v1/me", json={"timezone": name}, headers=headers)
+        assert refused.status_code == 422, name
+        assert refused.get_json()["errors"][0]["field"] == "timezone"
 
 
 def test_token_expiry_is_thirty_days(client: FlaskClient, factory: Factory, clock: FrozenClock) -> None:

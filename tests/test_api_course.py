@@ -247,12 +247,15 @@ def test_safety_alert_acknowledged_without_a_risk_level_and_resolved_with_one(
     assert still["id"] == alert["id"]
 
     resolve = f"/api/v1/clinic/alerts/{alert['id']}/resolve"
-    missing = client.post(resolve, json={"note": "called"}, headers=staff)
+    not_asked = {"screener_not_done": "Assessed in the emergency department"}
+    missing = client.post(resolve, json={"note": "called", **not_asked}, headers=staff)
     assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "risk_level"
     bad = client.post(resolve, json={"risk_level": "extreme"}, headers=staff)
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "risk_level"
     done = client.post(
-        resolve, json={"risk_level": "moderate", "action": "C-SSRS by phone", "note": "safety plan"}, headers=staff
+        resolve,
+        json={"risk_level": "moderate", "action": "C-SSRS by phone", "note": "safety plan", **not_asked},
+        headers=staff,
     )
     assert done.status_code == 200
     body = done.get_json()
@@ -263,7 +266,7 @@ def test_safety_alert_acknowledged_without_a_risk_level_and_resolved_with_one(
         "safety plan",
     )
     assert body["resolved_by"] and body["resolved_at"] and body["acknowledge_note"] == "called, no answer"
-    assert client.post(resolve, json={"risk_level": "low"}, headers=staff).status_code == 409
+    assert client.post(resolve, json={"risk_level": "low", **not_asked}, headers=staff).status_code == 409
     assert client.get("/api/v1/clinic/alerts?status=open", headers=staff).get_json()["items"] == []
     [resolved] = client.get("/api/v1/clinic/alerts?status=resolved", headers=staff).get_json()["items"]
     assert resolved["id"] == alert["id"]

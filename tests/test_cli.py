@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from conftest import TEST_NOW
 from flask import Flask
 
-from tracker.instruments import PHQ9
+from tracker.instruments import get_instrument
 from tracker.models import (
     Alert,
     AuditEvent,
@@ -86,8 +86,9 @@ def test_demo_fills_an_empty_database_with_every_kind_of_course(
     assert 28 <= len(patients) <= 35
     assert {p.phase for p in patients} >= {"screening", "induction", "as_needed", "maintenance"}
     checkins = fetch(sa.select(CheckIn))
-    for row in checkins:  # every stored score is what the instrument says
-        score = PHQ9.score(row.answers)
+    assert {row.instrument for row in checkins} == {"phq9", "gad7"}
+    for row in checkins:  # every stored score is what its own instrument says
+        score = get_instrument(row.instrument).score(row.answers)
         assert (row.total, row.severity, row.diagnosis, row.item9_positive) == (
             score.total,
             score.severity,
@@ -123,4 +124,11 @@ def test_demo_fills_an_empty_database_with_every_kind_of_course(
     again = runner.invoke(args=["tracker", "demo"])
     assert "already has data" in again.output
     assert len(fetch(sa.select(Patient))) == len(patients)
-    assert fetch(sa.select(AuditEvent)) == []
+    # The played history leaves no audit trail, but for the corrections of given infusions (their reason and the
+    # values they replaced live there) and the confirmations of a hold blood pressure (the page names who
+    # confirmed it, and when): demo/player.py drop_audit_trail.
+    kept = fetch(sa.select(AuditEvent))
+    corrections = [e for e in kept if e.action == "infusion.update" and (e.detail or {}).get("reason")]
+    assert corrections and all(e.detail.get("before") for e in corrections)
+    holds = [e for e in kept if e not in corrections]
+    assert holds and all(e.action.startswith("infusion.") and e.target_type == "infusion" for e in holds)

@@ -265,7 +265,7 @@ def test_move_then_cancel_a_booked_infusion(page: Page, live_server: LiveServer)
     assert row.scheduled_for == TEST_NOW + timedelta(days=5, hours=4, minutes=30)
 
     page.locator(f'tr[data-infusion="{booked.id}"]').get_by_role("link", name="Move or cancel…").click()
-    page.get_by_label("Reason (optional)").fill("Patient is travelling.")
+    page.get_by_label("Reason", exact=True).fill("Patient is travelling.")
     page.get_by_role("button", name="Cancel the infusion").click()
     expect(page.locator("p.flash")).to_have_text("Booked infusion cancelled.")
     expect(page.locator(f'tr[data-infusion="{booked.id}"]')).to_contain_text("cancelled")

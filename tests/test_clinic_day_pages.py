@@ -354,7 +354,8 @@ def test_the_visit_form_refuses_beside_its_fields_and_a_given_infusion_is_not_gi
     refused = post_form(client, path, path, kind="booster", bp_before="300/80", weight_kg="heavy")
     page = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert 'id="bp_before-error">Systolic must be 50–260' in page and 'id="weight_kg-error">Must be a number' in page
+    assert 'id="bp_before-error">Not a plausible blood pressure: systolic 50–260' in page
+    assert 'id="weight_kg-error">Must be a number' in page
     given = post_form(client, path, path, kind="booster", dose_mg_per_kg="0.5", observed_min="120")
     assert given.status_code == 303
     assert get(client, path, 409).count("It was given already") == 1

@@ -453,7 +453,7 @@ def test_a_decision_on_a_stale_page_is_a_conflict(
 @pytest.mark.parametrize(
     ("when", "message"),
     [
-        ("2026-11-20T09:00", "Must be in the future"),
+        ("2026-11-20T09:00", "A booking must be in the future"),
         ("2027-03-14T02:30", "does not exist in America/Chicago"),
         ("", "Choose the date and time"),
         ("tomorrow", "Not a valid datetime value"),
@@ -523,7 +523,7 @@ def test_an_infusion_is_refused_beside_its_fields_or_saved_with_warnings(
     refused = submit(client, patient, action, "infusion", **fields, bp_before="300/80", observed_min="lots")
     html = refused.get_data(as_text=True)
     assert refused.status_code == 422
-    assert 'id="infusion-bp_before-error">Systolic must be 50–260' in html
+    assert 'id="infusion-bp_before-error">Not a plausible blood pressure: systolic 50–260' in html
     assert 'id="infusion-observed_min-error">Must be a whole number' in html
     assert fetch(sa.select(Infusion).where(Infusion.patient_id == patient.id)) == []
 

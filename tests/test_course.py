@@ -252,10 +252,10 @@ def test_a_booster_request_of_another_patient_cannot_be_linked(
 def _in_status(status: str, patient: Patient, clinician: User, clock: FrozenClock) -> Infusion:
     if status == "given":
         return course.record_infusion(patient, by=clinician, **GIVEN).infusion
-    when = clock() + timedelta(days=1)
+    when = clock() + timedelta(hours=1)  # later the same day: given now, it is given on its booked day
     infusion = course.record_infusion(patient, kind="maintenance", status="scheduled", scheduled_for=when, by=clinician)
     if status == "cancelled":
-        course.update_infusion(infusion.infusion, {"status": "cancelled"}, clinician)
+        course.update_infusion(infusion.infusion, {"status": "cancelled"}, clinician, reason="Unwell.")
     return infusion.infusion
 
 
@@ -274,7 +274,7 @@ def test_allowed_infusion_moves(
     infusion = _in_status(before, patient, clinician, clock)
     if change.get("scheduled_for") == "later":
         change = {"scheduled_for": clock() + timedelta(days=5)}
-    course.update_infusion(infusion, change, clinician)
+    course.update_infusion(infusion, change, clinician, reason="Patient asked.")
     assert infusion.status == after
     assert len(audited("infusion.update")) == 1
 
@@ -368,6 +368,7 @@ def test_scheduled_and_other_kinds_do_not_count_and_giving_a_scheduled_one_does(
     clock: FrozenClock, clinician: User, patient: Patient
 ) -> None:
     _give_inductions(5, patient, clinician, clock)
+    clock.advance(days=1)
     course.record_infusion(patient, by=clinician, **GIVEN)
     booked = course.record_infusion(
         patient, kind="induction", status="scheduled", scheduled_for=clock() + timedelta(days=1), by=clinician

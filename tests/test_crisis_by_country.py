@@ -227,7 +227,7 @@ def test_a_clinic_in_germany_enrols_nobody_until_its_admin_enters_a_line_and_the
     done = client.patch("/api/v1/clinic/settings", json={"emergency_numbers": ["112"]}, headers=admin)
     assert done.status_code == 200
     assert [(r["kind"], r["phone"]) for r in done.get_json()["crisis_resources"]] == [
-        ("line", "0800 111 0 111"),
+        ("line", "0800 1110111"),  # stored E.164, written as phonenumbers writes it in Germany
         ("emergency", "112"),
     ]
     enrolled = enrol(client, admin)
@@ -238,7 +238,7 @@ def test_a_clinic_in_germany_enrols_nobody_until_its_admin_enters_a_line_and_the
     body = client.post(
         "/api/v1/checkins", json={"instrument": "phq9", "answers": ITEM_9}, headers=bearer(patient)
     ).get_json()
-    assert [r["phone"] for r in body["safety"]["resources"]] == ["0800 111 0 111", "112"]
+    assert [r["phone"] for r in body["safety"]["resources"]] == ["0800 1110111", "112"]
 
 
 def test_a_clinic_with_patients_cannot_be_left_without_crisis_resources(
@@ -290,8 +290,8 @@ def test_the_settings_check_the_country_and_what_is_entered(
     assert ok.status_code == 200
     body = ok.get_json()
     assert body["country"] == "CA"
-    assert body["crisis_lines"] == [{**own, "call": True, "sms_keyword": None}]
-    assert [r["phone"] for r in body["crisis_resources"]] == ["+1 312 555 0100", "911"]
+    assert body["crisis_lines"] == [{**own, "phone": "+13125550100", "call": True, "sms_keyword": None}]
+    assert [r["phone"] for r in body["crisis_resources"]] == ["+1 312-555-0100", "911"]  # a US number in Canada
     [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "settings.change"))
     assert event.detail["before"] == {"country": "US", "crisis_lines": None}
     # And back to the built-in ones.
@@ -342,7 +342,7 @@ def test_the_settings_page_takes_the_lines_and_then_the_clinic_can_enrol(
     saved = client.post("/admin/settings", data=form | line | {"emergency_numbers": "112"})
     assert saved.status_code == 302
     [row] = fetch(sa.select(Clinic).where(Clinic.id == clinic.id))
-    assert (row.crisis_lines, row.emergency_numbers) == ([LINE_DE], ["112"])
+    assert (row.crisis_lines, row.emergency_numbers) == ([{**LINE_DE, "phone": "+498001110111"}], ["112"])
     assert "cannot enrol" not in client.get("/admin/settings").get_data(as_text=True)
     assert enrol(client, bearer(admin)).status_code == 201
 

@@ -116,9 +116,9 @@ def test_resolving_keeps_the_answers_and_the_suggestion_beside_the_clinicians_le
         row, by = db.session.get(Alert, alert.id), db.session.get(User, user.id)
         assert row is not None and by is not None
         with pytest.raises(Invalid) as refused:
-            alerts.resolve(row, by, "high", screener=None, screener_required=True)
+            alerts.resolve(row, by, "high", screener=None)
         assert [p.field for p in refused.value.problems] == ["screener"]
-        alerts.resolve(row, by, "high", "Called back", screener=MODERATE, screener_required=True)
+        alerts.resolve(row, by, "high", "Called back", screener=MODERATE)
     stored = one(fetch, Alert, alert.id)
     assert (stored.status, stored.risk_level, stored.screener_suggested) == ("resolved", "high", "moderate")
     assert stored.screener == {**MODERATE, "behavior_recent": None}
@@ -165,13 +165,39 @@ def test_the_api_resolves_with_the_screener_and_names_a_bad_answer(
     assert body["screener"] == {**MODERATE, "behavior_recent": None}
 
 
-def test_the_api_still_resolves_without_the_screener(
-    client: FlaskClient, factory: Factory, bearer: Callable[[Any], dict[str, str]]
+def test_the_api_refuses_a_safety_follow_up_without_the_screener_or_why_it_was_not_asked(
+    client: FlaskClient, factory: Factory, bearer: Callable[[Any], dict[str, str]], fetch: Callable[..., list[Any]]
 ) -> None:
+    """CLINICAL.md §7: the same rule as the clinic's page: the answers, or the reason they were not asked."""
     _, alert, user = _alert(factory)
-    done = client.post(f"/api/v1/clinic/alerts/{alert.id}/resolve", json={"risk_level": "low"}, headers=bearer(user))
+    url, headers = f"/api/v1/clinic/alerts/{alert.id}/resolve", bearer(user)
+    bare = client.post(url, json={"risk_level": "low"}, headers=headers)
+    assert bare.status_code == 422 and bare.content_type.startswith("application/problem+json")
+    assert [e["field"] for e in bare.get_json()["errors"]] == ["screener"]
+    assert one(fetch, Alert, alert.id).status == "open"
+    done = client.post(
+        url, json={"risk_level": "low", "screener_not_done": "Could not reach the patient"}, headers=headers
+    )
     assert done.status_code == 200
-    assert (done.get_json()["screener"], done.get_json()["screener_suggested"]) == (None, None)
+    body = done.get_json()
+    assert (body["screener"], body["screener_suggested"], body["screener_not_done"]) == (
+        None,
+        None,
+        "Could not reach the patient",
+    )
+
+
+def test_an_answer_to_a_question_the_screener_skips_is_refused_never_dropped() -> None:
+    """Skip logic of the screener: after no to 2, 3-5 are not asked; a yes given there is not kept as not asked."""
+    raw = {"wish_dead": True, "thoughts": False, "method": True, "intent": True, "plan": True, "behavior": False}
+    parsed, problems = cssrs.parse(raw, field_prefix="screener.")
+    assert parsed is None
+    assert [(p.field, p.message) for p in problems] == [
+        (f"screener.{key}", cssrs.NOT_ASKED_AFTER_NO_TO_2) for key in ("method", "intent", "plan")
+    ]
+    assert cssrs.NOT_ASKED_AFTER_NO_TO_2 == (
+        "You answered no to question 2, so questions 3 to 5 are not asked: change question 2 or leave them blank"
+    )
 
 
 # The clinic's page
@@ -182,6 +208,12 @@ def _post(client: FlaskClient, patient: Patient, alert: Alert, html: str | None 
     html = html or page(client, f"/clinic/patients/{patient.id}")
     data = {f"{prefix}-csrf_token": csrf_token_from(html), **{f"{prefix}-{k}": v for k, v in fields.items()}}
     return client.post(f"/clinic/alerts/{alert.id}/resolve", data=data)
+
+
+def _checked(html: str, name: str, value: str) -> bool:
+    """Whether the page's radio button `name` is checked at `value`."""
+    tags = re.findall(r"<input\b[^>]*>", html)
+    return any(f'name="{name}"' in t and f'value="{value}"' in t and "checked" in t for t in tags)
 
 
 def test_the_page_shows_the_suggestion_before_saving_then_keeps_what_the_clinician_chose(
@@ -227,14 +259,33 @@ def test_the_page_shows_the_suggestion_before_saving_then_keeps_what_the_clinici
     assert prefix not in shown  # the alert is handled: no form left for it
 
 
-def test_after_no_to_question_2_the_page_drops_questions_3_to_5_and_a_reason_stands_for_answers(
+def test_after_no_to_question_2_the_page_refuses_answers_to_3_to_5_and_a_reason_stands_for_answers(
     client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Callable[..., list[Any]]
 ) -> None:
     clinic = factory.clinic()
     patient = factory.patient(clinic)
     alert = safety_alert(factory, patient)
     staff(factory, auth, clinic)
-    given = {"wish_dead": "yes", "thoughts": "no", "method": "yes", "behavior": "no"}
+    prefix = f"resolve-{str(alert.id)[:8]}"
+    # Q1 yes, Q2 no, Q3-5 yes, Q6 no: refused beside the questions, not saved with 3-5 as "not asked".
+    yeses = {"wish_dead": "yes", "thoughts": "no", "method": "yes", "intent": "yes", "plan": "yes", "behavior": "no"}
+    refused = _post(client, patient, alert, **yeses, risk_level="low", action="Called the patient")
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert one(fetch, Alert, alert.id).status == "open"
+    for key in ("method", "intent", "plan"):
+        assert re.search(
+            rf'id="{prefix}-{key}-error">You answered no to question 2, so questions 3 to 5 are not asked: '
+            "change question 2 or leave them blank",
+            text,
+        ), key
+    # Nothing typed is lost: every answer, the level and the action are still on the page.
+    for key, value in yeses.items():
+        assert _checked(text, f"{prefix}-{key}", value), key
+    assert _checked(text, f"{prefix}-risk_level", "low")
+    assert "Called the patient" in text
+
+    given = {"wish_dead": "yes", "thoughts": "no", "behavior": "no"}
     done = _post(client, patient, alert, **given, risk_level="low", seen_suggestion="low")
     assert done.status_code == 303
     stored = one(fetch, Alert, alert.id)

@@ -247,3 +247,27 @@ def test_the_patient_list_and_a_patients_page(
     expect(page.locator(".review-notice")).to_have_count(0)
     for part in ("outcome", "needs", "trajectory", "symptoms", "infusions", "texts"):
         section_shot(page, f"#{part}", f"clinic-part-{part}-{size}")
+
+
+@pytest.mark.parametrize("viewport", [PHONE], ids=["phone"])
+def test_no_staff_page_is_wider_than_a_phone(
+    page: Page, live_server: LiveServer, demo: Demo, screenshot: Screenshot
+) -> None:
+    """At 360 px every main staff page fits: a wide table scrolls inside its own wrapper, never the page."""
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email or mobile number").fill("admin@lakeside.example")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    paths = ["/clinic/", "/clinic/patients", f"/clinic/patients/{demo.safety_alert.patient_id}", "/clinic/calendar"]
+    paths += ["/exports/outcomes", "/admin/", "/admin/staff", "/admin/settings", "/admin/audit"]
+    wide = {}
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        name = path.strip("/").replace("/", "-")
+        if width > PHONE["width"]:
+            wide[path] = width
+            screenshot(page, f"too-wide-{name}")
+        elif path in ("/exports/outcomes", "/admin/audit"):  # their wide tables scroll in place
+            screenshot(page, f"{name}-phone")
+    assert wide == {}

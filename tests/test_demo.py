@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -64,6 +64,12 @@ def test_the_queue_has_one_of_each_kind_of_item_and_nothing_is_kept_without_a_co
         assert by_title["Routine booster request"].why.startswith("PHQ-9 14 → 17 over 8 days, low was 6")
         assert by_title["Urgent booster request"].why.startswith("PHQ-9 22 on Nov 20")
         assert [item.title for item in items][:2] == ["Safety: item 9", "Urgent booster request"]
+        # The safety alert's page says what became of its text to the on-call contact, as the outbox has it.
+        from tracker.services.clinic import oncall_text
+
+        [oncall] = oncall_text.of_alerts([shown["safety_alert"]]).values()
+        step = oncall_text.step(oncall, lambda phone: "the on-call contact", TEST_NOW, UTC)
+        assert oncall.status in ("sent", "delivered") and "sent at" in step, step
         # CLINICAL.md §7: medicines to review (lorazepam, lamotrigine) and one not on the list (sertraline).
         from tracker.models import Alert, PatientMedicine
         from tracker.services.clinic import medicines
@@ -155,7 +161,7 @@ def test_the_clinic_day_screens_have_something_true_on_them(app: Flask, connecti
 
 def test_the_demo_names_its_staff_and_flags_a_high_risk_follow_up(app: Flask, connection: sa.Connection) -> None:
     """The clinician's pages name staff by name, and one patient's past follow-up documented a high risk."""
-    from tracker.services.clinic import patient_page
+    from tracker.services.clinic import patient_page, print_summary
 
     with app.app_context(), pytest.raises(Stop), transaction(db.session):
         build_demo()
@@ -167,6 +173,10 @@ def test_the_demo_names_its_staff_and_flags_a_high_risk_follow_up(app: Flask, co
         assert record.patient.high_risk_flagged_at is not None
         [resolved] = [a for a in record.handled_alerts if a.kind == "safety" and a.risk_level == "high"]
         assert record.person(resolved.resolved_by_id) == "Dr Sam Lee"
+        # The printed summary carries the same follow-up: the screener asked on the call suggested high.
+        printed = print_summary.summary_for_staff(clinician, flagged.patient_id)
+        assert printed.last_follow_up is not None and printed.last_follow_up.id == resolved.id
+        assert (printed.last_follow_up.risk_level, printed.last_follow_up.screener_suggested) == ("high", "high")
         raise Stop
 
 
@@ -203,6 +213,12 @@ def test_the_printed_logins_charts_show_gad7_with_its_skipped_month_under_the_in
 
         pressure = bp_chart.bp_chart(bp_chart.visits_of(record.infusions), shown.axis, record.clinic.bp_hold_at)
         assert len(pressure.columns) >= 6 and pressure.columns[0].level == "hold"
+        # The row reads as a hold, naming the clinic's level and who confirmed it, not as a caution.
+        [held] = [i for i in record.infusions if i.bp_hold_confirmed]
+        [hold] = record.infusion_holds(held)
+        assert "182/98 about 40 minutes in: at or above the clinic's hold-and-review level 180/110" in hold
+        assert f"; confirmed by {clinician.name} at " in hold
+        assert not any("182/98" in check for check in record.infusion_checks(held))
         assert "caution" in {c.level for c in pressure.columns}
         glyphs = {g.id: g.mark_x or g.x for g in shown.trajectory.infusions}
         assert all(c.x == glyphs[c.id] for c in pressure.columns)

@@ -28,6 +28,7 @@ HEADER = [
     "display_name",
     "taken_at",
     "source",
+    "instrument",
     "item1",
     "item2",
     "item3",
@@ -73,7 +74,8 @@ def test_patient_csv_has_one_row_per_checkin_with_every_column(
     patient = factory.patient(clinic, display_name="Ada L.")
     first = factory.checkin(patient, answers=[3, 3, 3, 3, 3, 2, 2, 1, 0], days_ago=14)
     factory.checkin(patient, answers=[0, 0, 0, 0, 0, 0, 0, 0, 1], days_ago=7, source="sms")
-    factory.checkin(patient, answers=[0] * 7, instrument="gad7", days_ago=3)  # not a PHQ-9: not in this export
+    # A GAD-7 is a row too, with its 7 answers, total and band: the page says the export has them all.
+    factory.checkin(patient, answers=[2, 2, 1, 1, 1, 0, 3], instrument="gad7", days_ago=3)
     _set_difficulty(app, first, 2)
     auth.login("doc@example.org")
 
@@ -85,8 +87,18 @@ def test_patient_csv_has_one_row_per_checkin_with_every_column(
     assert FILENAME.match(response.headers["Content-Disposition"])
     header, *rows = _rows(response)
     assert header == HEADER
-    assert len(rows) == 2
-    older, newer = (dict(zip(HEADER, row, strict=True)) for row in rows)
+    assert len(rows) == 3
+    older, newer, gad7 = (dict(zip(HEADER, row, strict=True)) for row in rows)
+    assert (older["instrument"], newer["instrument"], gad7["instrument"]) == ("PHQ-9", "PHQ-9", "GAD-7")
+    assert [gad7[f"item{n}"] for n in range(1, 10)] == ["2", "2", "1", "1", "1", "0", "3", "", ""]
+    # CLINICAL.md (GAD-7 lines): total 0-21, bands 5/10/15 = mild/moderate/severe; no item 9 to flag.
+    assert (gad7["total"], gad7["severity"], gad7["difficulty"], gad7["diagnosis"], gad7["item9_flag"]) == (
+        "10",
+        "moderate",
+        "",
+        "",
+        "",
+    )
     assert older["patient_id"] == str(patient.id)
     assert older["display_name"] == "Ada L."
     assert [older[f"item{n}"] for n in range(1, 10)] == ["3", "3", "3", "3", "3", "2", "2", "1", "0"]
@@ -102,7 +114,7 @@ def test_patient_csv_has_one_row_per_checkin_with_every_column(
     assert older["taken_at"].endswith("-06:00")  # the patient's zone (America/Chicago in November), with offset
     assert taken == TEST_NOW - timedelta(days=14)
     [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "export.checkins_csv"))
-    assert (event.patient_id, event.detail["count"], event.clinic_id) == (patient.id, 2, clinic.id)
+    assert (event.patient_id, event.detail["count"], event.clinic_id) == (patient.id, 3, clinic.id)
 
 
 def test_clinic_csv_holds_every_patient_of_the_clinic_and_no_one_else(
@@ -124,7 +136,7 @@ def test_clinic_csv_holds_every_patient_of_the_clinic_and_no_one_else(
     assert disposition.startswith('attachment; filename="north-clinic-x-evil-1-checkins-')
     header, *rows = _rows(response)
     assert header == HEADER
-    assert [(row[1], row[14]) for row in rows] == [("Ada", "4"), ("Ada", "6"), ("Bea", "12")]
+    assert [(row[1], row[HEADER.index("total")]) for row in rows] == [("Ada", "4"), ("Ada", "6"), ("Bea", "12")]
     [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "export.checkins_csv"))
     assert (event.patient_id, event.detail["count"], event.target_type) == (None, 3, "clinic")
 
@@ -214,6 +226,42 @@ def test_fhir_bundle_is_valid_r4_with_loinc_codes_for_every_item_and_answer(
 
     [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "export.fhir_bundle"))
     assert (event.patient_id, event.detail["count"]) == (patient.id, 2)
+
+
+# CLINICAL.md (GAD-7 lines) and LOINC's GAD-7 panel, written out here so a wrong code in the package fails the test.
+GAD7_ITEM_LOINC = ["69725-0", "68509-9", "69733-4", "69734-2", "69735-9", "69689-8", "69736-7"]
+
+
+def test_fhir_bundle_holds_gad7_check_ins_with_their_own_loinc_codes(
+    client: FlaskClient, auth: AuthActions, factory: Factory, clinic: Clinic, fetch: Callable[..., Any]
+) -> None:
+    patient = factory.patient(clinic, display_name="Ada L.")
+    factory.checkin(patient, answers=[1, 1, 1, 1, 1, 1, 1, 1, 0], days_ago=10)
+    answers = [3, 2, 1, 0, 3, 2, 1]
+    gad7 = factory.checkin(patient, answers=answers, instrument="gad7", days_ago=3)
+    auth.login("doc@example.org")
+
+    bundle = json.loads(client.get(f"/exports/patients/{patient.id}/fhir.json").get_data())
+    Bundle.model_validate(bundle)
+    for entry in bundle["entry"]:
+        get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(entry["resource"])
+
+    [qr] = [r for r in _resources(bundle, "QuestionnaireResponse") if r["id"] == str(gad7.id)]
+    assert qr["questionnaire"] == "http://loinc.org/q/69737-5"
+    answered = {item["linkId"]: item["answer"][0] for item in qr["item"]}
+    assert [answered[code]["valueCoding"]["code"] for code in GAD7_ITEM_LOINC] == [ANSWER_LOINC[v] for v in answers]
+    assert answered["70274-6"] == {"valueInteger": 12}
+    assert set(answered) == {*GAD7_ITEM_LOINC, "70274-6"}  # no PHQ-9 item, no difficulty question
+    mine = [
+        o for o in _resources(bundle, "Observation") if o.get("derivedFrom") == [{"reference": f"urn:uuid:{gad7.id}"}]
+    ]
+    by_code = {_loinc(o["code"]): o for o in mine}
+    assert set(by_code) == {"69737-5", "70274-6", *GAD7_ITEM_LOINC}
+    assert by_code["70274-6"]["valueInteger"] == 12
+    assert by_code["70274-6"]["interpretation"] == [{"text": "moderate"}]  # bands 5/10/15
+    assert len(by_code["69737-5"]["hasMember"]) == 1 + 7
+    [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "export.fhir_bundle"))
+    assert event.detail["count"] == 2  # both check-ins
 
 
 def test_fhir_export_of_a_patient_without_checkins_is_a_valid_bundle(

@@ -37,11 +37,23 @@ HEADER = [
     "duration_min",
     "bp_before_systolic",
     "bp_before_diastolic",
+    "heart_rate_before",
+    "spo2_before",
+    "bp_during_systolic",
+    "bp_during_diastolic",
+    "heart_rate_during",
+    "spo2_during",
     "bp_after_systolic",
     "bp_after_diastolic",
+    "heart_rate_after",
+    "spo2_after",
+    "bp_hold_confirmed",
     "observed_min",
     "ride_home_confirmed",
     "booster_request_id",
+    "bp_before_level",
+    "bp_during_level",
+    "bp_after_level",
 ]
 
 
@@ -87,8 +99,15 @@ def test_patient_infusion_csv_has_every_status_oldest_first_in_the_patients_zone
         duration_min=40,
         bp_before_systolic=122,
         bp_before_diastolic=78,
-        bp_after_systolic=134,
+        bp_after_systolic=144,
         bp_after_diastolic=84,
+        bp_during_systolic=196,
+        bp_during_diastolic=100,
+        bp_hold_confirmed=True,
+        heart_rate_before=72,
+        heart_rate_during=88,
+        spo2_during=97,
+        spo2_after=98,
         observed_min=120,
         ride_home_confirmed=True,
     )
@@ -116,6 +135,11 @@ def test_patient_infusion_csv_has_every_status_oldest_first_in_the_patients_zone
         "84",
         "yes",
     )
+    assert (first["bp_during_systolic"], first["heart_rate_during"], first["spo2_during"]) == ("196", "88", "97")
+    assert (first["heart_rate_before"], first["spo2_after"], first["bp_hold_confirmed"]) == ("72", "98", "yes")
+    # The marks: 122/78 none; 196/100 at the clinic's hold level, confirmed; 144/84 a caution.
+    assert (first["bp_before_level"], first["bp_during_level"], first["bp_after_level"]) == ("", "hold", "caution")
+    assert (rows[2]["bp_hold_confirmed"], rows[2]["bp_during_level"]) == ("no", "")
     assert first["given_at"].endswith("-06:00")  # America/Chicago in November, with its offset
     assert datetime.fromisoformat(first["given_at"]) == TEST_NOW - timedelta(days=10)
     assert [r["status"] for r in rows] == ["given", "cancelled", "scheduled"]

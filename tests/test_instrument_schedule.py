@@ -48,7 +48,7 @@ def test_checking_names_every_problem_and_says_why_phq9_stays_on() -> None:
         "instrument_schedule.as_needed.bdi",
     }
     assert "relapse rule" in by_field["instrument_schedule.maintenance.phq9"]
-    assert "CLINICAL.md §5" in by_field["instrument_schedule.maintenance.phq9"]
+    assert "the relapse rule reads only PHQ-9" in by_field["instrument_schedule.maintenance.phq9"]
     assert s.check("weekly")[1][0].field == "instrument_schedule"
     assert s.check({"induction": {"gad7": "fortnightly"}})[1][0].message.startswith("use one of weekly")
 

@@ -19,6 +19,7 @@ PURE += ("tracker.safety", "tracker.infusions", "tracker.local_time", "tracker.p
 PURE += ("tracker.cssrs", "tracker.medicine_review")
 PURE += ("tracker.vitals",)  # CLINICAL.md §7: blood pressure, heart rate and SpO2 around the infusion
 PURE += ("tracker.countries",)  # reads the tz database's country tables, and nothing of ours
+PURE += ("tracker.phones",)  # phonenumbers only: the crisis resources write numbers as the rest of the product
 WAYS_IN = ("tracker.api", "tracker.web", "tracker.sms", "tracker.jobs", "tracker.cli", "tracker.demo")
 # What the ways in share among themselves: the unit of work, the problem+json answers, the input guard.
 SHARED_BY_WAYS_IN = ("tracker.unit_of_work", "tracker.problems", "tracker.request_guard", "tracker.login_throttle")

@@ -82,6 +82,37 @@ def test_the_admins_lines_make_the_list_and_say_which_line_is_wrong() -> None:
     assert medicine_review.from_stored(STORED) == LIST and medicine_review.from_stored(None) == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "entries"),
+    [
+        ("alprazolam, naltrexone", (Entry("alprazolam"), Entry("naltrexone"))),  # commas separate names
+        ("lamotrigine,", (Entry("lamotrigine"),)),
+        ("valproic acid, lithium", (Entry("valproic acid"), Entry("lithium"))),
+        ("benzodiazepines: alprazolam, clonazepam", (Entry("benzodiazepines", ("alprazolam", "clonazepam")),)),
+        ("MAOIs : phenelzine", (Entry("MAOIs", ("phenelzine",)),)),
+    ],
+)
+def test_each_line_is_read_as_the_page_says(text: str, entries: tuple[Entry, ...]) -> None:
+    assert medicine_review.parse_lines(text) == (entries, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("lamotrigine\nbenzodiazepines:", "line 2: name the members of benzodiazepines after the colon"),
+        ("benzodiazepines: ,", "line 1: name the members of benzodiazepines after the colon"),
+        ("opioids: tramadol: codeine", "line 1: one colon at most, after a class's name"),
+        ("lithium, opioids: tramadol", "line 1: a class is one name before the colon"),
+        ("lithium, ???", "line 1: each name needs a letter or digit"),
+        ("opioids: tramadol, --", "line 1: each name needs a letter or digit"),
+    ],
+)
+def test_a_line_the_list_cannot_read_is_refused_naming_it(text: str, message: str) -> None:
+    _, problems = medicine_review.parse_lines(text)
+    assert [p.field for p in problems] == ["review_medicines"]
+    assert problems[0].message.startswith(message)
+
+
 # The service
 
 
@@ -235,6 +266,16 @@ def test_the_admin_edits_the_list_in_the_clinics_settings(
     token = csrf_token_from(html)
     bad = client.post("/admin/settings/medicines", data={"csrf_token": token, "review_medicines": ": lorazepam"})
     assert bad.status_code == 422 and "Line 1: a name is needed before the colon" in bad.get_data(as_text=True)
+    # The format is shown above the box; a class with no members is refused beside it, naming the line.
+    assert "A class: its name, a colon, then its members separated by commas" in html
+    assert html.index("A class: its name, a colon") < html.index("<textarea")
+    empty = client.post(
+        "/admin/settings/medicines", data={"csrf_token": token, "review_medicines": "lithium\nbenzodiazepines:"}
+    )
+    assert re.search(
+        r'id="review_medicines-error">Line 2: name the members of benzodiazepines after the colon',
+        empty.get_data(as_text=True),
+    )
     text = "benzodiazepines: alprazolam, clonazepam, diazepam, lorazepam\nlamotrigine"
     saved = client.post("/admin/settings/medicines", data={"csrf_token": token, "review_medicines": text})
     assert saved.status_code == 302

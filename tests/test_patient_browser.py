@@ -134,7 +134,7 @@ def test_item_9_lands_on_the_crisis_page_and_alerts_the_clinic(
     expect(page.get_by_role("link", name="Call 988")).to_have_attribute("href", "tel:988")
     expect(page.get_by_role("link", name="Text 988")).to_have_attribute("href", "sms:988")
     expect(page.get_by_role("link", name="Call 911")).to_have_attribute("href", "tel:911")
-    expect(page.get_by_text("Lakeside Ketamine Clinic has been told")).to_be_visible()
+    expect(page.get_by_text("We are letting Lakeside Ketamine Clinic know")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     screenshot(page, "safety")
 

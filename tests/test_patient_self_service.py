@@ -245,13 +245,14 @@ def test_a_time_in_quiet_hours_is_kept_and_says_when_the_reminder_comes(
 ) -> None:
     clinic = factory.clinic(quiet_start=time(21, 0), quiet_end=time(8, 0))
     me = log_in_patient(factory, auth, clinic=clinic)
-    assert "between 21:00 and 08:00; a reminder due then comes at 08:00" in page(client, "/me/reminders")
+    # One time format on the page, the time box's (12-hour, as the browser shows a time input here).
+    assert "between 9:00 PM and 8:00 AM; a reminder due then comes at 8:00 AM" in page(client, "/me/reminders")
     assert post_form(client, "/me/reminders", enabled="y", local_time="23:30").status_code == 303
     (row,) = fetch(sa.select(Patient).where(Patient.id == me.id))
     assert row.reminder_local_time == time(23, 30)  # as PATCH /me keeps it; the reminder job moves it
     html = page(client)
-    assert "23:30 is within your clinic&#39;s quiet hours (21:00 to 08:00)" in html
-    assert "your reminder will come at 08:00" in html
+    assert "11:30 PM is within your clinic&#39;s quiet hours (9:00 PM to 8:00 AM)" in html
+    assert "your reminder will come at 8:00 AM" in html
     assert post_form(client, "/me/reminders", enabled="y", local_time="18:30").status_code == 303
     assert "quiet hours" not in page(client)
 

@@ -138,3 +138,79 @@ def test_the_course_lists_the_latest_and_counts_the_rest(factory: Factory, clini
     assert [i.id for i in course.latest] == [i.id for i in latest_first[:INFUSIONS_LISTED]]
     assert course.not_listed == 4
     assert course.first_given == TEST_NOW - timedelta(days=40)
+
+
+def test_the_summary_shows_the_safety_facts_flag_follow_up_medicines_and_blood_pressure(
+    app: Flask, client: FlaskClient, auth: AuthActions, factory: Factory
+) -> None:
+    """CLINICAL.md §3 and §7: a patient resolved at high risk is flagged with the follow-up beside it; current
+    medicines are listed with those to review first; the latest blood pressure carries its caution mark."""
+    from test_clinic_pages import safety_alert
+
+    from tracker.medicine_review import Entry
+    from tracker.models import Alert, PatientMedicine, User
+    from tracker.services.alerts import writes as alerts
+
+    clinic = factory.clinic("Harbour Clinic", review_medicines=[Entry("benzodiazepines", ("lorazepam",)).as_dict()])
+    doctor = factory.user(clinic, email="harbour@example.org")
+    patient = factory.patient(clinic, display_name="Rae H.", phone="+13125550123")
+    factory.infusion(
+        patient,
+        given_at=TEST_NOW - timedelta(days=9),
+        bp_before_systolic=150,
+        bp_before_diastolic=95,
+        bp_after_systolic=128,
+        bp_after_diastolic=82,
+    )
+    factory.infusion(
+        patient,
+        given_at=TEST_NOW - timedelta(days=2),
+        bp_before_systolic=132,
+        bp_before_diastolic=84,
+        bp_after_systolic=146,
+        bp_after_diastolic=88,
+    )
+    with factory.session() as s:
+        for name, dose, until in (
+            ("Sertraline", "100 mg", None),
+            ("Lorazepam", "1 mg", None),
+            ("Zolpidem", None, TEST_NOW.date() - timedelta(days=30)),  # ended: not current
+        ):
+            s.add(
+                PatientMedicine(
+                    patient_id=patient.id, clinic_id=clinic.id, name=name, dose=dose, until=until, added_at=TEST_NOW
+                )
+            )
+    alert = safety_alert(factory, patient, minutes_ago=60)
+    screener = {"wish_dead": True, "thoughts": True, "method": True, "intent": False, "plan": False, "behavior": False}
+    with app.test_request_context():
+        row, by = db.session.get(Alert, alert.id), db.session.get(User, doctor.id)
+        assert row is not None and by is not None
+        alerts.resolve(row, by, "high", "Called", "Safety plan made", screener=screener)
+        db.session.commit()
+    auth.login("harbour@example.org")
+
+    text = _text(client.get(f"/clinic/patients/{patient.id}/summary").get_data(as_text=True))
+
+    assert "High risk at last safety follow-up (resolved Nov 21; stays until a clinician clears it)" in text
+    assert "Latest safety follow-up: Nov 21, documented risk high ; C-SSRS screener suggested moderate." in text
+    assert (
+        "Latest blood pressure: 146/88 before discharge, Nov 19; Caution: blood pressure 146/88 before discharge: "
+        "at or above 140/90 (consider the risks) ." in text
+    )
+    assert "Current medicines: Lorazepam 1 mg review before the infusion ; Sertraline 100 mg." in text
+    assert "Zolpidem" not in text
+    assert "(312) 555-0123" in text and "+13125550123" not in text
+
+
+def test_a_summary_without_follow_up_medicines_or_readings_says_so(
+    client: FlaskClient, auth: AuthActions, factory: Factory, clinic: Clinic
+) -> None:
+    patient = factory.patient(clinic)
+    factory.infusion(patient, given_at=TEST_NOW - timedelta(days=3))
+    auth.login("doc@example.org")
+    text = _text(client.get(f"/clinic/patients/{patient.id}/summary").get_data(as_text=True))
+    assert "High risk" not in text
+    assert "Latest safety follow-up: none." in text
+    assert "Latest blood pressure: none recorded." in text
+    assert "Current medicines: none recorded." in text

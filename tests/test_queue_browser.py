@@ -64,7 +64,13 @@ def clinic(live_server: LiveServer) -> Clinic:
     factory.checkin(at_risk, total=9, taken_at=TEST_NOW - timedelta(days=3))
     earlier = _safety_alert(factory, at_risk)
     with factory.session() as s:
-        alerts.resolve(s.get(Alert, earlier.id), s.get(User, doctor.id), "high", "C-SSRS by phone")  # type: ignore[arg-type]
+        alerts.resolve(
+            s.get(Alert, earlier.id),  # type: ignore[arg-type]
+            s.get(User, doctor.id),  # type: ignore[arg-type]
+            "high",
+            "Called",
+            screener_not_done="Assessed in the emergency department",
+        )
     waiting = factory.patient(place, display_name="Hayden Park")
     for days, total in ((20, 8), (13, 10), (6, 12), (0, 15)):
         factory.checkin(waiting, total=total, taken_at=TEST_NOW - timedelta(days=days, hours=1))

@@ -186,7 +186,10 @@ class Twins:
             self.checkin_names[checkin.id] = f"{name}@{day}"
         elif kind == "i":
             kind_given = event[2] if len(event) > 2 else "booster"
-            given = course.record_infusion(patient, kind=kind_given, status="given", by=None, given_at=self.at(day))
+            # A course may give two on one day (day 0 and day 0.5): confirmed, as a clinician would be asked to.
+            given = course.record_infusion(
+                patient, kind=kind_given, status="given", by=None, given_at=self.at(day), hold_confirmed=True
+            )
             self.other_names[given.infusion.id] = f"{name}: infusion @{day}"
         elif kind in ("decline", "cancel"):
             request = booster_queries.open_request_for(patient.id)

@@ -57,8 +57,9 @@ def test_a_second_positive_item_9_joins_the_open_alert(clock: FrozenClock, patie
     links = db.session.scalars(sa.select(AlertCheckIn).order_by(AlertCheckIn.added_at)).all()
     assert [link.item9 for link in links] == [1, 3, 2] and len(first.checkin_ids) == 3
     assert first.highest_item9 == 3 and first.highest_is_nearly_every_day
-    # The on-call contact hears of each: one alert to acknowledge, every event told.
-    assert len(texts("safety_oncall")) == 3
+    # One alert to acknowledge; on-call is texted again only for an answer higher than the alert's highest so far
+    # (3 after 1), not for the 2 that followed: that join shows on the alert.
+    assert len(texts("safety_oncall")) == 2
     # The deadline is the first one's: a join does not reset the escalation.
     assert first.deadline == first.raised_at + timedelta(minutes=30)
 
@@ -70,7 +71,7 @@ def test_an_acknowledged_alert_is_joined_too_a_resolved_one_is_not(
     alerts.acknowledge(first, clinician, "Called, no answer.")
     again = positive(patient, 2)
     assert again.id == first.id and again.status == "acknowledged" and again.highest_item9 == 2
-    alerts.resolve(again, clinician, "moderate", "C-SSRS by phone", "Safety plan.")
+    alerts.resolve(again, clinician, "moderate", "Called", "Safety plan.", screener_not_done="Seen in ED")
     db.session.commit()
     later = positive(patient, 1)
     assert later.id != first.id and later.status == "open" and later.highest_item9 == 1
@@ -90,7 +91,7 @@ def test_resolving_twice_is_a_conflict_and_resolve_takes_charge_of_an_open_one(
 ) -> None:
     alert = positive(patient, 2)
     first, second = factory.user(clinic), factory.user(clinic)
-    alerts.resolve(alert, first, "high", "Sent to the emergency department.")
+    alerts.resolve(alert, first, "high", "Sent to the emergency department.", screener_not_done="Seen in ED")
     assert (alert.status, alert.acknowledged_by_id, alert.resolved_by_id) == ("resolved", first.id, first.id)
     with pytest.raises(Conflict):
         alerts.resolve(alert, second, "low")
@@ -185,6 +186,6 @@ def test_the_patient_page_lists_the_check_ins_and_the_steps(
     alerts.acknowledge(shown, clinician)
     record = patient_page.read(clinician, patient.id)
     assert record.open_alerts == [shown]  # acknowledged, still to resolve
-    alerts.resolve(shown, clinician, "low", "Called", "Fine")
+    alerts.resolve(shown, clinician, "low", "Called", "Fine", screener_not_done="Seen in ED")
     record = patient_page.read(clinician, patient.id)
     assert record.open_alerts == [] and record.handled_alerts == [shown]

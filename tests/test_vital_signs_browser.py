@@ -86,7 +86,7 @@ def test_a_visit_over_the_hold_threshold_is_confirmed_then_recorded(
 
     expect(page.locator(".confirm-box")).to_contain_text("hold-and-review level")
     expect(page.locator("#bp_during-warning")).to_have_text(
-        "Check: Blood pressure 186/104 about 40 minutes in: at or above the hold-and-review 180/110; "
+        "Check: Blood pressure 186/104 about 40 minutes in: at or above the clinic's hold-and-review level 180/110; "
         "confirm to record the infusion as given"
     )
     expect(page.locator("#bp_after-warning")).to_contain_text("at or above 140/90")  # a caution, beside its value
@@ -97,8 +97,9 @@ def test_a_visit_over_the_hold_threshold_is_confirmed_then_recorded(
 
     page.get_by_role("button", name="Save with these values").click()
     expect(page).to_have_url(re.compile(rf"/clinic/patients/{patient.id}#infusion-{booked.id}$"))
-    checks = page.locator(f'[data-infusion-more="{booked.id}"] .infusion-checks')
-    expect(checks).to_contain_text("hold-and-review blood pressure, confirmed by the clinician")
+    hold = page.locator(f'[data-infusion-more="{booked.id}"] .infusion-checks.hold')  # drawn apart from cautions
+    expect(hold).to_contain_text("186/104 about 40 minutes in: at or above the clinic's hold-and-review level 180/110")
+    expect(hold).to_contain_text("; confirmed by ")
     [row] = _rows(live_server, sa.select(Infusion).where(Infusion.id == booked.id))
     assert (row.status, row.bp_hold_confirmed, row.bp_during_systolic, row.heart_rate_during) == (
         "given",

@@ -69,18 +69,24 @@ def test_a_hold_is_stored_only_once_confirmed(clinician: User, patient: Patient)
     with pytest.raises(course.NeedsConfirmation) as asked:
         course.record_infusion(patient, by=clinician, confirmed="", bp_before="180/100", **GIVEN)
     assert [w.field for w in asked.value.warnings] == ["bp_before"]
-    assert "hold-and-review 180/110" in asked.value.warnings[0].message
+    assert "hold-and-review level 180/110" in asked.value.warnings[0].message
     assert infusions_of(patient) == []
     with pytest.raises(course.NeedsConfirmation):  # another reading than the one confirmed is asked about again
         course.record_infusion(patient, by=clinician, confirmed=asked.value.key, bp_before="190/100", **GIVEN)
     saved = course.record_infusion(patient, by=clinician, confirmed=asked.value.key, bp_before="180/100", **GIVEN)
     assert saved.infusion.bp_hold_confirmed is True
-    assert [c.level for c in saved.infusion.vital_checks] == [HOLD, CAUTION]
+    [check] = saved.infusion.vital_checks  # the reading at the hold level reads as a hold, not a caution
+    assert (check.field, check.level) == ("bp_before", HOLD)
+    assert (
+        check.message
+        == "blood pressure 180/100 before the dose: at or above the clinic's hold-and-review level 180/110"
+    )
     # The API's way: unusual values are saved with warnings, but a hold still needs its own confirmation.
+    earlier = {**GIVEN, "given_at": TEST_NOW - timedelta(days=2)}  # another day: a second the same day is asked
     with pytest.raises(course.NeedsConfirmation) as api:
-        course.record_infusion(patient, by=clinician, bp_after="150/112", **GIVEN)
+        course.record_infusion(patient, by=clinician, bp_after="150/112", **earlier)
     assert [p.field for p in api.value.problems] == ["bp_after"]
-    held = course.record_infusion(patient, by=clinician, bp_after="150/112", hold_confirmed=True, **GIVEN)
+    held = course.record_infusion(patient, by=clinician, bp_after="150/112", hold_confirmed=True, **earlier)
     assert held.infusion.bp_hold_confirmed is True
     record = db.session.scalars(
         sa.select(AuditEvent).where(
@@ -102,7 +108,7 @@ def test_the_clinics_hold_threshold_decides(factory: Factory, clinic: Clinic, cl
 
 def test_a_booked_infusion_is_not_held_until_it_is_given(factory: Factory, patient: Patient, clinician: User) -> None:
     booked = course.record_infusion(
-        patient, kind="booster", status="scheduled", scheduled_for=TEST_NOW + timedelta(days=2), by=clinician
+        patient, kind="booster", status="scheduled", scheduled_for=TEST_NOW + timedelta(hours=2), by=clinician
     ).infusion
     with pytest.raises(course.NeedsConfirmation) as asked:
         course.update_infusion(booked, {"status": "given", "bp_during": "184/96"}, clinician, confirmed="")

@@ -89,7 +89,7 @@ def test_the_api_holds_until_the_clinician_confirms(
     assert held.status_code == 422 and held.content_type == PROBLEM
     problem = held.get_json()
     assert [e["field"] for e in problem["errors"]] == ["bp_during"]
-    assert "hold-and-review 180/110" in problem["errors"][0]["message"]
+    assert "hold-and-review level 180/110" in problem["errors"][0]["message"]
     assert fetch(sa.select(Infusion).where(Infusion.patient_id == patient.id)) == []
     given = _post(client, staff, patient, bp_before="135/85", bp_during="182/98", hold_confirmed=True)
     assert given.status_code == 201
@@ -177,7 +177,7 @@ def test_the_visit_form_asks_to_confirm_a_hold_then_saves_it(
     assert asked.status_code == 422 and "Not saved yet: please confirm." in page
     assert re.search(
         r'id="bp_during-warning">Check: Blood pressure 184/100 about 40 minutes in: at or above the '
-        r"hold-and-review 180/110",
+        r"clinic&#39;s hold-and-review level 180/110",
         page,
     )
     assert 'id="bp_before-warning">Check: Blood pressure 142/84 before the dose: at or above 140/90' in page
@@ -200,7 +200,11 @@ def test_the_visit_form_asks_to_confirm_a_hold_then_saves_it(
     # The patient page: the readings in the table, the checks beside them, and the blood pressure chart.
     record = client.get(f"/clinic/patients/{patient.id}").get_data(as_text=True)
     assert "142/84 → 184/100 → –" in record
-    assert "Check: Given at or above the clinic&#39;s hold-and-review blood pressure" in record
+    # The reading at the hold level reads as a hold, not as a caution.
+    held = "Blood pressure 184/100 about 40 minutes in: at or above the clinic&#39;s hold-and-review level 180/110"
+    assert re.search(
+        rf'class="infusion-checks hold"[^>]*>\s*<li>Hold: {held}; confirmed by [^<]+ at Nov 21, 2026', record
+    )
     assert 'data-chart="blood-pressure"' in record and f'class="bp-column hold" data-infusion="{booked.id}"' in record
     # Correcting it shows the stored caution beside its value before anything is sent.
     correct = client.get(f"/clinic/infusions/{booked.id}/correct").get_data(as_text=True)

@@ -57,7 +57,7 @@ def test_checks_name_each_reading_and_holds_ask_for_a_confirmation() -> None:
     found = checks(readings, DEFAULT_HOLD_AT)
     assert [(c.field, c.level) for c in found] == [("bp_before", CAUTION), ("bp_during", HOLD)]
     assert found[0].message == "blood pressure 142/88 before the dose: at or above 140/90 (consider the risks)"
-    assert "about 40 minutes in" in found[1].message and "hold-and-review 180/110" in found[1].message
+    assert "about 40 minutes in" in found[1].message and "hold-and-review level 180/110" in found[1].message
     [asked] = holds(readings, DEFAULT_HOLD_AT)
     assert asked.field == "bp_during" and asked.message.endswith("confirm to record the infusion as given")
     assert holds({"bp_before": BloodPressure(179, 109)}, DEFAULT_HOLD_AT) == []

@@ -66,21 +66,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _maybe_start_scheduler(app: Flask) -> None:
-    """`make run` alone: the jobs run in a thread of the dev server, started once.
+    """`make run` alone: the jobs run in a thread of the dev server, started once, with or without the
+    reloader (tracker/jobs/in_process.py)."""
+    from tracker.jobs.in_process import maybe_start
 
-    `make run` serves with the reloader, whose watching parent also builds the app; only the
-    child that serves (WERKZEUG_RUN_MAIN=true) starts the jobs. Production runs `tracker scheduler`
-    as its own process instead.
-    """
-    import os
-
-    if os.environ.get("TRACKER_INPROCESS_SCHEDULER") != "1" or app.testing:
-        return
-    if os.environ.get("WERKZEUG_RUN_MAIN") != "true":
-        return
-    from tracker.jobs.scheduler import start_in_background
-
-    start_in_background(app)
+    maybe_start(app)
 
 
 def _init_extensions(app: Flask) -> None:

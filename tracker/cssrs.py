@@ -55,6 +55,12 @@ ALL_KEYS = (*KEYS, RECENT[0])
 # Asked only after "yes" to question 2 (the screener's skip logic).
 AFTER_THOUGHTS = ("method", "intent", "plan")
 LEVELS = ("low", "moderate", "high")
+# A "yes" or "no" given to a question the skip logic does not ask is refused, never dropped: the clinician (or
+# the app) meant something by it, and silently storing "not asked" would lose a yes.
+NOT_ASKED_AFTER_NO_TO_2 = (
+    "You answered no to question 2, so questions 3 to 5 are not asked: change question 2 or leave them blank"
+)
+NOT_ASKED_AFTER_NO_TO_6 = "You answered no to question 6, so 6b is not asked: change question 6 or leave it blank"
 
 
 @dataclass(frozen=True)
@@ -115,12 +121,12 @@ def parse(raw: Mapping[str, Any], field_prefix: str = "") -> tuple[Answers | Non
     elif values["thoughts"] is False:
         for key in AFTER_THOUGHTS:
             if values[key] is not None:
-                problems.append(FieldProblem(f"{field_prefix}{key}", "not asked after no to question 2: leave it out"))
+                problems.append(FieldProblem(f"{field_prefix}{key}", NOT_ASKED_AFTER_NO_TO_2))
     if values["behavior"] is True and values["behavior_recent"] is None:
         if not any(p.field == f"{field_prefix}behavior_recent" for p in problems):
             problems.append(FieldProblem(f"{field_prefix}behavior_recent", "required after yes to question 6"))
     elif values["behavior"] is False and values["behavior_recent"] is not None:
-        problems.append(FieldProblem(f"{field_prefix}behavior_recent", "not asked after no to question 6"))
+        problems.append(FieldProblem(f"{field_prefix}behavior_recent", NOT_ASKED_AFTER_NO_TO_6))
     if problems:
         return None, problems
     return (

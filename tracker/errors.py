@@ -55,6 +55,17 @@ class Gone(ServiceError):
     title = "Gone"
 
 
+class TooMany(ServiceError):
+    """A limit met: `retry_after` is the seconds until the next try can succeed (the Retry-After header)."""
+
+    status = 429
+    title = "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, retry_after)
+
+
 class Invalid(ServiceError):
     """Values that are well-formed but not acceptable, with one problem per field."""
 

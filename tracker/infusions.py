@@ -6,17 +6,21 @@ Kept apart from the course service so the rules read on their own and are tested
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, TypedDict
 
 from tracker.errors import FieldProblem
 from tracker.local_time import OUT_OF_RANGE, in_range_utc
-from tracker.vitals import BP_FIELDS, NUMBER_LIMITS, BloodPressure, blood_pressure, whole_in_range
+from tracker.vitals import BP_FIELDS, NUMBER_LIMITS, BloodPressure, blood_pressure, unusual_numbers, whole_in_range
 
 INFUSION_KINDS = ("induction", "maintenance", "booster")
 INFUSION_STATUSES = ("scheduled", "given", "cancelled")
 BOOKING_IN_PAST = "A booking must be in the future"
+GIVEN_IN_FUTURE = "must not be in the future"
+BOOKING_YEARS_AHEAD = 2  # a booking further out is a typing slip (a year typed wrong)
+BOOKING_TOO_FAR = f"a booking is at most {BOOKING_YEARS_AHEAD} years ahead"
+RIDE_HOME_NOT_CONFIRMED = "not confirmed: no driving until after a night's sleep"
 DEFAULT_DOSE_MG_PER_KG = Decimal("0.5")  # CLINICAL.md §1: typically 0.5 mg/kg
 DEFAULT_DURATION_MIN = 40  # CLINICAL.md §1: over 40 minutes
 USUAL_DOSE = (Decimal("0.1"), Decimal("0.75"))  # CLINICAL.md §1: Andrade 2017, 0.1–0.75 mg/kg
@@ -84,6 +88,22 @@ def _whole(name: str, value: Any, limits: tuple[int, int], problems: list[FieldP
     return value
 
 
+def out_of_range(name: str, too_late: bool) -> str:
+    """The bound a time beyond the calendar's ends broke, in the words of the field: a given time is not in the
+    future, a booking at most two years ahead; only a time before 2000 is the calendar's own bound."""
+    if not too_late:
+        return OUT_OF_RANGE
+    return GIVEN_IN_FUTURE if name == "given_at" else BOOKING_TOO_FAR
+
+
+def booking_horizon(now: datetime) -> datetime:
+    """The latest time a visit may be booked for: the same moment BOOKING_YEARS_AHEAD years on."""
+    try:
+        return now.replace(year=now.year + BOOKING_YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return now.replace(year=now.year + BOOKING_YEARS_AHEAD, day=28)
+
+
 def _moment(name: str, value: Any, problems: list[FieldProblem]) -> datetime | None:
     if value is None:
         return None
@@ -91,7 +111,7 @@ def _moment(name: str, value: Any, problems: list[FieldProblem]) -> datetime | N
         problems.append(FieldProblem(name, "must be a date and time with its time zone offset"))
         return None
     if in_range_utc(value) is None:
-        problems.append(FieldProblem(name, OUT_OF_RANGE))
+        problems.append(FieldProblem(name, out_of_range(name, value.year >= 2000)))
         return None
     return value
 
@@ -118,8 +138,36 @@ def checks_of_saved(
     a ride home recorded as not confirmed (CLINICAL.md §1: no driving until after a full night's sleep)."""
     checks = unusual(dose, observed_min if status == "given" else None)
     if status == "given" and ride_home_confirmed is False:
-        checks.append(FieldProblem("ride_home_confirmed", "not confirmed: no driving until after a night's sleep"))
+        checks.append(FieldProblem("ride_home_confirmed", RIDE_HOME_NOT_CONFIRMED))
     return checks
+
+
+def to_confirm(values: Mapping[str, Any], touched: Collection[str]) -> list[FieldProblem]:
+    """The values of a visit being recorded as given that a clinician confirms before it is saved, on the API
+    too (with hold_confirmed, as a hold blood pressure): heart rate and SpO2 outside the usual ranges
+    (tracker/vitals.py), and a ride home recorded as not confirmed (CLINICAL.md §1 and §7: no driving until
+    after a night's sleep). Only the fields being set now, as for the other warnings."""
+    if values.get("status") != "given":
+        return []
+    found = unusual_numbers({name: values.get(name) for name in NUMBER_LIMITS})
+    if values.get("ride_home_confirmed") is False:
+        found.append(FieldProblem("ride_home_confirmed", RIDE_HOME_NOT_CONFIRMED))
+    return [w for w in found if w.field in touched]
+
+
+def day_checks(
+    given_at: datetime, scheduled_for: datetime | None, others_given: Collection[datetime], zone: tzinfo
+) -> list[FieldProblem]:
+    """A given time to confirm: on another local day than its booking (a later visit recorded early), or on a
+    day another infusion of the patient was given (CLINICAL.md §1: a series of separate infusions, one a visit).
+    Days are the clinic's calendar days (`zone`)."""
+    day = given_at.astimezone(zone).date()
+    found = []
+    if scheduled_for is not None and (booked := scheduled_for.astimezone(zone).date()) != day:
+        found.append(FieldProblem("given_at", f"booked for {booked:%b} {booked.day}, not the day it is given"))
+    if any(other.astimezone(zone).date() == day for other in others_given):
+        found.append(FieldProblem("given_at", "another infusion of this patient is recorded as given that day"))
+    return found
 
 
 def confirmation_key(values: Mapping[str, Any], warnings: Collection[FieldProblem]) -> str:
@@ -151,8 +199,10 @@ def clean(
         # A booking is for a visit still to come: booked or moved into the past, it would wait for a visit that is
         # over. A visit already held is recorded as given, at its time.
         problems.append(FieldProblem("scheduled_for", BOOKING_IN_PAST))
+    if status == "scheduled" and scheduled_for is not None and scheduled_for > booking_horizon(now):
+        problems.append(FieldProblem("scheduled_for", BOOKING_TOO_FAR))
     if given_at is not None and given_at > now:
-        problems.append(FieldProblem("given_at", "must not be in the future"))
+        problems.append(FieldProblem("given_at", GIVEN_IN_FUTURE))
     dose = _decimal("dose_mg_per_kg", raw.get("dose_mg_per_kg"), "0.001", DOSE_LIMITS, problems)
     weight = _decimal("weight_kg", raw.get("weight_kg"), "0.1", WEIGHT_LIMITS, problems)
     duration = _whole("duration_min", raw.get("duration_min"), INT_LIMITS["duration_min"], problems)

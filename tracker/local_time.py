@@ -35,7 +35,7 @@ def zone_of(name: str | None, fallback: str | None = None) -> tzinfo:
             continue
         try:
             return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long to be a file
             continue
     return UTC
 

@@ -85,32 +85,63 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+# The format the admin types, shown above the box (the parser below reads exactly this).
+FORMAT = (
+    "One line each. Medicines: their names, separated by commas (lamotrigine, naltrexone). "
+    "A class: its name, a colon, then its members separated by commas "
+    "(benzodiazepines: alprazolam, clonazepam, diazepam, lorazepam). "
+    "Names match a patient's medicine by whole words, whatever the case."
+)
+
+
 def parse_lines(text: str, field: str = "review_medicines") -> tuple[tuple[Entry, ...], list[FieldProblem]]:
-    """The admin's list, one entry a line: "name" or "class: member, member, ...". Blank lines are skipped."""
+    """The admin's list (FORMAT): on each line either names separated by commas, each its own entry, or one
+    class, "class: member, member, ...". Blank lines and empty places between commas are skipped; a line it
+    cannot read (a class with no members, two colons, a name without a letter) is refused naming the line."""
     entries: list[Entry] = []
     problems: list[FieldProblem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
-        name, colon, rest = raw.partition(":")
-        members = tuple(m for m in (_clean(part) for part in rest.split(",")) if m) if colon else ()
-        entry, problem = _checked(_clean(name), members)
+        found, problem = _line(raw)
         if problem:
             problems.append(FieldProblem(field, f"line {number}: {problem}"))
-        elif entry is not None:
-            entries.append(entry)
+        entries.extend(found)
     if len(entries) > ENTRIES_MAX:
         problems.append(FieldProblem(field, f"at most {ENTRIES_MAX} entries"))
     return tuple(entries), problems
 
 
-def _checked(name: str, members: tuple[str, ...]) -> tuple[Entry | None, str | None]:
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(name for name in (_clean(part) for part in text.split(",")) if name)
+
+
+def _line(raw: str) -> tuple[tuple[Entry, ...], str | None]:
+    """One line's entries, or why it cannot be read."""
+    if raw.count(":") > 1:
+        return (), "one colon at most, after a class's name (benzodiazepines: alprazolam, clonazepam)"
+    name, colon, rest = raw.partition(":")
+    name = _clean(name)
+    if not colon:
+        names = _names(raw)
+        problem = _names_problem(names)
+        return ((), problem) if problem else (tuple(Entry(n) for n in names), None)
+    members = _names(rest)
     if not words(name):
-        return None, "a name is needed before the colon"
-    if len(name) > NAME_MAX or any(len(m) > NAME_MAX for m in members):
-        return None, f"each name at most {NAME_MAX} characters"
+        return (), "a name is needed before the colon"
+    if "," in name:
+        return (), "a class is one name before the colon: put other medicines on a line of their own"
+    if not members:
+        return (), f"name the members of {name} after the colon, separated by commas"
     if len(members) > MEMBERS_MAX:
-        return None, f"at most {MEMBERS_MAX} members"
-    if any(not words(m) for m in members):
-        return None, "each member needs a letter or digit"
-    return Entry(name, members), None
+        return (), f"at most {MEMBERS_MAX} members"
+    problem = _names_problem((name, *members))
+    return ((), problem) if problem else ((Entry(name, members),), None)
+
+
+def _names_problem(names: tuple[str, ...]) -> str | None:
+    if any(len(n) > NAME_MAX for n in names):
+        return f"each name at most {NAME_MAX} characters"
+    if any(not words(n) for n in names):
+        return "each name needs a letter or digit"
+    return None

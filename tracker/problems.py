@@ -9,7 +9,7 @@ from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
 
 from tracker import login_throttle
-from tracker.errors import Invalid, ServiceError
+from tracker.errors import Invalid, ServiceError, TooMany
 
 API_PREFIX = "/api/"
 PROBLEM_TYPE = "about:blank"
@@ -64,6 +64,11 @@ def problem_from_service(error: ServiceError) -> Response:
     problems = error.problems if isinstance(error, Invalid) else getattr(error, "problems", None)
     if problems is not None:
         errors = [{"field": p.field, "message": p.message} for p in problems]
+    if isinstance(error, TooMany):
+        wait = error.retry_after
+        return problem(
+            error.status, error.title, error.detail, errors, {"Retry-After": str(wait)}, {"retry_after": wait}
+        )
     return problem(error.status, error.title, error.detail, errors)
 
 

@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import phonenumbers
+
+from tracker import phones
 from tracker.errors import FieldProblem
 
 RESOURCE_KINDS = ("line", "emergency", "clinic")
@@ -22,6 +25,7 @@ MAX_NAME_LENGTH = 60
 # (116 123, 13 11 14) are not E.164 numbers, so they are checked only for their shape.
 LINE_NUMBER = re.compile(r"\+?[0-9][0-9 \-]*[0-9]")
 LINE_DIGITS = (2, 15)
+FULL_NUMBER_FROM = 6  # digits: a line number longer than this is read as a full phone number
 EMERGENCY_NUMBER = re.compile(r"[0-9]{2,6}")
 # The word to text, e.g. SHOUT: letters and digits only, so every text stays in the GSM-7 alphabet.
 SMS_KEYWORD = re.compile(r"[A-Za-z0-9]{1,20}")
@@ -39,10 +43,13 @@ class CrisisResource:
     call: bool = True
     sms: bool = False
     sms_keyword: str | None = None  # the word to text, where the line asks for one (SHOUT to 85258)
+    number: str | None = None  # E.164, where `phone` is a full number written for reading ("(312) 555-0100")
 
     @property
     def dial(self) -> str:
         """The number for a tel: or sms: link: its digits, with the leading + of an international number."""
+        if self.number:
+            return self.number
         return ("+" if self.phone.startswith("+") else "") + re.sub(r"[^0-9]", "", self.phone)
 
     @property
@@ -65,12 +72,25 @@ class CrisisResource:
 
 
 def _line(
-    name: str, phone: str, when: str | None, *, call: bool = True, sms: bool = False, keyword: str | None = None
+    name: str,
+    phone: str,
+    when: str | None,
+    *,
+    call: bool = True,
+    sms: bool = False,
+    keyword: str | None = None,
+    country: str | None = None,
 ) -> CrisisResource:
-    """A line with its sentence made from how it is reached ("Call 116 123, any time, free.")."""
-    how = CrisisResource(name, phone, "", call=call, sms=sms, sms_keyword=keyword).how
+    """A line with its sentence made from how it is reached ("Call 116 123, any time, free.").
+
+    A full number (stored E.164) is written as the clinic's country writes it (tracker/phones.py); a short code
+    such as 116 123 stays as it is.
+    """
+    shown = phones.readable(phone, country) if phone.startswith("+") else phone
+    number = "+" + re.sub(r"[^0-9]", "", phone) if shown != phone else None
+    how = CrisisResource(name, shown, "", call=call, sms=sms, sms_keyword=keyword).how
     sentence = f"{how[:1].upper()}{how[1:]}" + (f", {when}." if when else ".")
-    return CrisisResource(name, phone, sentence, call=call, sms=sms, sms_keyword=keyword)
+    return CrisisResource(name, shown, sentence, call=call, sms=sms, sms_keyword=keyword, number=number)
 
 
 @dataclass(frozen=True)
@@ -105,11 +125,12 @@ BUILT_IN: dict[str, CountryResources] = {
     "NZ": CountryResources((_line("Need to talk?", "1737", "any time, free", sms=True),), ("111",)),
 }
 
-CRISIS_MESSAGE = (
+CRISIS_LEAD = (
     "Thank you for telling us. You said you have had thoughts of being better off dead or of hurting "
-    "yourself. You are not alone, and help is available right now. Your clinic has been told and will "
-    "contact you."
+    "yourself. You are not alone, and help is available right now."
 )
+CLINIC_TOLD = "Your clinic has been told and will contact you."
+CRISIS_MESSAGE = f"{CRISIS_LEAD} {CLINIC_TOLD}"
 # When a clinic's country has no line known (a clinic enrolled before it had to enter one): never nothing.
 NO_LINE_WORDS = "call your clinic or a local crisis line"
 NO_EMERGENCY_WORDS = "call your local emergency number"
@@ -161,10 +182,14 @@ class CrisisResources:
         return f"call {_or(self.emergency)}" if self.emergency else NO_EMERGENCY_WORDS
 
 
-def clinic_resource(name: str, phone: str | None) -> CrisisResource | None:
+def clinic_resource(name: str, phone: str | None, country: str | None = None) -> CrisisResource | None:
+    """The clinic's own phone (stored E.164), written as its country writes it, as every other page does."""
     if not phone:
         return None
-    return CrisisResource(name, phone, "Your clinic: you can call them too.", "clinic")
+    shown = phones.readable(phone, country)
+    return CrisisResource(
+        name, shown, "Your clinic: you can call them too.", "clinic", number=phone if shown != phone else None
+    )
 
 
 def resources_for(
@@ -182,12 +207,12 @@ def resources_for(
     chosen = built_in.lines
     if lines:
         wording = {_key(line.entered()): line for line in built_in.lines}
-        chosen = tuple(wording.get(_key(line), entered_line(line)) for line in lines)
+        chosen = tuple(wording.get(_key(line), entered_line(line, country)) for line in lines)
     return CrisisResources(
         country,
         chosen,
         tuple(emergency) if emergency else built_in.emergency,
-        clinic_resource(clinic_name, clinic_phone),
+        clinic_resource(clinic_name, clinic_phone, country),
     )
 
 
@@ -195,19 +220,20 @@ def _key(fields: Mapping[str, Any]) -> tuple[object, ...]:
     return tuple(fields.get(name) or None for name in ("name", "phone", "call", "sms", "sms_keyword"))
 
 
-def entered_line(fields: Mapping[str, Any]) -> CrisisResource:
+def entered_line(fields: Mapping[str, Any], country: str | None = None) -> CrisisResource:
     """A stored line (CrisisResource.entered) as a resource, its sentence made from how it is reached.
 
     Nothing is said of its hours: only the built-in lines are known to answer at any time.
     """
     call, sms, keyword = bool(fields.get("call")), bool(fields.get("sms")), fields.get("sms_keyword") or None
-    return _line(str(fields["name"]), str(fields["phone"]), None, call=call, sms=sms, keyword=keyword)
+    return _line(str(fields["name"]), str(fields["phone"]), None, call=call, sms=sms, keyword=keyword, country=country)
 
 
 @dataclass(frozen=True)
 class SafetyResponse:
     message: str
     resources: tuple[CrisisResource, ...]
+    lead: str = CRISIS_LEAD  # the message without its word on the clinic, for a page that says it on its own
 
 
 def safety_response(resources: CrisisResources) -> SafetyResponse:
@@ -221,10 +247,30 @@ def _text(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def line_number(phone: str, country: str | None) -> str | None:
+    """A line's number as stored: a full number of the clinic's country (or with its +) as E.164, however it is
+    written ("+1 (800) 273-8255"); a short code (1737, 116 123) as it is dialled; None when it is neither."""
+    digits = len(re.sub(r"[^0-9]", "", phone))
+    # Short codes (at most 6 digits: 1737, 116 123, 13 11 14) are no country's full number: kept as written.
+    if digits > FULL_NUMBER_FROM:
+        try:
+            parsed = phonenumbers.parse(phone, (country or "").upper() or None)
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is not None and phonenumbers.is_valid_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if LINE_NUMBER.fullmatch(phone) and LINE_DIGITS[0] <= digits <= LINE_DIGITS[1]:
+        return " ".join(phone.split())
+    return None
+
+
 def check_lines(
-    raw: Sequence[Mapping[str, Any]], field: str = "crisis_lines"
+    raw: Sequence[Mapping[str, Any]], field: str = "crisis_lines", country: str | None = None
 ) -> tuple[list[dict[str, Any]], list[FieldProblem]]:
-    """The lines an admin entered, as the clinic stores them, and what is wrong with each."""
+    """The lines an admin entered, as the clinic stores them, and what is wrong with each.
+
+    A name needs a letter ("-5" names nothing a patient could look for); a full number is parsed for the
+    clinic's country and kept as E.164 (line_number)."""
     problems: list[FieldProblem] = []
     lines: list[dict[str, Any]] = []
     if len(raw) > MAX_LINES:
@@ -233,11 +279,16 @@ def check_lines(
         at = f"{field}[{index}]"
         name, phone, keyword = _text(entry.get("name")), _text(entry.get("phone")), _text(entry.get("sms_keyword"))
         call, sms = entry.get("call") is True, entry.get("sms") is True
-        if not 0 < len(name) <= MAX_NAME_LENGTH:
-            problems.append(FieldProblem(f"{at}.name", f"enter the line's name, at most {MAX_NAME_LENGTH} characters"))
-        digits = len(re.sub(r"[^0-9]", "", phone))
-        if not LINE_NUMBER.fullmatch(phone) or not LINE_DIGITS[0] <= digits <= LINE_DIGITS[1]:
+        if not 0 < len(name) <= MAX_NAME_LENGTH or not any(char.isalpha() for char in name):
+            problems.append(
+                FieldProblem(
+                    f"{at}.name", f"enter the line's name, with a letter, at most {MAX_NAME_LENGTH} characters"
+                )
+            )
+        stored = line_number(phone, country)
+        if stored is None:
             problems.append(FieldProblem(f"{at}.phone", "enter the number as it is dialled, such as 116 123 or 1737"))
+        phone = stored or phone
         if not call and not sms:
             problems.append(FieldProblem(f"{at}.call", "say whether the line takes calls, texts or both"))
         if keyword and not sms:

@@ -21,6 +21,10 @@ SYSTOLIC_LIMITS = (50, 260)
 DIASTOLIC_LIMITS = (30, 160)
 HEART_RATE_LIMITS = (20, 250)  # beats per minute
 SPO2_LIMITS = (50, 100)  # percent
+# Usual ranges, asked to be confirmed (not refused). These are common bedside-monitor alarm limits for adults,
+# not CLINICAL.md values: a low-SpO2 alarm at 90%, and bradycardia/tachycardia alarms at 50 and 120 a minute.
+SPO2_USUAL_LOW = 90  # percent; below it the clinician confirms
+HEART_RATE_USUAL = (50, 120)  # beats per minute; outside it the clinician confirms
 _BP_TEXT = re.compile(r"^\s*(\d{2,3})\s*/\s*(\d{2,3})\s*$")
 
 CAUTION = "caution"
@@ -70,6 +74,13 @@ COLUMNS = tuple(
 )
 
 
+IMPLAUSIBLE_BP = (
+    "not a plausible blood pressure: "
+    f"systolic {SYSTOLIC_LIMITS[0]}–{SYSTOLIC_LIMITS[1]}, diastolic {DIASTOLIC_LIMITS[0]}–{DIASTOLIC_LIMITS[1]}"
+)
+DIASTOLIC_ABOVE = "the diastolic is above the systolic: check the reading"
+
+
 def readings_of(columns: Mapping[str, Any]) -> dict[str, BloodPressure | None]:
     """Each moment's blood pressure from the infusion's column values (bp_before_systolic, ...)."""
     found: dict[str, BloodPressure | None] = {}
@@ -93,12 +104,14 @@ def blood_pressure(name: str, value: Any, problems: list[FieldProblem]) -> Blood
         problems.append(FieldProblem(name, "give systolic/diastolic in mmHg, e.g. 120/80"))
         return None
     reading = BloodPressure(parts[0], parts[1])
-    low_s, high_s = SYSTOLIC_LIMITS
-    low_d, high_d = DIASTOLIC_LIMITS
+    # A refused reading is not returned: judged against the caution and hold levels it would be mis-worded.
+    (low_s, high_s), (low_d, high_d) = SYSTOLIC_LIMITS, DIASTOLIC_LIMITS
     if not (low_s <= reading.systolic <= high_s and low_d <= reading.diastolic <= high_d):
-        problems.append(FieldProblem(name, f"systolic must be {low_s}–{high_s}, diastolic {low_d}–{high_d}"))
-    elif reading.systolic <= reading.diastolic:
-        problems.append(FieldProblem(name, "systolic must be above diastolic"))
+        problems.append(FieldProblem(name, IMPLAUSIBLE_BP))
+        return None
+    if reading.systolic <= reading.diastolic:
+        problems.append(FieldProblem(name, DIASTOLIC_ABOVE))
+        return None
     return reading
 
 
@@ -127,6 +140,25 @@ def bp_level(reading: BloodPressure | None, hold_at: BloodPressure) -> str | Non
     return None
 
 
+def hold_words(hold_at: BloodPressure) -> str:
+    return f"at or above the clinic's hold-and-review level {hold_at}"
+
+
+def unusual_numbers(numbers: Mapping[str, int | None]) -> list[FieldProblem]:
+    """Heart rates and SpO2 (by field) outside the usual ranges above: kept once the clinician confirms them."""
+    found = []
+    for moment in MOMENTS:
+        rate, spo2 = numbers.get(heart_rate_field(moment)), numbers.get(spo2_field(moment))
+        if rate is not None and not HEART_RATE_USUAL[0] <= rate <= HEART_RATE_USUAL[1]:
+            low, high = HEART_RATE_USUAL
+            words = f"heart rate {rate} {MOMENT_WORDS[moment]}: outside the usual {low}–{high} beats a minute"
+            found.append(FieldProblem(heart_rate_field(moment), words))
+        if spo2 is not None and spo2 < SPO2_USUAL_LOW:
+            words = f"SpO2 {spo2}% {MOMENT_WORDS[moment]}: below the usual {SPO2_USUAL_LOW}%"
+            found.append(FieldProblem(spo2_field(moment), words))
+    return found
+
+
 @dataclass(frozen=True)
 class VitalCheck:
     """A blood pressure reading at the caution or hold level, shown beside it."""
@@ -138,7 +170,7 @@ class VitalCheck:
 
 def _message(level: str, moment: str, reading: BloodPressure, hold_at: BloodPressure) -> str:
     if level == HOLD:
-        return f"blood pressure {reading} {MOMENT_WORDS[moment]}: at or above the hold-and-review {hold_at}"
+        return f"blood pressure {reading} {MOMENT_WORDS[moment]}: {hold_words(hold_at)}"
     return f"blood pressure {reading} {MOMENT_WORDS[moment]}: at or above {CAUTION_AT} (consider the risks)"
 
 
@@ -167,12 +199,18 @@ _NO_HOLD = BloodPressure(SYSTOLIC_LIMITS[1] + 1, DIASTOLIC_LIMITS[1] + 1)
 HOLD_CONFIRMED_FIELD = "bp_hold_confirmed"
 
 
-def checks_of_saved(readings: Mapping[str, BloodPressure | None], hold_confirmed: bool) -> list[VitalCheck]:
-    """The checks beside an infusion already saved: each reading at or above 140/90 as a caution, and first, when
-    the clinician confirmed giving it at the clinic's hold-and-review level, that confirmation (kept with it,
-    since the clinic's threshold may change later)."""
-    found = checks(readings, _NO_HOLD)
-    if hold_confirmed:
-        message = "given at or above the clinic's hold-and-review blood pressure, confirmed by the clinician"
+def checks_of_saved(
+    readings: Mapping[str, BloodPressure | None], hold_confirmed: bool, hold_at: BloodPressure | None = None
+) -> list[VitalCheck]:
+    """The checks beside an infusion already saved: each reading at or above 140/90 as a caution; when the
+    clinician confirmed giving it at the clinic's hold-and-review level (`hold_at`), the readings at that level
+    as holds (who confirmed it and when are the audit log's). Unconfirmed, a reading is at most a caution (the
+    clinic's level may have changed since); confirmed with no reading at today's level, the confirmation itself
+    is shown (it was kept with the infusion)."""
+    if not hold_confirmed:
+        return checks(readings, _NO_HOLD)
+    found = checks(readings, hold_at or _NO_HOLD)
+    if not any(c.level == HOLD for c in found):
+        message = "given at or above the clinic's hold-and-review blood pressure of the time"
         found.insert(0, VitalCheck(HOLD_CONFIRMED_FIELD, HOLD, message))
     return found

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_smorest import Api
 from marshmallow import fields
 
+from tracker.api.media_type import document_415, require_json_body
 from tracker.api.schemas import checkins
 from tracker.api.schemas.common import TEXT_PATTERN, ProblemSchema
 from tracker.extensions import csrf
@@ -106,6 +107,7 @@ def init_api(app: Flask) -> None:
     api.init_app(app)
     api.ma_plugin.converter.add_attribute_function(plain_text_pattern)
     app.after_request(answer_options_plainly)
+    app.before_request(require_json_body)  # a body must say it is JSON (media_type.py)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     for blueprint in (auth.bp, patient.bp, clinic.bp, course.bp, boosters.bp, side_effects.bp, medicines.bp):
         api.register_blueprint(blueprint)
@@ -114,6 +116,6 @@ def init_api(app: Flask) -> None:
     @app.route("/api/v1/openapi.json")
     def openapi_document() -> ResponseReturnValue:
         # A copy: the spec hands out its own dicts, and the rewriting below must start afresh each time.
-        document = as_read(problem_media_types(copy.deepcopy(api.spec.to_dict())))
+        document = document_415(as_read(problem_media_types(copy.deepcopy(api.spec.to_dict()))))
         document["servers"] = [{"url": "/"}]
         return jsonify(document)

@@ -137,9 +137,9 @@ def acknowledge(body: dict[str, Any], alert_id: str) -> Alert:
 @bp.arguments(ResolveSchema)
 @bp.response(200, AlertSchema)
 def resolve(body: dict[str, Any], alert_id: str) -> Alert:
-    """Record the follow-up and close the alert: a safety alert needs the risk level (low, moderate, high), and
-    may carry the C-SSRS screener's answers (the answer then holds them and the level they suggest) or why it was
-    not asked."""
+    """Record the follow-up and close the alert: a safety alert needs the risk level (low, moderate, high) and
+    either the C-SSRS screener's answers (the answer then holds them and the level they suggest) or why it was
+    not asked (`screener_not_done`); without either it is refused (422 naming `screener`)."""
     staff = api_user()
     return alerts.resolve(
         alert_queries.get_alert_for_staff(staff, alert_id),

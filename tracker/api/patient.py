@@ -13,7 +13,7 @@ from tracker.api.idempotency import idempotent
 from tracker.api.pagination import Page, newest_first
 from tracker.api.schemas.boosters import BoosterRequestPageSchema, BoosterRequestSchema, ReasonSchema
 from tracker.api.schemas.checkins import CheckInCreateSchema, CheckInPageSchema, CheckInSchema, InstrumentSchema
-from tracker.api.schemas.common import PageArgsSchema
+from tracker.api.schemas.common import PageArgsSchema, ProblemSchema
 from tracker.api.schemas.infusions import PatientInfusionPageSchema
 from tracker.api.schemas.patient import MePatchSchema, MeSchema
 from tracker.errors import NotFound
@@ -81,6 +81,11 @@ def get_gad7() -> Instrument:
 @idempotent
 @bp.arguments(CheckInCreateSchema)
 @bp.response(201, CheckInSchema)
+@bp.alt_response(
+    429,
+    schema=ProblemSchema,
+    description="more than 6 check-ins of the instrument in 24 hours (never one with item 9 above 0); Retry-After",
+)
 def create_checkin(body: dict[str, Any]) -> CheckIn:
     """Submit a check-in; when item 9 is above 0 the answer carries crisis resources and the clinic is alerted."""
     result = checkins.submit(current_patient(), body["instrument"], body["answers"], body["difficulty"], "app")

@@ -54,6 +54,7 @@ class Player:
         self.booked: dict[tuple[int, datetime], Infusion] = {}
         self.safety_alerts: dict[int, Alert] = {}
         self.corrections: list[uuid.UUID] = []  # the audit rows of infusions corrected, kept (drop_audit_trail)
+        self.holds: list[uuid.UUID] = []  # and of holds confirmed: the page names who confirmed and when
 
     def play(self) -> DemoLogins:
         story = self.story
@@ -104,14 +105,16 @@ class Player:
             case steps.MovePhase(to_phase=to_phase, reason=reason):
                 course.change_phase(patient, to_phase, self.clinician, reason)
             case steps.Infuse(kind=kind, vitals=vitals):
-                course.record_infusion(
+                given = course.record_infusion(
                     patient,
                     kind=kind,
                     status="given",
                     by=self.clinician,
                     hold_confirmed=vitals.hold_confirmed,
                     **_fields(vitals),
-                )
+                ).infusion
+                if vitals.hold_confirmed:
+                    self.keep_hold(given, "infusion.record")
             case steps.Book(kind=kind, visit=visit, ride_home_confirmed=ride_home):
                 booked = course.record_infusion(
                     patient,
@@ -130,6 +133,8 @@ class Player:
                     self.clinician,
                     hold_confirmed=vitals.hold_confirmed,
                 )
+                if vitals.hold_confirmed:
+                    self.keep_hold(infusion, "infusion.update")
             case steps.AcknowledgeSafety(note=note, risk_level=risk_level, screener=screener):
                 # CLINICAL.md §3, in two steps: "I am on it", then the follow-up with its risk level and the
                 # C-SSRS screener's answers (CLINICAL.md §7).
@@ -206,6 +211,16 @@ class Player:
         assert kept is not None  # update_infusion audits every change
         self.corrections.append(kept)
 
+    def keep_hold(self, infusion: Infusion, action: str) -> None:
+        kept = db.session.scalar(
+            sa.select(AuditEvent.id)
+            .where(AuditEvent.action == action, AuditEvent.target_id == str(infusion.id))
+            .order_by(AuditEvent.at.desc())
+            .limit(1)
+        )
+        assert kept is not None  # the course service audits every infusion recorded or changed
+        self.holds.append(kept)
+
     def showcase(self) -> dict[str, uuid.UUID]:
         """The ids the dashboard's tour opens, checked to be what the story meant them to be."""
         shown = self.story.showcase
@@ -228,12 +243,14 @@ class Player:
         """The audit log is of what people did; the demo's history was played, not done (see build_demo).
 
         Corrections of a given infusion stay: the audit log is where their reason and the values they replaced are
-        kept (the patient's page shows them from there), so without them a corrected infusion would not say so.
+        kept (the patient's page shows them from there), so without them a corrected infusion would not say so;
+        so do the confirmations of a hold blood pressure (the page names who confirmed it, and when).
         """
         staff = sa.select(User.id).where(User.clinic_id == self.clinic.id)
         played = sa.or_(AuditEvent.clinic_id == self.clinic.id, AuditEvent.actor_id.in_(staff))
         correction = sa.and_(AuditEvent.action == "infusion.update", AuditEvent.id.in_(self.corrections))
-        db.session.execute(sa.delete(AuditEvent).where(played, sa.not_(correction)))
+        hold = AuditEvent.id.in_(self.holds)
+        db.session.execute(sa.delete(AuditEvent).where(played, sa.not_(sa.or_(correction, hold))))
 
 
 def _fields(vitals: steps.Vitals) -> InfusionFields:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from types import MappingProxyType
 
 from tracker.instruments.base import FieldError
+from tracker.local_time import in_zone
 
 # The phases with a check-in cadence (screening and discharged patients are asked nothing: tracker/reminders.py).
 PHASES = ("induction", "maintenance", "as_needed")
@@ -33,9 +34,8 @@ INTERVAL_WORDS: Mapping[str, str] = MappingProxyType(
 # full interval has passed, so it lands on the same weekly reminder day rather than a week later.
 EARLY_DAYS = 3
 
-PHQ9_REQUIRED = (
-    "PHQ-9 cannot be turned off in an active phase: the relapse rule reads only PHQ-9 check-ins (CLINICAL.md §5)"
-)
+# CLINICAL.md §5: the relapse rule reads only PHQ-9 check-ins (the message a person reads names no document).
+PHQ9_REQUIRED = "PHQ-9 cannot be turned off in an active phase: the relapse rule reads only PHQ-9 check-ins"
 
 Schedule = Mapping[str, Mapping[str, str]]
 
@@ -126,7 +126,12 @@ def due(interval: str, last_taken_at: datetime | None, now: datetime, zone: tzin
         return Due(False, None)
     if last_taken_at is None:
         return Due(True, today)
-    next_on = last_taken_at.astimezone(zone).date() + timedelta(days=days - EARLY_DAYS)
+    try:
+        next_on = in_zone(last_taken_at, zone).date() + timedelta(days=days - EARLY_DAYS)
+    except OverflowError:
+        # A check-in stored at the calendar's very end (before such dates were refused): the next one falls
+        # past the last day a date can be, so it is not due yet.
+        next_on = date.max
     return Due(today >= next_on, next_on)
 
 

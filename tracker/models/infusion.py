@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from tracker.clock import system_now
 from tracker.infusions import INFUSION_KINDS, INFUSION_STATUSES  # the rules own the vocabulary; the table checks it
@@ -84,4 +84,15 @@ class Infusion(Base):
     @property
     def vital_checks(self) -> list[VitalCheck]:
         """CLINICAL.md §7: the caution and hold checks shown beside this infusion's blood pressure."""
-        return checks_of_saved(self.readings, self.bp_hold_confirmed)
+        hold_at = None
+        session = object_session(self)
+        if self.bp_hold_confirmed and session is not None:
+            # Only a confirmed hold needs the clinic's level, to word each reading at it as a hold.
+            clinic, patient = Base.metadata.tables["clinic"], Base.metadata.tables["patient"]
+            row = session.execute(
+                sa.select(clinic.c.bp_hold_systolic, clinic.c.bp_hold_diastolic)
+                .join(patient, patient.c.clinic_id == clinic.c.id)
+                .where(patient.c.id == self.patient_id)
+            ).first()
+            hold_at = BloodPressure(row[0], row[1]) if row is not None else None
+        return checks_of_saved(self.readings, self.bp_hold_confirmed, hold_at)

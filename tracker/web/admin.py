@@ -76,7 +76,7 @@ SETTINGS_SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("Treatment course", "How induction ends.", ("induction_infusion_count", "post_induction_phase")),
     (
         "Blood pressure at the visit",
-        "When giving an infusion needs a clinician's confirmation (CLINICAL.md §7; default 180/110).",
+        "When giving an infusion needs a clinician's confirmation (default 180/110).",
         ("bp_hold_systolic", "bp_hold_diastolic"),
     ),
     ("Clinic", "Its name and the time zone its times are in.", ("name", "timezone")),

@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 
+from tracker import medicine_review
 from tracker.errors import Invalid
 from tracker.extensions import db
 from tracker.services.clinic import medicines
@@ -18,11 +19,7 @@ from tracker.web.roles import admin_required
 class ReviewListForm(FlaskForm):
     review_medicines = TextAreaField(
         "Medicines to review before an infusion",
-        description=(
-            "One a line: a medicine (lamotrigine), or a class with its members after a colon "
-            "(benzodiazepines: alprazolam, clonazepam, diazepam, lorazepam). Names match a patient's medicine "
-            "by whole words, whatever the case."
-        ),
+        description=medicine_review.FORMAT,
         render_kw={"rows": 8},
     )
 

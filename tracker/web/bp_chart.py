@@ -10,12 +10,13 @@ lowest to the highest value read at the visit (before, about 40 minutes in, befo
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from tracker.local_time import in_range_utc
 from tracker.models import Infusion
 from tracker.vitals import CAUTION_AT, HOLD, BloodPressure, checks_of_saved
+from tracker.web.charts import ABOVE, BELOW, LABEL_STEP, POINT_RADIUS, _label_box, _label_width
 from tracker.web.time_axis import LEFT, RIGHT, WIDTH, TimeAxis
 
 HEIGHT = 220
@@ -57,6 +58,50 @@ class BpRule:
     value: int
     y: float
     label: str
+    label_x: float = RIGHT - 4  # the label's right end, placed clear of the others (`_placed`)
+    dy: str = ABOVE
+
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _today_boxes(now_x: float) -> list[Box]:
+    """The dashed "today" line and its label (templates/clinic/_chart_parts.html now_mark, anchored as there)."""
+    start = now_x < LEFT + 80
+    label = (now_x + 5, TOP) if start else (now_x - 5 - _label_width("today"), TOP)
+    left, top, right, bottom = _label_box("today", label[0] + _label_width("today"), TOP, "1em")
+    return [(now_x - 2, TOP, now_x + 2, BOTTOM), (left - 2, top, right + 2, bottom)]
+
+
+def _placed(rules: Sequence[BpRule], now_x: float, points: Sequence[tuple[float, float]]) -> tuple[BpRule, ...]:
+    """Each rule's label where it covers no point (as charts._free_x keeps them), no label placed before it, nor
+    the today line and its label: above its line, else below it, from the right end leftwards, the first rules
+    first. With the caution and hold lines a few mmHg apart (a hold at 150/95) the labels sit side by side."""
+    taken = _today_boxes(now_x)
+    r = POINT_RADIUS
+    placed = []
+    for rule in rules:
+        spot = None
+        for dy in (ABOVE, BELOW):
+            x = float(RIGHT - 4)
+            while spot is None and x - _label_width(rule.label) >= LEFT:
+                box = _label_box(rule.label, x, rule.y, dy)
+                left, top, right, bottom = box
+                covers = any(px + r > left and px - r < right and py + r > top and py - r < bottom for px, py in points)
+                if not covers and not any(_overlaps(box, other) for other in taken):
+                    spot = (x, dy, box)
+                x -= LABEL_STEP
+            if spot is not None:
+                break
+        if spot is None:  # nowhere free (a crowded phone-sized range): at the right end, as before
+            spot = (float(RIGHT - 4), ABOVE, _label_box(rule.label, RIGHT - 4, rule.y, ABOVE))
+        taken.append(spot[2])
+        placed.append(replace(rule, label_x=spot[0], dy=spot[1]))
+    return tuple(placed)
 
 
 @dataclass(frozen=True)
@@ -120,7 +165,7 @@ def bp_chart(visits: Sequence[BpIn], axis: TimeAxis, hold_at: BloodPressure) -> 
                 readings,
             )
         )
-    rules = (
+    lines = (
         BpRule("caution-systolic", CAUTION_AT.systolic, y_of(CAUTION_AT.systolic), f"caution {CAUTION_AT.systolic}"),
         BpRule(
             "caution-diastolic", CAUTION_AT.diastolic, y_of(CAUTION_AT.diastolic), f"caution {CAUTION_AT.diastolic}"
@@ -128,6 +173,10 @@ def bp_chart(visits: Sequence[BpIn], axis: TimeAxis, hold_at: BloodPressure) -> 
         BpRule("hold-systolic", hold_at.systolic, y_of(hold_at.systolic), f"hold {hold_at.systolic}"),
         BpRule("hold-diastolic", hold_at.diastolic, y_of(hold_at.diastolic), f"hold {hold_at.diastolic}"),
     )
+    drawn = [(c.x, y) for c in columns for y in (c.systolic_y, c.diastolic_y, *c.whisker) if y is not None]
+    # The order they are drawn in (the page's description reads rules[2] and [3] as the hold), placed hold first.
+    by_name = {r.name: r for r in _placed([lines[2], lines[3], lines[0], lines[1]], axis.now_x, drawn)}
+    rules = tuple(by_name[r.name] for r in lines)
     return BpChart(
         width=WIDTH,
         height=HEIGHT,

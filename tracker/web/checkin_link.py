@@ -18,7 +18,7 @@ from typing import Any
 from flask import Blueprint, abort, request, url_for
 from flask.typing import ResponseReturnValue
 
-from tracker.errors import Invalid
+from tracker.errors import Invalid, TooMany
 from tracker.extensions import db, limiter
 from tracker.instruments import GAD7, PHQ9, Instrument
 from tracker.instruments import schedule as instrument_schedule
@@ -69,6 +69,10 @@ def checkin(token: str) -> ResponseReturnValue:
         db.session.rollback()  # gives the link back: the corrected form may still be sent
         problems = show_problems(form, error)
         return render_form(patient, form, 422, problems, instrument=instrument, url_for=link_url_for)
+    except TooMany as error:
+        db.session.rollback()  # the link stays usable once the limit lets the patient in again
+        page, status = render_form(patient, form, 429, [error.detail], instrument=instrument, url_for=link_url_for)
+        return page, status, {"Retry-After": str(error.retry_after)}
     checkin_links.record(link, result.checkin)
     log.info("check-in link %s used for check-in %s", link.id, result.checkin.id)
     if result.safety is not None:

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from tracker import local_time
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
+from tracker.infusions import out_of_range
 from tracker.services import scope
 from tracker.services.accounts import patients
 from tracker.services.alerts import queries as alert_queries
@@ -128,7 +129,6 @@ def resolve(alert_id: str) -> ResponseReturnValue:
             form.note.data,
             screener=form.given_answers(),
             screener_not_done=form.screener_not_done.data,
-            screener_required=alert.kind == "safety",
         )
         return "Alert resolved."
 
@@ -219,7 +219,9 @@ def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
         except NotALocalTime:
             raise Invalid.one("when", f"that time does not exist in {zone} (the clocks change)") from None
         except OutOfRange:
-            raise Invalid.one("when", local_time.OUT_OF_RANGE) from None
+            field = "given_at" if form.status.data == "given" else "scheduled_for"
+            message = out_of_range(field, form.when.data.year >= local_time.EARLIEST.year)
+            raise Invalid.one("when", message) from None
     given = form.status.data == "given"
     return {
         **form.visit_values(),

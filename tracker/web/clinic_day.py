@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from tracker import clock, local_time
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
-from tracker.infusions import DEFAULT_DOSE_MG_PER_KG, DEFAULT_DURATION_MIN
+from tracker.infusions import DEFAULT_DOSE_MG_PER_KG, DEFAULT_DURATION_MIN, out_of_range
 from tracker.instruments import INSTRUMENTS, PHQ9, UnknownInstrument, get_instrument
 from tracker.models import Infusion, Patient
 from tracker.services import scope
@@ -71,7 +71,7 @@ def _moment(value: datetime | None, zone: tzinfo, field: str) -> datetime | None
     except NotALocalTime:
         raise Invalid.one(field, f"that time does not exist in {zone} (the clocks change)") from None
     except OutOfRange:
-        raise Invalid.one(field, local_time.OUT_OF_RANGE) from None
+        raise Invalid.one(field, out_of_range(field, value.year >= local_time.EARLIEST.year)) from None
 
 
 def _to_patient(patient_id: Any, anchor: str) -> Response:

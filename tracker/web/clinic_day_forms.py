@@ -127,7 +127,7 @@ class RescheduleForm(FlaskForm):
 
 
 class CancelInfusionForm(FlaskForm):
-    reason = TextAreaField("Reason (optional)", filters=[blank_to_none])
+    reason = TextAreaField("Reason", filters=[blank_to_none])
 
 
 def show_warnings(form: FlaskForm, warnings: list[FieldProblem], names: dict[str, str]) -> None:

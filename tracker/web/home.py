@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from tracker import local_time
-from tracker.instruments import INSTRUMENTS
+from tracker.instruments import INSTRUMENTS, PHQ9
 from tracker.services.accounts import patients as patient_service
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.checkins import due as checkins_due
@@ -24,6 +24,11 @@ HOMES = {"patient": "home.patient", "clinician": "clinic.home", "admin": "admin.
 def home_of(role: str) -> str:
     """The page each role lands on."""
     return url_for(HOMES[role])
+
+
+def checkin_url(instrument: str) -> str:
+    """The check-in page of one instrument: "Check in now" opens the one due first."""
+    return url_for("patient.checkin") if instrument == PHQ9.name else url_for(f"patient.checkin_{instrument}")
 
 
 @bp.route("/")
@@ -45,6 +50,7 @@ def patient() -> str:
         if visit and visit.scheduled_for
         else None
     )
+    due = checkins_due.due_for(me)  # CLINICAL.md §7: in the schedule's order, PHQ-9 first
     return render_template(
         "patient/home.html",
         patient=me,
@@ -52,6 +58,7 @@ def patient() -> str:
         visit_when=when,
         visit_safety=texts.VISIT_SAFETY,
         waiting=booster_queries.open_request_for(me.id),
-        due=[INSTRUMENTS[name] for name in checkins_due.due_for(me)],
+        due=[INSTRUMENTS[name] for name in due],
+        checkin_url=checkin_url(due[0] if due else PHQ9.name),
         side_effects_due=side_effect_reports.due_check(me),
     )

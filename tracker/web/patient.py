@@ -19,19 +19,21 @@ from wtforms.fields.choices import SelectChoice
 
 from tracker import local_time
 from tracker import reminders as reminder_rules
-from tracker.errors import Conflict, Invalid
+from tracker.errors import Conflict, Invalid, TooMany
 from tracker.extensions import db
 from tracker.instruments import GAD7, INSTRUMENTS, PHQ9, Instrument, severity
 from tracker.instruments import schedule as instrument_schedule
 from tracker.models import CheckIn, Patient
 from tracker.services.accounts import patients as patient_settings
 from tracker.services.accounts.patients import patient_of
+from tracker.services.alerts import told
 from tracker.services.boosters import queries as booster_queries
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins import due as checkins_due
 from tracker.services.checkins import queries as checkin_queries
 from tracker.services.checkins import submit as checkins
 from tracker.services.course import queries as course_queries
+from tracker.web import reminder_words
 from tracker.web.landing import land
 from tracker.web.patient_forms import BoosterRequestForm, MyRemindersForm
 from tracker.web.roles import patient_required
@@ -44,12 +46,15 @@ WEB_CHECKIN_NAMESPACE = uuid.UUID("0b6f1c4e-3f55-4d7e-9a8e-6c1d2f7a9b30")
 ANSWER_FIELD = re.compile(r"answers\[(\d+)\]")
 
 
-def _answer(raw: object) -> int | None:
-    """The form sends strings; anything that is not a whole number is left for the service to refuse."""
+def _answer(raw: object) -> int | str | None:
+    """The form sends strings; anything that is not a whole number is passed on as sent, for the service to
+    refuse beside its question (read as None, a bad difficulty would pass as skipped and be lost)."""
+    if raw is None or raw == "":
+        return None
     try:
         return int(str(raw))
     except ValueError:
-        return None
+        return str(raw)
 
 
 class CheckInForm(FlaskForm):
@@ -212,6 +217,9 @@ def _checkin(form: FlaskForm, instrument: Instrument) -> ResponseReturnValue:
     except Invalid as error:
         problems = show_problems(form, error)
         return render_form(me, form, 422, problems, instrument=instrument, due=due)
+    except TooMany as error:
+        page, status = render_form(me, form, 429, [error.detail], instrument=instrument, due=due)
+        return page, status, {"Retry-After": str(error.retry_after)}
     except IntegrityError:
         # The same form sent twice at once: the other request stored it first.
         db.session.rollback()
@@ -264,7 +272,14 @@ def safety_page(patient: Patient, checkin: CheckIn) -> tuple[str, int]:
     response = checkins.safety_for(checkin)
     if response is None:
         abort(404)  # the crisis page belongs only to check-ins with a positive item 9 (CLINICAL.md §3)
-    return _page("patient/safety.html", patient, checkin=checkin, safety=response, clinic=patient.clinic)
+    return _page(
+        "patient/safety.html",
+        patient,
+        checkin=checkin,
+        safety=response,
+        clinic=patient.clinic,
+        clinic_told=told.clinic_told(checkin),
+    )
 
 
 @bp.route("/history")
@@ -357,10 +372,19 @@ def reminders() -> ResponseReturnValue:
 
 
 def _clock(moment: time) -> str:
-    return moment.strftime("%H:%M")
+    return reminder_words.clock(moment)  # the time box's format, so the page says every time one way
 
 
 def _reminders_page(patient: Patient, form: MyRemindersForm, status: int) -> tuple[str, int]:
     start, end = patient.clinic.quiet_start, patient.clinic.quiet_end
     quiet_hours = None if start == end else (_clock(start), _clock(end))  # start == end: no quiet hours
-    return _page("patient/reminders.html", patient, status, form=form, quiet_hours=quiet_hours)
+    schedule = instrument_schedule.effective(patient.clinic.instrument_schedule)
+    return _page(
+        "patient/reminders.html",
+        patient,
+        status,
+        form=form,
+        quiet_hours=quiet_hours,
+        how_often=reminder_words.reminder_sentence(schedule, patient.phase),
+        zone_words=reminder_words.zone(patient.timezone),
+    )

@@ -15,7 +15,7 @@ class BoosterRequestForm(FlaskForm):
 
 
 class MyRemindersForm(FlaskForm):
-    enabled = BooleanField("Send me a check-in reminder each week")
+    enabled = BooleanField("Text me a reminder when a check-in is due")
     # Optional: left empty with reminders off, the time stays as it is (the clinic's default until one is
     # chosen); with reminders on, the page asks for a time.
     local_time = TimeField("At what time (your time)", validators=[Optional()])

@@ -47,18 +47,11 @@ class ScreenerResolveForm(ResolveForm):
     seen_suggestion = HiddenField()
 
     def given_answers(self) -> dict[str, Any] | None:
-        """The answers as the service takes them, with the screener's skip logic applied: after no to question 2,
-        questions 3-5 were not asked (anything marked there is dropped); likewise 6b after no to 6. None when no
-        question was answered."""
+        """The answers as marked, for the service to check against the screener's skip logic: an answer to a
+        question it does not ask (3-5 after no to 2, 6b after no to 6) is refused there, never dropped here.
+        None when no question was answered."""
         raw = {key: self[key].data for key in cssrs.ALL_KEYS if self[key].data in ("yes", "no")}
-        if not raw:
-            return None
-        if raw.get("thoughts") == "no":
-            for key in cssrs.AFTER_THOUGHTS:
-                raw.pop(key, None)
-        if raw.get("behavior") == "no":
-            raw.pop("behavior_recent", None)
-        return raw
+        return raw or None
 
     def suggestion(self) -> str | None:
         """The screener's suggested level for the answers given, when they are complete."""

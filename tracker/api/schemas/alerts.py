@@ -69,15 +69,28 @@ class AcknowledgeSchema(Strict):
 class ResolveSchema(Strict):
     risk_level = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_LEVELS))
     action = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
-    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    note = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=2000),
+        metadata={
+            "description": "required (why) when risk_level is lower than the level the screener's answers suggest"
+        },
+    )
     # Left out rather than null: a nullable nested schema is documented as "any object" (apispec's anyOf).
     screener = fields.Nested(
         ScreenerSchema,
-        metadata={"description": "the C-SSRS screener's answers (safety alerts only, CLINICAL.md §7)"},
+        metadata={
+            "description": "the C-SSRS screener's answers (safety alerts only); a safety alert "
+            "needs these or screener_not_done"
+        },
     )
     screener_not_done = fields.String(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=300),
-        metadata={"description": "why the screener was not asked, instead of its answers (safety alerts only)"},
+        metadata={
+            "description": "why the screener was not asked, instead of its answers (safety alerts only; "
+            "a safety alert needs this or screener)"
+        },
     )

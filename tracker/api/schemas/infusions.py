@@ -100,7 +100,7 @@ class InfusionSchema(PatientInfusionSchema):
     vital_checks = fields.List(
         fields.Nested(VitalCheckSchema),
         required=True,
-        metadata={"description": "CLINICAL.md §7: readings at or above 140/90 (caution), and a confirmed hold"},
+        metadata={"description": "readings at or above 140/90 (caution), and a confirmed hold"},
     )
     notes = fields.String(allow_none=True, required=True)
     warnings = fields.List(fields.Nested(WarningSchema), required=True)
@@ -148,10 +148,15 @@ class InfusionChangeSchema(Strict):
     spo2_before = _vital(SPO2_LIMITS, "%")
     spo2_during = _vital(SPO2_LIMITS, "%")
     spo2_after = _vital(SPO2_LIMITS, "%")
-    # CLINICAL.md §7: giving an infusion with a reading at the clinic's hold level is refused (422) without this.
+    # CLINICAL.md §7: giving an infusion with a reading at the clinic's hold level is refused (422) without this;
+    # so are a heart rate or SpO2 outside the usual range, a ride home not confirmed, and an unusual day.
     hold_confirmed = StrictBoolean(
         load_default=False,
-        metadata={"description": "the clinician confirms giving it with a blood pressure at the clinic's hold level"},
+        metadata={
+            "description": "the clinician confirms giving it with a blood pressure at the clinic's hold level, a "
+            "heart rate outside 50-120 or SpO2 under 90%, the ride home not confirmed, or on another day than "
+            "booked or than another infusion given"
+        },
     )
     observed_min = StrictInteger(allow_none=True)
     ride_home_confirmed = StrictBoolean(allow_none=True)

@@ -45,7 +45,7 @@ class MeSchema(Schema):
         fields.Nested(CrisisResourceSchema),
         required=True,
         attribute="clinic.crisis_resources.listed",
-        metadata={"description": "the clinic's crisis lines, emergency number and phone (CLINICAL.md §3)"},
+        metadata={"description": "the clinic's crisis lines, emergency number and phone"},
     )
     next_visit = NestedFrom(
         PatientInfusionSchema,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 import zoneinfo
@@ -65,12 +66,17 @@ def normalize_phone(raw: str, region: str = "US") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def valid_timezone(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return False
-    return "/" in name or name == "UTC"
+    """A zone of the tz database by its full name ("America/Chicago", or "UTC").
+
+    Looked up in the database's list rather than opened: an arbitrary string handed to ZoneInfo becomes a
+    file path, and a long one fails with an OS error instead of "not found"."""
+    return name in _known_zones() and ("/" in name or name == "UTC")
 
 
 def password_problem(password: str) -> str | None:
@@ -129,6 +135,11 @@ def create_clinic(name: str, timezone: str, **settings: object) -> Clinic:
     return clinic
 
 
+# Worded as enrolment.CONTACT_TAKEN is: says neither where the email is in use nor by whom, so an admin learns
+# nothing of another clinic's staff or patients.
+EMAIL_TAKEN = "This email is already in use: look for the colleague in your staff list, or ask them for another."
+
+
 def create_staff(clinic: Clinic, role: str, email: str, password: str | None) -> User:
     """A clinician or admin of the clinic: with a password, able to log in at once; without one,
     waiting for an invitation (enrolment.invite) to set it."""
@@ -143,13 +154,13 @@ def create_staff(clinic: Clinic, role: str, email: str, password: str | None) ->
     if problems:
         raise Invalid(problems)
     if db.session.scalar(sa.select(User.id).where(User.email == normalized)) is not None:
-        raise Invalid.one("email", "An account with this email already exists.")
+        raise Invalid.one("email", EMAIL_TAKEN)
     # Named by their email's local part until the admin gives a name (services/accounts/staff_names.py).
     user = User(clinic_id=clinic.id, role=role, email=normalized, display_name=(normalized or "").split("@")[0][:120])
     if password is not None:
         user.set_password(password)
     if not insert_once(db.session, user):  # the unique email: another request made the account first
-        raise Conflict("An account with this email already exists.")
+        raise Conflict(EMAIL_TAKEN)
     return user
 
 

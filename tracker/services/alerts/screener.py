@@ -22,13 +22,14 @@ class ScreenerRecord:
 
 
 def check(
-    kind: str, screener: Mapping[str, Any] | None, not_done: str | None, *, required: bool
+    kind: str, screener: Mapping[str, Any] | None, not_done: str | None
 ) -> tuple[ScreenerRecord, list[FieldProblem]]:
-    """The screener's answers (or why it was not asked) for resolving an alert of `kind`.
+    """The screener's answers (or why it was not asked) for resolving an alert of `kind` (CLINICAL.md §7).
 
-    Only a safety alert takes them. `required` (the clinic's web form): answers, or a reason they were not asked
-    (the patient could not be reached, was assessed elsewhere): a clinician who did not reach the patient can
-    still close the follow-up, and the record says so instead of holding made-up answers.
+    Only a safety alert takes them, and its follow-up always records one or the other, whichever way it is
+    resolved (web, API, demo): the answers, or a reason they were not asked (the patient could not be reached,
+    was assessed elsewhere). A clinician who did not reach the patient can still close the follow-up, and the
+    record says so instead of holding made-up answers.
     """
     not_done = " ".join((not_done or "").split()) or None
     problems: list[FieldProblem] = []
@@ -46,8 +47,7 @@ def check(
             problems.append(FieldProblem("screener_not_done", f"at most {NOT_DONE_MAX} characters"))
         return ScreenerRecord(not_done=not_done), problems
     if screener is None:
-        if required:
-            problems.append(FieldProblem("screener", "answer the screener's questions, or say why it was not asked"))
+        problems.append(FieldProblem("screener", "answer the screener's questions, or say why it was not asked"))
         return ScreenerRecord(), problems
     answers, problems = cssrs.parse(screener, field_prefix="screener.")
     if answers is None:

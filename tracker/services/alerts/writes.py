@@ -107,7 +107,10 @@ def open_safety_alert(patient: Patient, checkin: CheckIn) -> Alert:
     """CLINICAL.md §3: a positive item 9 opens a safety alert and tells the on-call contact at once.
 
     One open safety alert per patient: while one is unresolved, the check-in joins it (listed with the others,
-    the highest answer kept) and the on-call contact is told of it; no second alert is made to acknowledge.
+    the highest answer kept); no second alert is made to acknowledge. The on-call contact is texted again only
+    when the joining answer is higher than the alert's highest so far: the same answer again is news for the
+    alert's page, not another page to the on-call phone (a reply in words over SMS always texts: see
+    open_safety_reply).
     """
     now = clock.now()
     clinic = db.session.get(Clinic, patient.clinic_id)
@@ -116,11 +119,15 @@ def open_safety_alert(patient: Patient, checkin: CheckIn) -> Alert:
     item9 = _item9_of(checkin)
     if db.session.get(AlertCheckIn, (alert.id, checkin.id)) is None:
         db.session.add(AlertCheckIn(alert_id=alert.id, checkin_id=checkin.id, item9=item9, added_at=now))
-    if alert.highest_item9 is None or item9 > alert.highest_item9:
+    # An alert opened by a reply in words has no answer yet: any number joining it is higher.
+    higher = alert.highest_item9 is None or item9 > alert.highest_item9
+    if higher:
         alert.highest_item9 = item9
     db.session.flush()
-    key = f"safety-oncall:{alert.id}" if opened else f"safety-oncall:{alert.id}:{checkin.id}"
-    _tell_oncall(clinic, patient, alert, key)
+    if opened:
+        _tell_oncall(clinic, patient, alert, f"safety-oncall:{alert.id}")
+    elif higher:
+        _tell_oncall(clinic, patient, alert, f"safety-oncall:{alert.id}:{checkin.id}")
     return alert
 
 
@@ -254,6 +261,17 @@ def acknowledge(alert: Alert, by: User, note: str | None = None, risk_level: str
     return _recorded(alert, by, "alert.acknowledge", risk_level)
 
 
+def below_suggestion(risk_level: str | None, suggested: str | None) -> bool:
+    """CLINICAL.md §7: the clinician documents a level lower than the screener's triage suggests.
+
+    The clinician may change the suggestion, but a lower level is the one that closes a follow-up early, so it
+    needs its reason written down. `suggested` is always computed here from the answers, never taken from a page.
+    """
+    if risk_level not in RISK_LEVELS or suggested not in RISK_LEVELS:
+        return False
+    return RISK_LEVELS.index(risk_level) < RISK_LEVELS.index(suggested)
+
+
 def resolve(
     alert: Alert,
     by: User,
@@ -263,18 +281,17 @@ def resolve(
     *,
     screener: Mapping[str, Any] | None = None,
     screener_not_done: str | None = None,
-    screener_required: bool = False,
 ) -> Alert:
     """Close an alert with its follow-up: for a safety alert the documented risk level (CLINICAL.md §3),
     what was done and a note, and the C-SSRS screener's answers with the level they suggest or why it was not
-    asked (CLINICAL.md §7; tracker/services/alerts/screener.py).
+    asked, one of the two always (CLINICAL.md §7; tracker/services/alerts/screener.py).
 
     An alert not yet acknowledged is acknowledged by the same person at the same moment (who took charge).
     """
     _require_same_clinic(alert, by)
     if alert.status == "resolved":
         raise Conflict("This alert has already been resolved.")
-    asked, problems = screener_rule.check(alert.kind, screener, screener_not_done, required=screener_required)
+    asked, problems = screener_rule.check(alert.kind, screener, screener_not_done)
     action = _note("action", action, problems)
     note = _note("note", note, problems)
     if risk_level is not None and risk_level not in RISK_LEVELS:
@@ -282,6 +299,10 @@ def resolve(
     elif risk_level is None and alert.kind == "safety":
         # CLINICAL.md §3: resolving a positive item 9 records the documented risk level.
         problems.append(FieldProblem("risk_level", "required for a safety alert: low, moderate or high"))
+    elif below_suggestion(risk_level, asked.suggested) and note is None:
+        problems.append(
+            FieldProblem("note", f"the screener suggests {asked.suggested} risk: say why you document {risk_level}")
+        )
     if problems:
         raise Invalid(problems)
     now = clock.now()

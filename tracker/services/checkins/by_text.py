@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from tracker import clock
 from tracker.db import DbSession, insert_once
+from tracker.errors import TooMany
 from tracker.extensions import db
 from tracker.instruments import GAD7
 from tracker.instruments.phq9 import ITEMS, STEM
@@ -240,14 +241,17 @@ def _possible_disclosure(patient: Patient, conversation: SmsConversation, text: 
 
 def _finish(patient: Patient, conversation: SmsConversation) -> str:
     """The ninth answer: store the check-in (which opens the safety alert itself) and thank the patient."""
-    result = checkins.submit(
-        patient,
-        "phq9",
-        list(conversation.answers),
-        None,
-        "sms",
-        checkin_id=uuid.uuid5(SMS_CHECKIN_NAMESPACE, str(conversation.id)),
-    )
+    try:
+        result = checkins.submit(
+            patient,
+            "phq9",
+            list(conversation.answers),
+            None,
+            "sms",
+            checkin_id=uuid.uuid5(SMS_CHECKIN_NAMESPACE, str(conversation.id)),
+        )
+    except TooMany as error:
+        return refused(patient, conversation, error)
     conversation.status = "completed"
     conversation.checkin_id = result.checkin.id
     db.session.flush()
@@ -262,6 +266,18 @@ def _finish(patient: Patient, conversation: SmsConversation) -> str:
     if gad7_by_text.start_if_due(patient, conversation.last_activity_at) is not None:
         return "completed_then_gad7"
     return "completed"
+
+
+def refused(patient: Patient, conversation: SmsConversation, error: TooMany) -> str:
+    """Past the limit of check-ins a day (services/checkins/limit.py): the patient is told so in plain words.
+
+    Refused only once answered, never when it starts: a check-in that ends with a positive item 9 is always taken
+    (CLINICAL.md §3), and only its answers can tell."""
+    conversation.status = "cancelled"
+    db.session.flush()
+    reply(patient, error.detail, "checkin_limit")
+    log.info("sms check-in %s refused: past the daily limit", conversation.id)
+    return "refused_limit"
 
 
 def handle_text(patient: Patient, text: str) -> str:

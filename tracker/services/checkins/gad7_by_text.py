@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime
 
 from tracker.db import insert_once
+from tracker.errors import TooMany
 from tracker.extensions import db
 from tracker.instruments import GAD7
 from tracker.models import Patient, SmsConversation
@@ -68,14 +69,17 @@ def handle(patient: Patient, conversation: SmsConversation, text: str, now: date
     if conversation.next_item < len(GAD7.items):
         sms_checkin.reply(patient, question_body(conversation.next_item), "checkin_question")
         return "answered"
-    result = checkins.submit(
-        patient,
-        GAD7.name,
-        list(conversation.answers),
-        None,
-        "sms",
-        checkin_id=uuid.uuid5(GAD7_CHECKIN_NAMESPACE, str(conversation.id)),
-    )
+    try:
+        result = checkins.submit(
+            patient,
+            GAD7.name,
+            list(conversation.answers),
+            None,
+            "sms",
+            checkin_id=uuid.uuid5(GAD7_CHECKIN_NAMESPACE, str(conversation.id)),
+        )
+    except TooMany as error:
+        return sms_checkin.refused(patient, conversation, error)
     conversation.status = "completed"
     conversation.checkin_id = result.checkin.id
     db.session.flush()

@@ -14,6 +14,7 @@ from tracker.models import Alert, CheckIn, Patient, User
 from tracker.safety import SafetyResponse, safety_response
 from tracker.services.alerts.writes import open_safety_alert
 from tracker.services.audit import trail as audit
+from tracker.services.checkins import limit
 from tracker.services.clinic import summary
 
 SOURCES = ("app", "web", "sms", "clinic")
@@ -62,6 +63,9 @@ def submit(
     if problems:
         raise Invalid(problems)
     score = get_instrument(instrument).score(answers)
+    # CLINICAL.md §3: a positive item 9 is a safety event, handled at once: it is never refused by the limit.
+    if entered_by is None and not score.item9_positive:
+        limit.check(patient.id, instrument, source, now)
     checkin = CheckIn(
         id=checkin_id or uuid.uuid4(),
         patient_id=patient.id,

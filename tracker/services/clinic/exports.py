@@ -1,4 +1,5 @@
-"""CSV exports of PHQ-9 check-ins for staff: one patient's, or the whole clinic's, one row per check-in.
+"""CSV exports of check-ins for staff: one patient's, or the whole clinic's, one row per check-in of every
+instrument (PHQ-9, GAD-7), named in its own column.
 
 Rows are read in batches and written as they come, so a clinic's years of check-ins never sit in memory.
 Every cell that a spreadsheet would read as a formula is neutralised (OWASP, "CSV injection").
@@ -19,19 +20,21 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.instruments import PHQ9
+from tracker.instruments import INSTRUMENTS
 from tracker.local_time import in_zone, zone_of
 from tracker.models import CheckIn, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.checkins.queries import OLDEST_FIRST
 
-ITEM_COLUMNS = [f"item{item.number}" for item in PHQ9.items]
+# As many item columns as the longest instrument has items; a shorter one leaves the rest empty.
+ITEM_COLUMNS = [f"item{n}" for n in range(1, max(len(i.items) for i in INSTRUMENTS.values()) + 1)]
 COLUMNS = [
     "patient_id",
     "display_name",
     "taken_at",
     "source",
+    "instrument",
     *ITEM_COLUMNS,
     "difficulty",
     "total",
@@ -53,24 +56,21 @@ def neutralise(value: Any) -> str:
 
 
 def _query(staff: User, patient: Patient | None) -> sa.Select[Any]:
-    # The PHQ-9 columns (item1..item9, item-9 flag) describe PHQ-9 check-ins only.
-    query = (
-        sa.select(
-            Patient.id,
-            Patient.display_name,
-            Patient.timezone,
-            CheckIn.taken_at,
-            CheckIn.source,
-            CheckIn.answers,
-            CheckIn.difficulty,
-            CheckIn.total,
-            CheckIn.severity,
-            CheckIn.diagnosis,
-            CheckIn.item9_positive,
-        )
-        .join(CheckIn, CheckIn.patient_id == Patient.id)
-        .where(CheckIn.instrument == PHQ9.name)
-    )
+    # Every instrument's check-ins: the page says the export has them all.
+    query = sa.select(
+        Patient.id,
+        Patient.display_name,
+        Patient.timezone,
+        CheckIn.taken_at,
+        CheckIn.source,
+        CheckIn.instrument,
+        CheckIn.answers,
+        CheckIn.difficulty,
+        CheckIn.total,
+        CheckIn.severity,
+        CheckIn.diagnosis,
+        CheckIn.item9_positive,
+    ).join(CheckIn, CheckIn.patient_id == Patient.id)
     query = scope.scoped_to_clinic(staff, query, Patient.clinic_id)
     if patient is not None:
         query = query.where(Patient.id == patient.id)
@@ -84,19 +84,29 @@ def count(staff: User, patient: Patient | None = None) -> int:
 
 
 def row_of(row: sa.Row[Any]) -> list[str]:
-    """One check-in as the CSV row of `COLUMNS`; taken_at in the patient's time zone, with its offset."""
+    """One check-in as the CSV row of `COLUMNS`; taken_at in the patient's time zone, with its offset.
+
+    The instrument's title names it ("GAD-7"); items it does not have are empty, and so is the item-9 flag of an
+    instrument without a safety item (CLINICAL.md §3 reads PHQ-9 item 9).
+    """
     taken_at = in_zone(row.taken_at, zone_of(row.timezone)).isoformat(timespec="seconds")
+    instrument = INSTRUMENTS.get(row.instrument)
+    answers = list(row.answers or [])[: len(ITEM_COLUMNS)]
+    items = [*answers, *[None] * (len(ITEM_COLUMNS) - len(answers))]
+    flagged = instrument is None or instrument.safety_item is not None
+    flag = ("yes" if row.item9_positive else "no") if flagged else None
     values: list[Any] = [
         row.id,
         row.display_name,
         taken_at,
         row.source,
-        *row.answers,
+        instrument.title if instrument is not None else row.instrument,
+        *items,
         row.difficulty,
         row.total,
         row.severity,
         row.diagnosis,
-        "yes" if row.item9_positive else "no",
+        flag,
     ]
     return [neutralise(value) for value in values]
 

@@ -1,9 +1,9 @@
-"""A patient's PHQ-9 check-ins as a FHIR R4 Bundle (type `collection`), for staff of their clinic.
+"""A patient's check-ins (PHQ-9 and GAD-7) as a FHIR R4 Bundle (type `collection`), for staff of their clinic.
 
 The Bundle holds the Patient, a QuestionnaireResponse per check-in, and per check-in the Observations of
-the PHQ-9 panel (LOINC 44249-1): the total score (44261-6) and each item with its LOINC code and the LOINC
-answer code of the answer given (CLINICAL.md §2); each infusion given is a MedicationAdministration
-(fhir_infusions.py). It is built from plain dicts and validated as a whole by
+the PHQ-9 panel (LOINC 44249-1) or the GAD-7 panel (69737-5): the total score (44261-6, 70274-6) and each item
+with its LOINC code and the LOINC answer code of the answer given (CLINICAL.md §2); each infusion given is a
+MedicationAdministration (fhir_infusions.py). It is built from plain dicts and validated as a whole by
 fhir.resources' R4B models: the installed fhir.resources (8.x) models R5 at its top level and R4B (4.3.0)
 and STU3 beside it, with no separate R4 package; R4B is R4 for every element used here.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,13 +20,13 @@ from fhir.resources.R4B.bundle import Bundle
 
 from tracker import clock
 from tracker.extensions import db
-from tracker.instruments import PHQ9, AnswerOption, Item
-from tracker.local_time import in_zone, zone_of
+from tracker.instruments import GAD7, INSTRUMENTS, PHQ9, AnswerOption, Instrument, Item
 from tracker.models import CheckIn, Clinic, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.checkins.queries import OLDEST_FIRST
 from tracker.services.clinic import fhir_infusions, fhir_vitals
+from tracker.services.clinic.fhir_instant import instant as _instant
 from tracker.services.clinic.fhir_medicines import medication_statements
 from tracker.services.side_effects import fhir as side_effect_fhir
 
@@ -37,6 +36,14 @@ CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 QUESTIONNAIRE = f"{LOINC}/q/{PHQ9.panel_loinc}"
 PANEL_NAME = "PHQ-9 quick depression assessment panel"
 TOTAL_NAME = "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]"
+# Each instrument's panel and total, by LOINC's names (GAD-7: CLINICAL.md, GAD-7 lines; panel 69737-5, total 70274-6).
+NAMES: dict[str, tuple[str, str]] = {
+    PHQ9.name: (PANEL_NAME, TOTAL_NAME),
+    GAD7.name: (
+        "Generalized anxiety disorder 7 item (GAD-7)",
+        "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]",
+    ),
+}
 # The media type names the FHIR version, as the FHIR R4 http page says a server may (there is no Bundle element).
 MEDIA_TYPE = "application/fhir+json; fhirVersion=4.0"
 # Ids of the resources made from a check-in are derived from it, so a second export names them the same.
@@ -53,11 +60,6 @@ def _derived_id(checkin: CheckIn, part: str) -> str:
 
 def _coding(code: str, display: str, system: str = LOINC) -> dict[str, str]:
     return {"system": system, "code": code, "display": display}
-
-
-def _instant(moment: datetime, timezone: str) -> str:
-    """A FHIR dateTime with its offset, in the patient's own time zone."""
-    return in_zone(moment, zone_of(timezone)).isoformat(timespec="seconds")
 
 
 def _option(options: Sequence[AnswerOption], value: int) -> AnswerOption:
@@ -77,16 +79,23 @@ def patient_resource(patient: Patient, clinic: Clinic) -> dict[str, Any]:
     }
 
 
+def _instrument(checkin: CheckIn) -> Instrument:
+    return INSTRUMENTS[checkin.instrument]
+
+
 def _answered(checkin: CheckIn) -> list[tuple[Item, AnswerOption]]:
-    """Each question asked with the answer given: the nine items, then item 10 when it was answered."""
-    pairs = [(item, _option(PHQ9.options, value)) for item, value in zip(PHQ9.items, checkin.answers, strict=True)]
-    if checkin.difficulty is not None and PHQ9.difficulty_item is not None:
-        pairs.append((PHQ9.difficulty_item, _option(PHQ9.difficulty_options, checkin.difficulty)))
+    """Each question asked with the answer given: the instrument's items (PHQ-9's nine, GAD-7's seven), then
+    PHQ-9's item 10 when it was answered."""
+    form = _instrument(checkin)
+    pairs = [(item, _option(form.options, value)) for item, value in zip(form.items, checkin.answers, strict=True)]
+    if checkin.difficulty is not None and form.difficulty_item is not None:
+        pairs.append((form.difficulty_item, _option(form.difficulty_options, checkin.difficulty)))
     return pairs
 
 
 def questionnaire_response(checkin: CheckIn, patient: Patient) -> dict[str, Any]:
-    """The form as answered; each item's linkId is its LOINC code, as in LOINC's own PHQ-9 Questionnaire."""
+    """The form as answered; each item's linkId is its LOINC code, as in LOINC's own Questionnaire of the form."""
+    form = _instrument(checkin)
     items = [
         {
             "linkId": item.loinc,
@@ -97,7 +106,7 @@ def questionnaire_response(checkin: CheckIn, patient: Patient) -> dict[str, Any]
     ]
     items.append(
         {
-            "linkId": PHQ9.total_loinc,
+            "linkId": form.total_loinc,
             "text": "Total score",
             "answer": [{"valueInteger": checkin.total}],
         }
@@ -105,7 +114,7 @@ def questionnaire_response(checkin: CheckIn, patient: Patient) -> dict[str, Any]
     return {
         "resourceType": "QuestionnaireResponse",
         "id": str(checkin.id),
-        "questionnaire": QUESTIONNAIRE,
+        "questionnaire": f"{LOINC}/q/{form.panel_loinc}",
         "status": "completed",
         "subject": {"reference": _urn(str(patient.id))},
         "authored": _instant(checkin.taken_at, patient.timezone),
@@ -131,6 +140,8 @@ def _observation(
 
 def observations(checkin: CheckIn, patient: Patient) -> list[dict[str, Any]]:
     """The panel, its total score and one Observation per answered item, each coded in LOINC."""
+    form = _instrument(checkin)
+    panel_name, total_name = NAMES[form.name]
     members: list[dict[str, Any]] = []
     for item, option in _answered(checkin):
         answer = {"coding": [_coding(option.loinc, option.text)], "text": option.text}
@@ -139,20 +150,20 @@ def observations(checkin: CheckIn, patient: Patient) -> list[dict[str, Any]]:
             _observation(_derived_id(checkin, item.loinc), checkin, patient, code, valueCodeableConcept=answer)
         )
     total = _observation(
-        _derived_id(checkin, PHQ9.total_loinc),
+        _derived_id(checkin, form.total_loinc),
         checkin,
         patient,
-        _coding(PHQ9.total_loinc, TOTAL_NAME),
+        _coding(form.total_loinc, total_name),
         valueInteger=checkin.total,
-        # CLINICAL.md §2: the severity band of the total.
+        # CLINICAL.md §2 (GAD-7: its own bands): the severity band of the total.
         interpretation=[{"text": checkin.severity}],
     )
     members.insert(0, total)
     panel = _observation(
-        _derived_id(checkin, PHQ9.panel_loinc),
+        _derived_id(checkin, form.panel_loinc),
         checkin,
         patient,
-        _coding(PHQ9.panel_loinc, PANEL_NAME),
+        _coding(form.panel_loinc, panel_name),
         hasMember=[{"reference": _urn(member["id"])} for member in members],
     )
     return [panel, *members]
@@ -167,7 +178,7 @@ def patient_bundle(patient: Patient) -> dict[str, Any]:
     assert clinic is not None  # a patient always has a clinic (foreign key)
     checkins = db.session.scalars(
         sa.select(CheckIn)
-        .where(CheckIn.patient_id == patient.id, CheckIn.instrument == PHQ9.name)
+        .where(CheckIn.patient_id == patient.id, CheckIn.instrument.in_(list(NAMES)))  # PHQ-9 and GAD-7
         .order_by(*OLDEST_FIRST)  # CLINICAL.md §5: the one order of check-ins
     ).all()
     resources = [patient_resource(patient, clinic)]

@@ -16,18 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.local_time import in_zone, zone_of
 from tracker.models import Infusion, Patient
+from tracker.services.clinic.fhir_instant import instant as _instant
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 KETAMINE = {"system": RXNORM, "code": "6130", "display": "ketamine"}  # RxNorm's ingredient concept
 INTRAVENOUS = {"system": SNOMED, "code": "47625008", "display": "Intravenous route"}
-
-
-def _instant(moment: Any, timezone: str) -> str:
-    return in_zone(moment, zone_of(timezone)).isoformat(timespec="seconds")
 
 
 def _number(value: Decimal) -> float | int:

@@ -20,8 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from tracker.extensions import db
-from tracker.local_time import in_zone, zone_of
 from tracker.models import Infusion, Patient
+from tracker.services.clinic.fhir_instant import instant as _instant
 from tracker.vitals import MOMENT_WORDS, MOMENTS, BloodPressure, bp_field, checks, heart_rate_field, spo2_field
 
 LOINC = "http://loinc.org"
@@ -48,10 +48,6 @@ PER_MINUTE = {"unit": "beats/minute", "system": UCUM, "code": "/min"}
 PERCENT = {"unit": "%", "system": UCUM, "code": "%"}
 # Ids derived from the infusion and the reading, so a second export names them the same.
 _NAMESPACE = uuid.UUID("0e4f3c1b-7a2d-4b9e-8f61-5c3d2a1b0f97")
-
-
-def _instant(moment: Any, timezone: str) -> str:
-    return in_zone(moment, zone_of(timezone)).isoformat(timespec="seconds")
 
 
 def _when(infusion: Infusion, moment: str, timezone: str) -> dict[str, Any]:

@@ -23,6 +23,8 @@ from tracker.models import Infusion, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
 from tracker.services.clinic.exports import BATCH, CsvExport, csv_lines, neutralise
+from tracker.vitals import BP_FIELDS
+from tracker.vitals import COLUMNS as VITAL_COLUMNS
 
 COLUMNS = [
     "patient_id",
@@ -36,15 +38,16 @@ COLUMNS = [
     "weight_kg",
     "total_mg",
     "duration_min",
-    "bp_before_systolic",
-    "bp_before_diastolic",
-    "bp_after_systolic",
-    "bp_after_diastolic",
+    # CLINICAL.md §7: each moment's readings (before the dose, about 40 minutes in, before discharge).
+    *VITAL_COLUMNS,
+    "bp_hold_confirmed",
     "observed_min",
     "ride_home_confirmed",
     "booster_request_id",
+    # The caution or hold mark of each blood pressure, as the patient's page shows it (tracker/vitals.py).
+    *(f"{name}_level" for name in BP_FIELDS),
 ]
-_INFUSION_COLUMNS = COLUMNS[5:]
+_INFUSION_COLUMNS = COLUMNS[5 : -len(BP_FIELDS)]
 
 
 def _query(staff: User, patient: Patient | None) -> sa.Select[Any]:
@@ -77,6 +80,8 @@ def row_of(row: sa.Row[Any]) -> list[str]:
     infusion: Infusion = row.Infusion
     values: list[Any] = [row.id, row.display_name, infusion.id, infusion.kind, infusion.status]
     values += [_cell(getattr(infusion, name), row.timezone) for name in _INFUSION_COLUMNS]
+    levels = {check.field: check.level for check in infusion.vital_checks}
+    values += [levels.get(name, "") for name in BP_FIELDS]
     return [neutralise(value) for value in values]
 
 

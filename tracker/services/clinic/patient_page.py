@@ -18,6 +18,7 @@ from tracker import relapse
 from tracker.extensions import db
 from tracker.infusions import checks_of_saved
 from tracker.instruments import GAD7, PHQ9
+from tracker.local_time import wall_clock, zone_of
 from tracker.models import (
     Alert,
     AuditEvent,
@@ -38,9 +39,10 @@ from tracker.services.alerts import queries as alert_queries
 from tracker.services.audit import trail as audit
 from tracker.services.boosters import requests as boosters
 from tracker.services.checkins.queries import OLDEST_FIRST
-from tracker.services.clinic import attention
+from tracker.services.clinic import attention, oncall_text
 from tracker.services.clinic import medicines as medicine_list
 from tracker.services.course import queries as course_queries
+from tracker.vitals import BP_FIELDS, HOLD
 
 HEATMAP_COLUMNS = 10
 
@@ -103,9 +105,13 @@ class PatientRecord:
     people: dict[uuid.UUID, User]  # the staff named on the page (deciders, acknowledgers)
     # Each given infusion's corrections, oldest first: when, by whom and why (the old values are in the audit log).
     corrections: dict[str, list[AuditEvent]] = field(default_factory=dict)
+    # Each infusion given at a hold blood pressure: the latest event that confirmed it (CLINICAL.md §7).
+    hold_confirmations: dict[str, AuditEvent] = field(default_factory=dict)
     gad7: list[CheckIn] = field(default_factory=list)  # GAD-7s, oldest first: their own chart, on their own scale
     # CLINICAL.md §7: other medicines, current ones on the clinic's review list marked.
     medicines: medicine_list.MedicineList = field(default_factory=lambda: medicine_list.MedicineList(()))
+    # Each safety alert's first text to the on-call contact, by alert id (oncall_text.py).
+    oncall_texts: dict[uuid.UUID, OutboundMessage] = field(default_factory=dict)
 
     @property
     def open_request(self) -> BoosterRequest | None:
@@ -171,6 +177,10 @@ class PatientRecord:
         checkin = next((c for c in self.checkins if c.id == alert.checkin_id), None)
         return attention.safety_alert_phrase(alert, checkin)
 
+    def oncall_step(self, alert: Alert, now: datetime, zone: tzinfo) -> str:
+        """What became of the safety alert's text to the on-call contact, as the outbox has it."""
+        return oncall_text.step(self.oncall_texts.get(alert.id), self.recipient, now, zone)
+
     def person(self, user_id: uuid.UUID | None) -> str:
         """A staff member named on the page; the system (a job) when nobody is."""
         user = self.people.get(user_id) if user_id is not None else None
@@ -205,8 +215,18 @@ class PatientRecord:
             infusion.status, infusion.dose_mg_per_kg, infusion.observed_min, infusion.ride_home_confirmed
         )
         words = [f"{CHECK_WORDS.get(c.field, c.field)} {c.message}" for c in checks]
-        # CLINICAL.md §7: blood pressure at the caution level, and a hold the clinician confirmed.
-        return words + [c.message[:1].upper() + c.message[1:] for c in infusion.vital_checks]
+        # CLINICAL.md §7: blood pressure at the caution level (a hold is infusion_holds', drawn apart).
+        return words + [c.message[:1].upper() + c.message[1:] for c in infusion.vital_checks if c.level != HOLD]
+
+    def infusion_holds(self, infusion: Infusion) -> list[str]:
+        """CLINICAL.md §7: the readings at the clinic's hold-and-review level that the clinician confirmed giving
+        the infusion at, with who confirmed it and when (the audit event that recorded the confirmation)."""
+        holds = [c for c in infusion.vital_checks if c.level == HOLD]
+        event = self.hold_confirmations.get(str(infusion.id))
+        by = "the clinician"
+        if event is not None:
+            by = f"{self.person(event.actor_id)} at {wall_clock(event.at, zone_of(self.clinic.timezone))}"
+        return [f"{c.message[:1].upper() + c.message[1:]}; confirmed by {by}" for c in holds]
 
 
 def _waiting(alert: Alert) -> bool:
@@ -280,16 +300,21 @@ def read(staff: User, patient_id: str | uuid.UUID, view: str | None = None) -> P
         )
     )
     corrections: dict[str, list[AuditEvent]] = {}
+    hold_confirmations: dict[str, AuditEvent] = {}
     for event in db.session.scalars(
         sa.select(AuditEvent)
-        .where(AuditEvent.patient_id == patient.id, AuditEvent.action == "infusion.update")
+        .where(AuditEvent.patient_id == patient.id, AuditEvent.action.in_(("infusion.update", "infusion.record")))
         .order_by(AuditEvent.at, AuditEvent.id)
     ):
         # course.update_infusion keeps "before" only when a given infusion's record changed.
         if event.target_id and event.detail and event.detail.get("before") and event.detail.get("reason"):
             corrections.setdefault(event.target_id, []).append(event)
+        # A blood pressure among an event's warnings is a hold the clinician confirmed (cautions are not asked).
+        if event.target_id and event.detail and set(event.detail.get("warnings") or ()) & set(BP_FIELDS):
+            hold_confirmations[event.target_id] = event
     named = {r.decided_by_id for r in requests} | {a.acknowledged_by_id for a in alerts}
     named |= {e.actor_id for events in corrections.values() for e in events}
+    named |= {e.actor_id for e in hold_confirmations.values()}
     named |= {a.resolved_by_id for a in alerts}
     named |= {p.changed_by_id for p in phases}
     named.discard(None)
@@ -313,6 +338,8 @@ def read(staff: User, patient_id: str | uuid.UUID, view: str | None = None) -> P
         phases=phases,
         people=people,
         corrections=corrections,
+        hold_confirmations=hold_confirmations,
         gad7=[c for c in both if c.instrument == GAD7.name],
         medicines=medicine_list.of_patient(patient, clinic),
+        oncall_texts=oncall_text.of_alerts(a.id for a in alerts if a.kind == "safety"),
     )

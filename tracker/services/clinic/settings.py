@@ -134,7 +134,7 @@ def _parse(
             else:
                 values[name] = value
         elif name in CRISIS:
-            value, found = _crisis_setting(name, value)
+            value, found = _crisis_setting(name, value, _country_of(clinic, changes))
             problems += found
             values[name] = value
         elif name == "instrument_schedule":
@@ -197,7 +197,13 @@ def update(admin: User, clinic: Clinic, changes: Mapping[str, Any]) -> Clinic:
     return clinic
 
 
-def _crisis_setting(name: str, value: Any) -> tuple[Any, list[FieldProblem]]:
+def _country_of(clinic: Clinic, changes: Mapping[str, Any]) -> str | None:
+    """The clinic's country once these changes are made: the one a line's number is read for."""
+    given = changes.get("country")
+    return (normalize_country(given) if isinstance(given, str) else None) or clinic.country
+
+
+def _crisis_setting(name: str, value: Any, country: str | None = None) -> tuple[Any, list[FieldProblem]]:
     """A country code, or the lines or emergency numbers an admin entered (None or empty: the built-in ones)."""
     if value in (None, "", []):
         return None, []
@@ -207,7 +213,8 @@ def _crisis_setting(name: str, value: Any) -> tuple[Any, list[FieldProblem]]:
     if not isinstance(value, list):
         return None, [FieldProblem(name, "give a list")]
     if name == "crisis_lines":
-        lines, problems = safety.check_lines([entry if isinstance(entry, Mapping) else {} for entry in value], name)
+        entries = [entry if isinstance(entry, Mapping) else {} for entry in value]
+        lines, problems = safety.check_lines(entries, name, country)
         return lines or None, problems
     numbers, problems = safety.check_emergency(value, name)
     return numbers or None, problems

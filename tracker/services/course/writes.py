@@ -13,7 +13,7 @@ from typing import Any, Unpack
 
 import sqlalchemy as sa
 
-from tracker import clock
+from tracker import clock, local_time
 from tracker.errors import Conflict, FieldProblem, Invalid, NotFound, ServiceError
 from tracker.extensions import db
 from tracker.infusions import (
@@ -23,6 +23,8 @@ from tracker.infusions import (
     InfusionFields,
     clean,
     confirmation_key,
+    day_checks,
+    to_confirm,
 )
 from tracker.models import BoosterEvidence, BoosterRequest, CheckIn, Clinic, Infusion, Patient, PhaseChange, User
 from tracker.models.infusion import INFUSION_STATUSES
@@ -40,6 +42,8 @@ PHASE_REASON_MAX = 500  # PhaseChange.reason
 CHANGE_REASON_MAX = 500  # why an infusion was corrected or cancelled, kept in the audit log
 # What a clinician may add to a given infusion without calling it a correction.
 NOT_A_CORRECTION = frozenset({"notes"})
+CANCEL_REASON_NEEDED = "say why the infusion is cancelled"
+ALREADY_CANCELLED = "This infusion is already cancelled."
 # CLINICAL.md §5: discharge cancels the patient's open booster request with this reason.
 DISCHARGED_REASON = "discharged"
 
@@ -97,6 +101,31 @@ def _holds(clinic: Clinic, values: Mapping[str, Any], status: str, touched: Coll
     if status != "given":
         return []
     return [h for h in holds_of(readings_of(values), clinic.bp_hold_at) if h.field in touched]
+
+
+def _visit_checks(
+    clinic: Clinic,
+    patient: Patient,
+    values: Mapping[str, Any],
+    touched: Collection[str],
+    booked: datetime | None,
+    infusion_id: uuid.UUID | None = None,
+) -> list[FieldProblem]:
+    """What a clinician confirms of a visit recorded as given, as a hold is confirmed: unusual heart rate, SpO2
+    or ride home (infusions.to_confirm), and a given time on another day than its booking or than another
+    infusion given (infusions.day_checks; only when the given time is being set)."""
+    found = to_confirm(values, touched)
+    given_at = values.get("given_at")
+    if values.get("status") != "given" or given_at is None or "given_at" not in touched:
+        return found
+    others = sa.select(Infusion.given_at).where(
+        Infusion.patient_id == patient.id, Infusion.status == "given", Infusion.given_at.is_not(None)
+    )
+    if infusion_id is not None:
+        others = others.where(Infusion.id != infusion_id)
+    zone = local_time.zone_of(clinic.timezone)
+    given = [at for at in db.session.scalars(others) if at is not None]
+    return found + day_checks(given_at, booked, given, zone)
 
 
 @dataclass(frozen=True)
@@ -200,7 +229,8 @@ def record_infusion(
     clinic = db.session.get(Clinic, patient.clinic_id)
     assert clinic is not None  # a patient always has a clinic (foreign key)
     holds = _holds(clinic, values, status, BP_FIELDS)
-    _require_confirmed(values, warnings, confirmed, holds, hold_confirmed)
+    asks = _visit_checks(clinic, patient, values, raw.keys(), None)
+    _require_confirmed(values, warnings, confirmed, holds + asks, hold_confirmed)
     infusion = Infusion(
         patient_id=patient.id,
         bp_hold_confirmed=bool(holds),
@@ -215,7 +245,7 @@ def record_infusion(
     db.session.flush()
     if status == "given":
         summary.refresh([patient.id])  # CLINICAL.md §4-§5: the baseline and low follow the infusions given
-    detail = {"kind": kind, "status": status, "warnings": [w.field for w in warnings + holds]}
+    detail = {"kind": kind, "status": status, "warnings": [w.field for w in warnings + holds + asks]}
     audit.record(by, "infusion.record", patient=patient, target_type="infusion", target_id=infusion.id, detail=detail)
     if status != "given":
         return InfusionResult(infusion, warnings)
@@ -259,6 +289,8 @@ def update_infusion(
     old_status, new_status = infusion.status, changes.get("status", infusion.status)
     if new_status not in INFUSION_STATUSES:
         raise Invalid.one("status", "use scheduled, given or cancelled")
+    if old_status == new_status == "cancelled":
+        raise Conflict(ALREADY_CANCELLED)
     if (old_status, new_status) not in INFUSION_TRANSITIONS:
         raise Conflict(f"An infusion that is {old_status} cannot become {new_status}.")
     linked = db.session.get(BoosterRequest, infusion.booster_request_id) if infusion.booster_request_id else None
@@ -281,6 +313,9 @@ def update_infusion(
     correcting = old_status == "given" and bool(changed - NOT_A_CORRECTION)
     if correcting and text is None:
         problems.append(FieldProblem("reason", "say why the record of a given infusion is corrected"))
+    if new_status == "cancelled" and old_status != "cancelled" and text is None:
+        # Kept in the audit log: a cancelled visit is a figure the clinic reviews, and its reason is the record.
+        problems.append(FieldProblem("reason", CANCEL_REASON_NEEDED))
     if problems:
         raise Invalid(problems)
     clinic = db.session.get(Clinic, patient.clinic_id)
@@ -289,7 +324,11 @@ def update_infusion(
     was, now_read = readings_of(before), readings_of(values)
     new_readings = set(BP_FIELDS) if new_status != old_status else {n for n in BP_FIELDS if was[n] != now_read[n]}
     holds = _holds(clinic, values, new_status, new_readings)
-    _require_confirmed(values, warnings, confirmed, holds, hold_confirmed)
+    # Given now, its time is set now even when not sent (it defaults to now); corrected, when it changes.
+    timed = {"given_at"} if new_status != old_status or "given_at" in changed else set()
+    booked = infusion.scheduled_for if old_status == "scheduled" else None
+    asks = _visit_checks(clinic, patient, {**values, "status": new_status}, touched | timed, booked, infusion.id)
+    _require_confirmed(values, warnings, confirmed, holds + asks, hold_confirmed)
     if new_status == "given" and new_readings:
         # Kept with the infusion: a reading still at the hold level, confirmed now or when it was recorded.
         still = bool(holds_of(now_read, clinic.bp_hold_at))
@@ -307,7 +346,7 @@ def update_infusion(
     detail: dict[str, Any] = {
         "fields": sorted(changes),
         "status": new_status,
-        "warnings": [w.field for w in warnings + holds],
+        "warnings": [w.field for w in warnings + holds + asks],
     }
     if text is not None:
         detail["reason"] = text

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from tracker import side_effects as rules
 from tracker.extensions import db
-from tracker.local_time import in_zone, zone_of
 from tracker.models import Patient, SideEffectReport
+from tracker.services.clinic.fhir_instant import instant
 
 # Local code systems: the checklist's items (their keys) and its levels (their words). Not LOINC, not SNOMED CT.
 ITEM_SYSTEM = "https://tracker.invalid/fhir/CodeSystem/side-effect-item"
@@ -39,7 +39,7 @@ def _observation(report: SideEffectReport, patient: Patient, item: rules.Item) -
         "code": {"coding": [{"system": ITEM_SYSTEM, "code": item.key, "display": item.words}], "text": item.words},
         "subject": {"reference": f"urn:uuid:{patient.id}"},
         "partOf": [{"reference": f"urn:uuid:{report.infusion_id}"}],  # the infusion's MedicationAdministration
-        "effectiveDateTime": in_zone(report.reported_at, zone_of(patient.timezone)).isoformat(timespec="seconds"),
+        "effectiveDateTime": instant(report.reported_at, patient.timezone),
         "valueCodeableConcept": {"coding": [{"system": LEVEL_SYSTEM, "code": level, "display": level}], "text": level},
         "note": [{"text": f"{TIMING_WORDS[report.timing]} ({report.source})."}],
     }
