@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEV_ENV := TRACKER_ENV=development FLASK_APP=wsgi
+# make run PORT=5082 serves there; patients' links follow the port unless PUBLIC_BASE_URL is set.
+PORT ?= 5000
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: install run test test-sqlite test-postgresql lint format clean bench
 
@@ -20,7 +23,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(DEV_ENV) $(BIN)/flask db upgrade
 	$(DEV_ENV) $(BIN)/flask tracker demo
-	$(DEV_ENV) TRACKER_INPROCESS_SCHEDULER=1 $(BIN)/flask run --debug --host 127.0.0.1 --port 5000
+	$(DEV_ENV) PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' TRACKER_INPROCESS_SCHEDULER=1 \
+		$(BIN)/flask run --debug --host 127.0.0.1 --port $(PORT)
 
 # The whole suite on SQLite and the database tests again on PostgreSQL (skipped, with the reason, if none
 # answers), side by side: each pass is one process and the machine has two cores. Each pass's output is

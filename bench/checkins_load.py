@@ -106,8 +106,9 @@ class Client:
             self.conn = None
 
 
-def issue_tokens(url: str, count: int) -> list[str]:
-    """Bearer tokens for the first `count` patients of the bench database (committed: the server must see them)."""
+def issue_tokens(url: str, count: int, skip: int = 0) -> list[str]:
+    """Bearer tokens for `count` patients of the bench database after the first `skip` (committed: the server must
+    see them)."""
     from tracker.extensions import db
     from tracker.models import Patient, User
     from tracker.services.accounts import tokens
@@ -115,7 +116,7 @@ def issue_tokens(url: str, count: int) -> list[str]:
     app = make_app(url, DEFAULT_NOW)
     with app.app_context():
         users = db.session.scalars(
-            sa.select(User).join(Patient, Patient.user_id == User.id).order_by(Patient.id).limit(count)
+            sa.select(User).join(Patient, Patient.user_id == User.id).order_by(Patient.id).offset(skip).limit(count)
         ).all()
         secrets = [tokens.issue(user).secret for user in users]
         db.session.commit()
@@ -322,17 +323,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="threads of the closed-loop phases")
     parser.add_argument("--seconds", type=float, default=10.0, help="each phase (at most 120)")
     parser.add_argument("--storm", type=int, default=200, help="clients of the Idempotency-Key storm (0: none)")
+    parser.add_argument(
+        "--patients",
+        type=int,
+        default=0,
+        help="patients the check-ins rotate through (a patient may send 6 a day: past that every answer is a 429)",
+    )
+    parser.add_argument("--skip", type=int, default=0, help="start after this many patients (fresh ones per run)")
     args = parser.parse_args(argv)
 
-    tokens = issue_tokens(args.url, max(args.clients, args.storm))
+    tokens = issue_tokens(args.url, max(args.clients, args.storm, args.patients), args.skip)
     print(f"load average before: {os.getloadavg()}")
     with gunicorn(args.url, args.workers) as base:
 
         def healthz(_client: int, _n: int) -> tuple[str, str, Any, dict[str, str]]:
             return "GET", "/healthz", None, {}
 
-        def checkin(client: int, _n: int) -> tuple[str, str, Any, dict[str, str]]:
-            return "POST", "/api/v1/checkins", CHECKIN, {"Authorization": f"Bearer {tokens[client]}"}
+        def checkin(client: int, n: int) -> tuple[str, str, Any, dict[str, str]]:
+            token = tokens[(n * args.clients + client) % max(args.clients, args.patients)]
+            return "POST", "/api/v1/checkins", CHECKIN, {"Authorization": f"Bearer {token}"}
 
         trivial = closed_loop(base, args.clients, args.seconds, healthz)
         posts = closed_loop(base, args.clients, args.seconds, checkin)

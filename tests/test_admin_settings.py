@@ -166,6 +166,13 @@ def test_clearing_a_contact_removes_it(
         ({"urgent_min_total": "lots"}, "urgent_min_total", "Use a whole number from 1 to 27."),
         ({"urgent_min_total": ""}, "urgent_min_total", "Enter a whole number from 1 to 27."),
         ({"quiet_start": "25:00"}, "quiet_start", "Use a time of day on the 24-hour clock, such as 09:30 or 21:00."),
+        (
+            {"quiet_start": "08:00", "quiet_end": "08:00"},
+            "quiet_end",
+            "Must be a different time from the start (08:00): quiet hours need a length.",
+        ),
+        # One end moved onto the other, stored one.
+        ({"quiet_end": "21:00"}, "quiet_end", "Must be a different time from the start (21:00)"),
     ],
 )
 def test_a_bad_value_is_explained_beside_its_field_and_nothing_is_saved(

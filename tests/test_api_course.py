@@ -133,6 +133,14 @@ def test_patch_patient_changes_phase_with_history(
     assert move.reason == "weekly plan"
     bad = client.patch(f"/api/v1/clinic/patients/{patient.id}", json={"phase": "cured"}, headers=staff)
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "phase"
+    url = f"/api/v1/clinic/patients/{patient.id}"
+    unsaid = client.patch(url, json={"phase": "discharged", "display_name": "Kim R."}, headers=staff)
+    assert unsaid.status_code == 422 and unsaid.mimetype == PROBLEM
+    assert [e["field"] for e in unsaid.get_json()["errors"]] == ["phase_reason"]
+    kept = client.get(url, headers=staff).get_json()
+    assert (kept["phase"], kept["display_name"]) == ("maintenance", "Kim")  # nothing of the refused PATCH is kept
+    done = client.patch(url, json={"phase": "discharged", "phase_reason": "moved away"}, headers=staff)
+    assert done.status_code == 200 and done.get_json()["phase"] == "discharged"
 
 
 def test_patient_raises_one_request_at_a_time_and_the_clinic_is_alerted(

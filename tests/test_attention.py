@@ -14,8 +14,10 @@ from tracker import clock
 from tracker.extensions import db
 from tracker.jobs.missed_checkins import Gap
 from tracker.models import Alert, AuditEvent, BoosterEvidence, BoosterRequest, CheckIn, Clinic, Patient, User
+from tracker.services.alerts import writes as alert_writes
 from tracker.services.boosters import requests as boosters
 from tracker.services.clinic import attention
+from tracker.services.course import writes as course
 
 Counter = Callable[[], Any]
 
@@ -112,6 +114,25 @@ def test_safety_first_oldest_first_then_urgent_routine_and_attention(ctx: None, 
     assert older.anchor == f"alert-{older.target_id}" and items[2].anchor == "booster"
 
 
+def test_a_severe_side_effect_comes_before_older_missed_check_ins(ctx: None, factory: Factory) -> None:
+    clinic = factory.clinic()
+    staff = staff_of(factory, clinic)
+    missed = [factory.patient(clinic, display_name=f"Missed {n}") for n in range(3)]
+    for n, patient in enumerate(missed):
+        gap = Gap(patient.id, f"checkin:{n}", ago(30))
+        alert(patient, "attention", timedelta(days=10 + n), cause="missed_checkin", dedupe_key=gap.alert_key)
+    severe = factory.patient(clinic, display_name="Severe")
+    alert(severe, "attention", timedelta(hours=1), cause="severe_side_effect", reason="Side effect reported as severe.")
+    safety = factory.patient(clinic, display_name="Safety")
+    alert(safety, "safety", timedelta(minutes=5))
+
+    first = attention.queue_page(staff, clock.now(), per_page=2)
+    assert [i.patient_name for i in first.items] == ["Safety", "Severe"]
+    assert first.items[1].rank < attention.RANKS["attention"] and first.more
+    whole = attention.queue(staff, clock.now())
+    assert [i.patient_name for i in whole] == ["Safety", "Severe", "Missed 2", "Missed 1", "Missed 0"]
+
+
 def test_the_routine_phrase_names_the_evidence_and_the_windows_low(ctx: None, factory: Factory) -> None:
     """CLINICAL.md §5: the reference low counts only check-ins after the last infusion."""
     clinic = factory.clinic()
@@ -159,6 +180,22 @@ def test_a_patients_own_request_shows_once_in_their_words(ctx: None, factory: Fa
     [item] = attention.queue(staff_of(factory, clinic), clock.now())
     assert (item.kind, item.target_id) == ("booster", raised.id)
     assert item.why == "Patient asked: “I can feel it coming back.”"
+
+
+def test_a_discharged_patients_open_alert_stays_in_the_queue_until_resolved(ctx: None, factory: Factory) -> None:
+    """CLINICAL.md §5: discharge cancels the open request; the alert it carried is still open, so still queued."""
+    clinic = factory.clinic()
+    patient = factory.patient(clinic, phase="as_needed")
+    staff = staff_of(factory, clinic)
+    raised = boosters.raise_request(patient, "patient", None, "I can feel it coming back.")
+    [carried] = db.session.scalars(sa.select(Alert).where(Alert.booster_request_id == raised.id))
+    missed = alert(patient, "attention", timedelta(days=1), cause="missed_checkin", reason="No check-in.")
+    course.change_phase(patient, "discharged", staff, "Moved to another clinic.")
+    assert raised.status == "cancelled"
+    items = attention.queue(staff, clock.now())
+    assert {(i.kind, i.target_id) for i in items} == {("attention", carried.id), ("attention", missed.id)}
+    alert_writes.resolve(carried, staff, None, note="Called: fine, moving.")
+    assert [i.target_id for i in attention.queue(staff, clock.now())] == [missed.id]
 
 
 def test_the_safety_phrase_quotes_item_9(ctx: None, factory: Factory) -> None:

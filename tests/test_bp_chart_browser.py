@@ -1,7 +1,8 @@
 """The blood pressure chart in Chromium at a phone's 360 px and on a desktop, with the clinic's hold at 150/95:
-no label of a threshold line covers another or the today mark, as drawn (CLINICAL.md §7).
+no label of a threshold line covers another or the today mark, as drawn (CLINICAL.md §7); also with the hold at
+150/110 (the systolic hold near caution, the diastolic at its default).
 
-Screenshots go to test-artifacts/screenshots/bp-chart-labels-<size>.png.
+Screenshots go to test-artifacts/screenshots/bp-chart-labels-<size>-<hold>.png.
 """
 
 from __future__ import annotations
@@ -25,25 +26,37 @@ BOXES = """() => [...document.querySelectorAll(
         return [e.getAttribute('class'), r.left, r.top, r.right, r.bottom]; })"""
 
 
+# A hold a few mmHg above caution on both lines, over three visits; and one close on the systolic with the default
+# diastolic hold, over a course dense enough that every place beside the lines has a point near it.
+SPARSE = ((40, 138, 92), (12, 146, 92), (1, 152, 92))
+DENSE = tuple((days, (128, 138, 148, 158)[n % 4], (82, 94, 106, 118)[n % 4]) for n, days in enumerate(range(1, 88, 3)))
+
+
 @pytest.mark.parametrize(
     "viewport", [ViewportSize(width=1280, height=800), ViewportSize(width=360, height=780)], ids=["desktop", "phone"]
 )
+@pytest.mark.parametrize(("hold", "visits"), [((150, 95), SPARSE), ((150, 110), DENSE)], ids=["150-95", "150-110"])
 def test_the_threshold_labels_never_overlap(
-    page: Page, live_server: LiveServer, screenshot: Callable[[Page, str], Path], viewport: ViewportSize
+    page: Page,
+    live_server: LiveServer,
+    screenshot: Callable[[Page, str], Path],
+    viewport: ViewportSize,
+    hold: tuple[int, int],
+    visits: tuple[tuple[int, int, int], ...],
 ) -> None:
     size = "phone" if viewport["width"] < 720 else "desktop"
     factory = Factory(live_server.app)
-    clinic = factory.clinic("Lakeside Ketamine Clinic", bp_hold_systolic=150, bp_hold_diastolic=95)
+    clinic = factory.clinic("Lakeside Ketamine Clinic", bp_hold_systolic=hold[0], bp_hold_diastolic=hold[1])
     staff = factory.user(clinic)
     patient = factory.patient(clinic, display_name="Casey R.", phase="maintenance")
     factory.checkin(patient, total=14, taken_at=TEST_NOW - timedelta(days=20))
-    for days, systolic in ((40, 138), (12, 146), (1, 152)):
+    for days, systolic, diastolic in visits:
         factory.infusion(
             patient,
             "maintenance",
             given_at=TEST_NOW - timedelta(days=days),
             bp_before_systolic=systolic,
-            bp_before_diastolic=92,
+            bp_before_diastolic=diastolic,
         )
     page.set_viewport_size(viewport)
     page.goto(f"{live_server.url}/login")
@@ -54,7 +67,7 @@ def test_the_threshold_labels_never_overlap(
     page.goto(f"{live_server.url}/clinic/patients/{patient.id}")
     chart = page.locator('figure[data-chart="blood-pressure"]')
     expect(chart.locator(".bp-rule-label")).to_have_count(4)
-    expect(chart.locator(".bp-rule-label.hold-diastolic")).to_have_text("hold 95")
+    expect(chart.locator(".bp-rule-label.hold-diastolic")).to_have_text(f"hold {hold[1]}")
     boxes = page.evaluate(BOXES)
     assert len(boxes) == 5
     overlapping = [
@@ -65,4 +78,4 @@ def test_the_threshold_labels_never_overlap(
     ]
     assert overlapping == []
     chart.scroll_into_view_if_needed()
-    screenshot(page, f"bp-chart-labels-{size}")
+    screenshot(page, f"bp-chart-labels-{size}-{hold[0]}-{hold[1]}")

@@ -116,7 +116,8 @@ def test_enrolment_puts_each_problem_beside_its_field_then_sends_the_invitation(
     assert (text.purpose, text.to_phone) == ("invitation", "+13125550188")
     assert len(fetch(sa.select(Invitation).where(Invitation.user_id == patient.user_id))) == 1
     landed = get(client, done.headers["Location"])
-    assert "Hayden P. is enrolled. The invitation text is on its way" in landed
+    # The number as the clinic's country writes it, as other pages show it (tracker/phones.py).
+    assert "Hayden P. is enrolled. The invitation text is on its way to (312) 555-0188:" in landed
     assert "/invite/" not in landed  # the one-time link is the patient's alone
     assert [e.action for e in fetch(sa.select(AuditEvent).where(AuditEvent.patient_id == patient.id))][:1] == [
         "patient.enrol"

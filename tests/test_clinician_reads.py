@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 
 from tracker.models import Alert, AuditEvent, Clinic, OutboundMessage, Patient, User
 from tracker.services.alerts import writes as alerts
+from tracker.services.boosters import requests as boosters
 
 Fetch = Callable[..., list[Any]]
 
@@ -146,6 +147,33 @@ def test_a_discharged_patient_is_not_said_to_have_reminders_on(
     assert "(on)</span>" not in html and "none: discharged" in html
 
 
+def test_discharge_asks_for_a_reason_beside_the_field_and_keeps_the_alert_queued(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
+) -> None:
+    clinic = factory.clinic()
+    patient = factory.patient(clinic, phase="as_needed", display_name="Noor Q.")
+    login_staff(factory, auth, clinic)
+    with factory.session() as s:
+        asking = s.get(Patient, patient.id)
+        assert asking is not None
+        boosters.raise_request(asking, "patient", None, "It is coming back.")
+    assert "It is coming back." in text_of(page(client, "/clinic/"))
+    html = page(client, f"/clinic/patients/{patient.id}")
+    assert "Needed to discharge, which cancels an open booster request" in html
+
+    def discharge(reason: str) -> Any:
+        data = {"phase-csrf_token": csrf_token_from(html), "phase-phase": "discharged", "phase-reason": reason}
+        return client.post(f"/clinic/patients/{patient.id}/phase", data=data)
+
+    refused = discharge("  ")
+    assert refused.status_code == 422 and 'id="phase-reason-error"' in refused.get_data(as_text=True)
+    assert [p.phase for p in fetch(sa.select(Patient).where(Patient.id == patient.id))] == ["as_needed"]
+    assert discharge("Course complete.").status_code == 303
+    assert [p.phase for p in fetch(sa.select(Patient).where(Patient.id == patient.id))] == ["discharged"]
+    # The request is cancelled by the discharge; the alert it carried is open until resolved, so still queued.
+    assert "Noor Q. The patient asked for a booster infusion." in text_of(page(client, "/clinic/"))
+
+
 # 4. Staff by name; 5. texts without their links
 
 
@@ -252,6 +280,47 @@ def test_the_admin_names_staff_at_invitation_and_renames_them_audited(
     assert member.display_name == "new.doc"
 
 
+def test_a_name_another_active_colleague_is_shown_by_is_refused_beside_the_field(
+    client: FlaskClient, auth: AuthActions, factory: Factory, fetch: Fetch
+) -> None:
+    clinic = factory.clinic()
+    boss = factory.user(clinic, role="admin", email="boss@example.org")
+    doc = factory.user(clinic, email="doc@example.org")
+    gone = factory.user(clinic, email="gone@example.org")
+    factory.user(factory.clinic(), email="far@example.org")  # another clinic's "far": no clash
+    with factory.session() as s:
+        s.execute(sa.update(User).where(User.id == boss.id).values(display_name="Dr Boss"))
+        s.execute(sa.update(User).where(User.id == gone.id).values(display_name="Dr Gone", active=False))
+    assert auth.login("boss@example.org").status_code == 302
+    html = page(client, "/admin/staff")
+    prefix = f"name-{doc.id}"
+
+    def rename(name: str) -> Any:
+        return client.post(
+            f"/admin/staff/{doc.id}/name",
+            data={f"{prefix}-csrf_token": csrf_token_from(html), f"{prefix}-display_name": name},
+        )
+
+    taken = rename(" dr boss ")
+    body = unescape(taken.get_data(as_text=True))
+    assert taken.status_code == 422 and f'id="{prefix}-display_name-error"' in body
+    assert "Another staff member of the clinic is already shown as dr boss" in body
+    assert rename("Dr Gone").status_code == 302 and rename("far").status_code == 302  # deactivated / elsewhere
+    invited = client.post(
+        "/admin/staff",
+        data={
+            "csrf_token": csrf_token_from(html),
+            "email": "new@example.org",
+            "role": "clinician",
+            "display_name": "DR BOSS",
+        },
+    )
+    assert invited.status_code == 422 and "already shown as DR BOSS" in unescape(invited.get_data(as_text=True))
+    assert fetch(sa.select(User).where(User.email == "new@example.org")) == []
+    [doc_now] = fetch(sa.select(User).where(User.id == doc.id))
+    assert doc_now.display_name == "far"
+
+
 # 6. The audit log in words
 
 
@@ -326,19 +395,32 @@ def test_a_high_risk_follow_up_flags_the_patient_everywhere_until_a_clinician_cl
     resolve(factory, safety_alert(factory, patient), user, "low")
     html = page(client, f"/clinic/patients/{patient.id}")
     assert "High risk at last safety follow-up" in html
+    token = csrf_token_from(html)
+    # Clearing takes a reason: without one the flag stays and the refusal is beside the reason.
+    blank = client.post(
+        f"/clinic/patients/{patient.id}/high-risk-flag/clear", data={"flag-csrf_token": token, "flag-reason": " "}
+    )
+    assert blank.status_code == 422
+    assert re.search(r'id="flag-reason-error">Required: say why', blank.get_data(as_text=True))
+    [kept] = fetch(sa.select(Patient).where(Patient.id == patient.id))
+    assert kept.high_risk_flagged_at is not None
     cleared = client.post(
-        f"/clinic/patients/{patient.id}/high-risk-flag/clear", data={"csrf_token": csrf_token_from(html)}
+        f"/clinic/patients/{patient.id}/high-risk-flag/clear",
+        data={"flag-csrf_token": token, "flag-reason": "Seen in clinic today, safety plan in place"},
     )
     assert cleared.status_code == 303 and cleared.headers["Location"].endswith("#flag")
     html = page(client, cleared.headers["Location"])
     assert "High risk at last safety follow-up" not in html
-    assert re.search(r'id="flag".*?High-risk flag cleared\.', html, re.S)  # the confirmation where it lands
+    # The confirmation, with the reason, where the flag was.
+    assert re.search(r'id="flag".*?High-risk flag cleared: Seen in clinic today, safety plan in place', html, re.S)
     [stored] = fetch(sa.select(Patient).where(Patient.id == patient.id))
     assert stored.high_risk_flagged_at is None
     [event] = fetch(sa.select(AuditEvent).where(AuditEvent.action == "patient.high_risk_clear"))
     assert (event.actor_id, event.patient_id) == (user.id, patient.id)
+    assert event.detail["reason"] == "Seen in clinic today, safety plan in place"
     again = client.post(
-        f"/clinic/patients/{patient.id}/high-risk-flag/clear", data={"csrf_token": csrf_token_from(html)}
+        f"/clinic/patients/{patient.id}/high-risk-flag/clear",
+        data={"flag-csrf_token": csrf_token_from(html), "flag-reason": "Seen again"},
     )
     assert again.status_code == 409 and "no high-risk flag to clear" in again.get_data(as_text=True)
 

@@ -82,6 +82,24 @@ def test_only_staff_of_the_clinic_change_a_phase(factory: Factory, patient: Pati
     assert patient.phase == "induction"
 
 
+def test_discharge_needs_a_reason_and_keeps_the_request_until_given_one(
+    factory: Factory, clinician: User, patient: Patient
+) -> None:
+    """CLINICAL.md §5: discharge cancels the open request ("discharged") and stops reminders and scans."""
+    request = BoosterRequest(patient_id=patient.id, clinic_id=patient.clinic_id, raised_by="scan", urgency="routine")
+    db.session.add(request)
+    db.session.flush()
+    for blank in (None, "   "):
+        with pytest.raises(Invalid) as refused:
+            course.change_phase(patient, "discharged", clinician, blank)
+        assert [p.field for p in refused.value.problems] == ["reason"]
+        assert patient.phase == "induction" and request.status == "open"
+    move = course.change_phase(patient, "discharged", clinician, "Course complete, follow-up with GP.")
+    assert move is not None and move.reason == "Course complete, follow-up with GP."
+    assert (request.status, request.reason) == ("cancelled", "discharged")
+    assert course.change_phase(patient, "discharged", clinician) is None  # already discharged: nothing to say
+
+
 # Recording infusions
 
 

@@ -81,6 +81,10 @@ def test_the_admins_page_sets_the_schedule_and_refuses_phq9_off(
     auth.login("admin@example.org")
     html = client.get("/admin/settings").get_data(as_text=True)
     assert "Check-in schedule" in html and 'name="schedule_maintenance_gad7"' in html
+    selects = dict(re.findall(r'<select[^>]*name="(schedule_[^"]+)"[^>]*>(.*?)</select>', html, re.S))
+    for phase in ("induction", "maintenance", "as_needed"):
+        assert 'value="off"' not in selects[f"schedule_{phase}_phq9"]  # never offered, then refused
+        assert 'value="off"' in selects[f"schedule_{phase}_gad7"]
 
     saved = client.post("/admin/settings", data=_settings_form(html) | {"schedule_maintenance_gad7": "monthly"})
     assert saved.status_code == 302, re.findall(r"id=\"([\w-]+)-error\"", saved.get_data(as_text=True))

@@ -343,3 +343,58 @@ def test_the_fhir_bundle_holds_each_medicine_as_a_medication_statement(app: Flas
     assert statements["Lorazepam"]["effectivePeriod"] == {"start": TODAY.isoformat()}
     assert statements["Lithium"]["status"] == "completed"
     assert statements["Lithium"]["subject"]["reference"] == f"urn:uuid:{patient.id}"
+
+
+def test_a_name_typed_twice_in_any_case_is_one_entry() -> None:
+    text = "lamotrigine\nLAMOTRIGINE, lithium\nbenzodiazepines: alprazolam, Alprazolam\nBenzodiazepines: diazepam"
+    entries, problems = medicine_review.parse_lines(text)
+    assert problems == []
+    assert entries == (
+        Entry("lamotrigine"),
+        Entry("lithium"),
+        Entry("benzodiazepines", ("alprazolam", "diazepam")),
+    )
+
+
+def test_a_semicolon_is_refused_naming_the_line() -> None:
+    entries, problems = medicine_review.parse_lines("lithium\nmao inhibitors: Parnate ; Nardil")
+    assert [p.message.split(":")[0] for p in problems] == ["line 2"]
+    assert 'separate names by commas, not ";"' in problems[0].message and entries == (Entry("lithium"),)
+
+
+def test_the_same_current_medicine_twice_is_refused_beside_the_name(app: Flask, factory: Factory) -> None:
+    _, patient, user = _setup(factory)
+
+    def work() -> None:
+        by, who = db.session.get(User, user.id), db.session.get(Patient, patient.id)
+        assert by is not None and who is not None
+        first = medicines.add(by, who, "Lorazepam", "1 mg")
+        with pytest.raises(Invalid) as refused:
+            medicines.add(by, who, " lorazepam ", "2 mg")
+        assert [(p.field, p.message) for p in refused.value.problems] == [
+            ("name", "lorazepam is already on the current medicines")
+        ]
+        other = medicines.add(by, who, "Sertraline")
+        with pytest.raises(Invalid):
+            medicines.update(by, other, who, name="LORAZEPAM")
+        medicines.update(by, first, who, dose="2 mg")  # its own name is no clash
+        # Taken before and ended: entered again as history, or restarted once the current one ends.
+        medicines.add(by, who, "Lorazepam", None, TODAY - timedelta(days=400), TODAY - timedelta(days=300))
+        medicines.end(by, first, who)
+        medicines.add(by, who, "Lorazepam", "0.5 mg")
+
+    _in_app(app, work)
+
+
+def test_the_api_and_the_page_refuse_a_current_medicine_twice(
+    client: FlaskClient, auth: AuthActions, factory: Factory, bearer: Callable[[Any], dict[str, str]]
+) -> None:
+    _, patient, user = _setup(factory)
+    url = f"/api/v1/clinic/patients/{patient.id}/medicines"
+    assert client.post(url, json={"name": "Lorazepam"}, headers=bearer(user)).status_code == 201
+    again = client.post(url, json={"name": "LORAZEPAM"}, headers=bearer(user))
+    assert again.status_code == 422 and [e["field"] for e in again.get_json()["errors"]] == ["name"]
+    assert auth.login("doc@example.org").status_code == 302
+    response = _form(client, patient, f"/clinic/patients/{patient.id}/medicines", "medicine", name="lorazepam")
+    assert response.status_code == 422
+    assert "already on the current medicines" in response.get_data(as_text=True)

@@ -6,7 +6,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from conftest import AuthActions
 from factories import Factory
+from flask.testing import FlaskClient
 
 from tracker import clock
 from tracker.extensions import db
@@ -96,3 +98,28 @@ def test_query_count_does_not_grow_with_patients(
     with count_queries() as many:
         assert len(summaries(staff)[0]) == 8
     assert few.count == many.count == 1
+
+
+def test_search_treats_underscore_and_percent_as_letters(ctx: None, factory: Factory) -> None:
+    clinic = factory.clinic()
+    staff = _staff(factory, clinic)
+    for name in ("Sage", "Sa%e", "S_ge Lee", "Sable"):
+        factory.patient(clinic, display_name=name)
+
+    def names(q: str) -> list[str]:
+        return sorted(s.patient.display_name for s in summaries(staff, q=q)[0])
+
+    assert names("S_ge") == ["S_ge Lee"]
+    assert names("Sa%e") == ["Sa%e"]
+    assert names("%") == ["Sa%e"]
+    assert names("sa") == ["Sa%e", "Sable", "Sage"]
+
+
+def test_a_search_too_long_to_run_lists_no_one(client: FlaskClient, auth: AuthActions, factory: Factory) -> None:
+    clinic = factory.clinic()
+    factory.patient(clinic, display_name="Ann")
+    factory.user(clinic, email="doc@example.org")
+    assert auth.login("doc@example.org").status_code == 302
+    html = client.get("/clinic/patients?q=" + "a" * 101).get_data(as_text=True)
+    assert 'id="q-error"' in html and "No patients match." in html and ">Ann</a>" not in html
+    assert ">Ann</a>" in client.get("/clinic/patients?q=an").get_data(as_text=True)

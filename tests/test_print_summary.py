@@ -214,3 +214,20 @@ def test_a_summary_without_follow_up_medicines_or_readings_says_so(
     assert "Latest safety follow-up: none." in text
     assert "Latest blood pressure: none recorded." in text
     assert "Current medicines: none recorded." in text
+
+
+def test_two_visits_on_one_day_show_their_times_and_other_days_only_the_day(
+    client: FlaskClient, auth: AuthActions, factory: Factory, clinic: Clinic
+) -> None:
+    patient = factory.patient(clinic)
+    factory.infusion(patient, given_at=TEST_NOW - timedelta(days=3))  # Nov 18, 9:00 AM CST
+    factory.infusion(patient, given_at=TEST_NOW - timedelta(days=1, hours=1))  # Nov 20, 8:00 AM CST
+    factory.infusion(patient, given_at=TEST_NOW - timedelta(days=1, hours=-5))  # Nov 20, 2:00 PM CST
+    auth.login("doc@example.org")
+    html = client.get(f"/clinic/patients/{patient.id}/summary").get_data(as_text=True)
+    start = html.index('class="list compact summary-infusions"')
+    table = html[start : html.index("</table>", start)]
+    whens = [_text(cell).strip() for cell in re.findall(r'<td class="when">(.*?)</td>', table, re.S)]
+    assert whens == ["Nov 20 2:00 PM CST", "Nov 20 8:00 AM CST", "Nov 18"]
+    # Kind and status share a column: the table fits a page's width.
+    assert '<th scope="col">Status</th>' not in table

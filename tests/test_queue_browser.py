@@ -136,9 +136,23 @@ def test_safety_first_and_the_confirmation_where_the_page_lands(
     expect(page.locator("main > .flash")).to_have_count(0)  # not at the top of the page as well
     screenshot(page, f"patient-acknowledged-landing-{size_of(page)}")
 
+    # The screener answered: the page sent back lands on the suggested level, below the six questions.
+    prefix = f"resolve-{str(clinic.alert.id)[:8]}"
+    for key, value in (("wish_dead", "yes"), ("thoughts", "no"), ("behavior", "no")):
+        card.locator(f'input[name="{prefix}-{key}"][value="{value}"]').check()
+    card.get_by_role("button", name="Resolve").click()
+    suggestion = page.locator(f"#alert-{clinic.alert.id} .confirm-box")
+    expect(suggestion).to_contain_text("The screener suggests: low risk.")
+    expect(suggestion).to_be_in_viewport()
+    screenshot(page, f"patient-screener-suggestion-{size_of(page)}")
+
     page.goto(f"{live_server.url}/clinic/patients/{clinic.at_risk.id}")
     expect(page.locator("#flag")).to_contain_text("High risk at last safety follow-up")
+    page.get_by_role("button", name="Clear the flag").click()  # no reason yet: refused beside the field
+    expect(page.locator("#flag-reason-error")).to_contain_text("say why the high risk has passed")
+    expect(page.locator("#flag")).to_contain_text("High risk at last safety follow-up")
+    page.get_by_label("Why has the high risk passed?").fill("Seen in clinic today")
     page.get_by_role("button", name="Clear the flag").click()
-    expect(page.locator("#flag .landed")).to_have_text("High-risk flag cleared.")
+    expect(page.locator("#flag .landed")).to_have_text("High-risk flag cleared: Seen in clinic today")
     expect(page.locator("#flag .landed")).to_be_in_viewport()
     expect(page.locator("#flag")).not_to_contain_text("High risk at last safety follow-up")

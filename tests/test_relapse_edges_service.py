@@ -173,7 +173,7 @@ def test_discharge_cancels_the_open_request(patient_course: Course, factory: Fac
     c.checkin(15, 13)
     c.scan()
     [request] = c.requests()
-    course.change_phase(c.patient, "discharged", factory.staff_for(c.patient))
+    course.change_phase(c.patient, "discharged", factory.staff_for(c.patient), "Course complete.")
     db.session.commit()
     db.session.refresh(request)
     assert (request.status, request.reason) == ("cancelled", "discharged")
@@ -185,7 +185,7 @@ def test_discharge_by_the_system_cancels_too(patient_course: Course) -> None:
     c.checkin(10, 12)
     c.checkin(15, 13)
     c.scan()
-    course.change_phase(c.patient, "discharged", None)
+    course.change_phase(c.patient, "discharged", None, "Moved away.")
     [request] = c.requests()
     assert (request.status, request.reason, request.decided_by_id) == ("cancelled", "discharged", None)
 

@@ -42,7 +42,11 @@ def test_staff_record_at_discharge_and_see_it_on_the_patient_page(
     partial = {k: v for k, v in NONE.items() if k != "anxiety"}
     refused = client.post(url, data={**partial, "csrf_token": csrf_token_from(html)})
     assert refused.status_code == 422
-    assert 'id="anxiety-error">Please choose none, mild, moderate or severe.' in refused.get_data(as_text=True)
+    refused_html = refused.get_data(as_text=True)
+    assert 'id="anxiety-error">Please choose none, mild, moderate or severe.' in refused_html
+    # The summary at the top, as on the clinic's other forms.
+    summary = refused_html[refused_html.index('class="form-problems"') : refused_html.index('id="anxiety-error"')]
+    assert "Nothing was saved." in summary and "Please correct the marked field." in summary
     assert fetch(sa.select(SideEffectReport)) == []
 
     saved = client.post(url, data={**NONE, "headache": "severe", "csrf_token": csrf_token_from(html)})

@@ -170,6 +170,21 @@ def day_checks(
     return found
 
 
+BOOKED_SAME_TIME = "another infusion of this patient is booked at this time"
+BOOKED_SAME_DAY = "another infusion of this patient is booked that day"
+
+
+def booking_checks(scheduled_for: datetime, others_booked: Collection[datetime], zone: tzinfo) -> list[FieldProblem]:
+    """A booking to confirm: at the time of another booking of the patient, or on its local day (CLINICAL.md §1:
+    a series of separate infusions, one a visit). Days are the clinic's calendar days (`zone`)."""
+    if scheduled_for in others_booked:
+        return [FieldProblem("scheduled_for", BOOKED_SAME_TIME)]
+    day = scheduled_for.astimezone(zone).date()
+    if any(other.astimezone(zone).date() == day for other in others_booked):
+        return [FieldProblem("scheduled_for", BOOKED_SAME_DAY)]
+    return []
+
+
 def confirmation_key(values: Mapping[str, Any], warnings: Collection[FieldProblem]) -> str:
     """Names the unusual values a clinician confirmed, so a confirmation covers those values and no others."""
     return ";".join(sorted(f"{w.field}={values.get(w.field)}" for w in warnings))

@@ -53,6 +53,12 @@ def _clock(at: datetime) -> str:
     return f"{at.hour % 12 or 12}:{at:%M} {'AM' if at.hour < 12 else 'PM'}"
 
 
+def clock_time(moment: datetime, zone: tzinfo) -> str:
+    """'9:30 AM CST': the time of day alone, for a day already written beside it."""
+    at = in_zone(moment, zone)
+    return f"{_clock(at)} {at:%Z}"
+
+
 def wall_clock(moment: datetime, zone: tzinfo) -> str:
     """'Dec 1, 2026, 9:30 AM CST'."""
     at = in_zone(moment, zone)

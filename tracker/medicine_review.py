@@ -96,8 +96,9 @@ FORMAT = (
 
 def parse_lines(text: str, field: str = "review_medicines") -> tuple[tuple[Entry, ...], list[FieldProblem]]:
     """The admin's list (FORMAT): on each line either names separated by commas, each its own entry, or one
-    class, "class: member, member, ...". Blank lines and empty places between commas are skipped; a line it
-    cannot read (a class with no members, two colons, a name without a letter) is refused naming the line."""
+    class, "class: member, member, ...". Blank lines and empty places between commas are skipped, and a name
+    given twice (whatever the case) is kept once; a line it cannot read (a class with no members, two colons, a
+    ";", a name without a letter) is refused naming the line."""
     entries: list[Entry] = []
     problems: list[FieldProblem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -107,17 +108,44 @@ def parse_lines(text: str, field: str = "review_medicines") -> tuple[tuple[Entry
         if problem:
             problems.append(FieldProblem(field, f"line {number}: {problem}"))
         entries.extend(found)
+    entries = _deduped(entries)
     if len(entries) > ENTRIES_MAX:
         problems.append(FieldProblem(field, f"at most {ENTRIES_MAX} entries"))
     return tuple(entries), problems
 
 
 def _names(text: str) -> tuple[str, ...]:
-    return tuple(name for name in (_clean(part) for part in text.split(",")) if name)
+    return _unique(tuple(name for name in (_clean(part) for part in text.split(",")) if name))
+
+
+def _unique(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Each name once, whatever the case: the first spelling typed is kept (names match whatever the case)."""
+    seen: set[str] = set()
+    kept = []
+    for name in names:
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            kept.append(name)
+    return tuple(kept)
+
+
+def _deduped(entries: list[Entry]) -> list[Entry]:
+    """One entry per name, whatever the case: a class named twice keeps all its members, once each."""
+    kept: dict[str, Entry] = {}
+    for entry in entries:
+        key = entry.name.casefold()
+        if key in kept:
+            first = kept[key]
+            entry = Entry(first.name, _unique((*first.members, *entry.members)))
+        kept[key] = entry
+    return list(kept.values())
 
 
 def _line(raw: str) -> tuple[tuple[Entry, ...], str | None]:
     """One line's entries, or why it cannot be read."""
+    if ";" in raw:
+        # Refused, not guessed at: the format separates names by commas (FORMAT).
+        return (), 'separate names by commas, not ";" (mao inhibitors: phenelzine, tranylcypromine)'
     if raw.count(":") > 1:
         return (), "one colon at most, after a class's name (benzodiazepines: alprazolam, clonazepam)"
     name, colon, rest = raw.partition(":")

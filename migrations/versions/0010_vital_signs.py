@@ -8,7 +8,9 @@ CLINICAL.md §7: blood pressure before the dose, about 40 minutes in and before 
 SpO2 where recorded. The readings stay columns of the infusion (three fixed moments, always read with it): the
 existing bp_before_* and bp_after_* keep their data as the "before" and "before discharge" readings, and the
 "during" ones, heart rate and SpO2 are added. An infusion given at the clinic's hold-and-review level keeps the
-clinician's confirmation (bp_hold_confirmed); the clinic gets its hold threshold, by default 180/110.
+clinician's confirmation (bp_hold_confirmed) and the hold level in force when it was saved (bp_hold_systolic,
+bp_hold_diastolic: left null for rows saved before, which are judged at the default 180/110, the only level a
+clinic had until this revision); the clinic gets its hold threshold, by default 180/110.
 """
 
 import sqlalchemy as sa
@@ -35,6 +37,8 @@ def upgrade() -> None:
         for column, _low, _high in RANGES:
             batch_op.add_column(sa.Column(column, sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("bp_hold_confirmed", sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column("bp_hold_systolic", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("bp_hold_diastolic", sa.Integer(), nullable=True))
         for column, low, high in RANGES:
             batch_op.create_check_constraint(
                 op.f(f"ck_infusion_{column}_range"), f"{column} IS NULL OR ({column} BETWEEN {low} AND {high})"
@@ -59,6 +63,8 @@ def downgrade() -> None:
     with op.batch_alter_table("infusion", schema=None) as batch_op:
         for column, _low, _high in reversed(RANGES):
             batch_op.drop_constraint(op.f(f"ck_infusion_{column}_range"), type_="check")
+        batch_op.drop_column("bp_hold_diastolic")
+        batch_op.drop_column("bp_hold_systolic")
         batch_op.drop_column("bp_hold_confirmed")
         for column, _low, _high in reversed(RANGES):
             batch_op.drop_column(column)

@@ -12,6 +12,7 @@ from tracker.api.pagination import Page, newest_first
 from tracker.api.schemas.common import PageArgsSchema
 from tracker.api.schemas.course import PatientDetailSchema, PatientPatchSchema
 from tracker.api.schemas.infusions import InfusionChangeSchema, InfusionCreateSchema, InfusionPageSchema, InfusionSchema
+from tracker.errors import FieldProblem, Invalid
 from tracker.models import Infusion
 from tracker.models.user import STAFF_ROLES
 from tracker.services import scope
@@ -47,7 +48,14 @@ def patch_patient(body: dict[str, Any], patient_id: str) -> course_queries.Patie
         by=staff,
     )
     if "phase" in body:
-        course.change_phase(patient, body["phase"], staff, body.get("phase_reason"))
+        try:
+            course.change_phase(patient, body["phase"], staff, body.get("phase_reason"))
+        except Invalid as error:
+            # The body names the phase's reason `phase_reason` (beside the patient's other fields).
+            problems = [
+                FieldProblem("phase_reason" if p.field == "reason" else p.field, p.message) for p in error.problems
+            ]
+            raise Invalid(problems) from error
     return course_queries.patient_detail(patient)
 
 

@@ -94,6 +94,53 @@ def merged(stored: Mapping[str, object] | None, changes: Mapping[str, Mapping[st
     return found
 
 
+# Stored beside the phases: {phase: {instrument: ISO moment}}, when the clinic last switched each one on there.
+# effective() reads only phases, so it never mistakes this for one; check() refuses it as input.
+SWITCHED_ON = "switched_on"
+
+
+def stamped(
+    stored: Mapping[str, object] | None, schedule: Mapping[str, Mapping[str, str]], now: datetime
+) -> dict[str, object]:
+    """The schedule to store, with when each instrument asked was switched on: `now` for one going from off to
+    on, the earlier moment for one still on, none for one off. A newly asked instrument's missed check-in clock
+    starts there, not at the patient's first day (CLINICAL.md §7)."""
+    if now.tzinfo is None:
+        raise ValueError("moments must be aware datetimes")
+    before = effective(stored)
+    kept = (stored or {}).get(SWITCHED_ON)
+    found: dict[str, object] = {phase: dict(asked) for phase, asked in schedule.items()}
+    stamps: dict[str, dict[str, str]] = {}
+    for phase in PHASES:
+        for name, interval in schedule.get(phase, {}).items():
+            if interval == OFF or name == RELAPSE_INSTRUMENT:
+                continue
+            if before[phase].get(name, OFF) == OFF:
+                stamps.setdefault(phase, {})[name] = now.isoformat()
+            elif (earlier := _stamp(kept, phase, name)) is not None:
+                stamps.setdefault(phase, {})[name] = earlier.isoformat()
+    if stamps:
+        found[SWITCHED_ON] = stamps
+    return found
+
+
+def _stamp(kept: object, phase: str, name: str) -> datetime | None:
+    asked = kept.get(phase) if isinstance(kept, Mapping) else None
+    value = asked.get(name) if isinstance(asked, Mapping) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None  # an unreadable stamp reads as none: the clock runs from the phase, as before stamps
+    return moment if moment.tzinfo is not None else None
+
+
+def switched_on(stored: Mapping[str, object] | None, phase: str, name: str) -> datetime | None:
+    """When the clinic last switched the instrument on in the phase; None if never recorded."""
+    return _stamp((stored or {}).get(SWITCHED_ON), phase, name)
+
+
 def asked_in(schedule: Schedule, phase: str) -> dict[str, str]:
     """The instruments a phase asks and how often, PHQ-9 first; {} in a phase without check-ins."""
     if phase not in PHASES:

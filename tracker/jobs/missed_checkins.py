@@ -84,16 +84,21 @@ def gap_of(
     enrolled_at: datetime,
     instrument: str = PHQ9.name,
     interval_days: int = 7,
+    switched_on: datetime | None = None,
 ) -> Gap:
-    """The gap runs from the later of the last check-in and the entry into the weekly cadence.
+    """The gap runs from the latest of the last check-in, the entry into the weekly cadence and the moment the
+    clinic switched the instrument on in the phase (CLINICAL.md §7).
 
     A patient back from discharge, or just out of induction without a recent check-in, owes one a week from
     the day the cadence began, not from a check-in taken before it. With no phase history, enrolment stands in.
+    An instrument the clinic has just begun asking is owed an interval after it began, not since enrolment.
     """
     if cadence_start is not None:
         start: tuple[str, datetime] = (f"phase:{cadence_start[0]}", cadence_start[1])
     else:
         start = ("enrolment", enrolled_at)
+    if switched_on is not None and switched_on > start[1]:
+        start = (f"on:{switched_on.isoformat()}", switched_on)
     if last_checkin is not None and last_checkin[1] >= start[1]:
         return Gap(patient_id, f"checkin:{last_checkin[0]}", last_checkin[1], instrument, interval_days)
     return Gap(patient_id, start[0], start[1], instrument, interval_days)
@@ -125,7 +130,8 @@ def gaps_of(
         days = instrument_schedule.INTERVAL_DAYS[interval]
         assert days is not None  # asked_in leaves out what is off
         last = checkins.get(name, {}).get(row.id)
-        found.append(gap_of(row.id, last, start, row.created_at, name, days))
+        on = instrument_schedule.switched_on(row.instrument_schedule, row.phase, name)
+        found.append(gap_of(row.id, last, start, row.created_at, name, days, on))
     return found
 
 

@@ -7,12 +7,22 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, object_session
+from sqlalchemy.orm import Mapped, mapped_column
 
 from tracker.clock import system_now
+from tracker.errors import FieldProblem
 from tracker.infusions import INFUSION_KINDS, INFUSION_STATUSES  # the rules own the vocabulary; the table checks it
 from tracker.models.base import Base, FiniteNumeric, between, id_column, one_of
-from tracker.vitals import COLUMNS, MOMENTS, BloodPressure, VitalCheck, checks_of_saved, readings_of
+from tracker.vitals import (
+    COLUMNS,
+    DEFAULT_HOLD_AT,
+    MOMENTS,
+    BloodPressure,
+    VitalCheck,
+    checks_of_saved,
+    readings_of,
+    unusual_numbers,
+)
 
 
 class Infusion(Base):
@@ -65,6 +75,10 @@ class Infusion(Base):
     spo2_after: Mapped[int | None]
     # CLINICAL.md §7: given with a reading at the clinic's hold-and-review level, confirmed by the clinician.
     bp_hold_confirmed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The clinic's hold-and-review level in force when the visit was recorded as given: a later change of the
+    # clinic's level does not rejudge it. None (recorded before it was kept): the default 180/110.
+    bp_hold_systolic: Mapped[int | None]
+    bp_hold_diastolic: Mapped[int | None]
     observed_min: Mapped[int | None]
     ride_home_confirmed: Mapped[bool | None]
     notes: Mapped[str | None] = mapped_column(sa.Text)  # clinical notes: never shown to the patient
@@ -82,17 +96,28 @@ class Infusion(Base):
         return readings_of({name: getattr(self, name) for name in COLUMNS})
 
     @property
+    def numbers(self) -> dict[str, tuple[int | None, int | None]]:
+        """Heart rate and SpO2 at each moment (before, during, after), where either was recorded."""
+        found = {}
+        for m in MOMENTS:
+            rate, spo2 = getattr(self, f"heart_rate_{m}"), getattr(self, f"spo2_{m}")
+            if rate is not None or spo2 is not None:
+                found[m] = (rate, spo2)
+        return found
+
+    @property
+    def number_checks(self) -> list[FieldProblem]:
+        """The heart rates and SpO2 outside the usual ranges (tracker/vitals.py), kept once confirmed."""
+        return unusual_numbers({f"{k}_{m}": getattr(self, f"{k}_{m}") for m in MOMENTS for k in ("heart_rate", "spo2")})
+
+    @property
+    def hold_at(self) -> BloodPressure:
+        """CLINICAL.md §7: the hold-and-review level this visit is judged by (the one in force when saved)."""
+        if self.bp_hold_systolic is None or self.bp_hold_diastolic is None:
+            return DEFAULT_HOLD_AT
+        return BloodPressure(self.bp_hold_systolic, self.bp_hold_diastolic)
+
+    @property
     def vital_checks(self) -> list[VitalCheck]:
         """CLINICAL.md §7: the caution and hold checks shown beside this infusion's blood pressure."""
-        hold_at = None
-        session = object_session(self)
-        if self.bp_hold_confirmed and session is not None:
-            # Only a confirmed hold needs the clinic's level, to word each reading at it as a hold.
-            clinic, patient = Base.metadata.tables["clinic"], Base.metadata.tables["patient"]
-            row = session.execute(
-                sa.select(clinic.c.bp_hold_systolic, clinic.c.bp_hold_diastolic)
-                .join(patient, patient.c.clinic_id == clinic.c.id)
-                .where(patient.c.id == self.patient_id)
-            ).first()
-            hold_at = BloodPressure(row[0], row[1]) if row is not None else None
-        return checks_of_saved(self.readings, self.bp_hold_confirmed, hold_at)
+        return checks_of_saved(self.readings, self.bp_hold_confirmed, self.hold_at)

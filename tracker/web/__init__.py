@@ -24,6 +24,7 @@ def register_web(app: Flask) -> None:
     from tracker.web.checkin_link import bp as checkin_link_bp
     from tracker.web.clinic import bp as clinic_bp
     from tracker.web.exports import bp as exports_bp
+    from tracker.web.favicon import bp as favicon_bp
     from tracker.web.health import bp as health_bp
     from tracker.web.home import bp as home_bp
     from tracker.web.patient import bp as patient_bp
@@ -32,6 +33,7 @@ def register_web(app: Flask) -> None:
     for blueprint in (auth_bp, home_bp, patient_bp, clinic_bp, admin_bp, health_bp, checkin_link_bp, exports_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(patient_side_effects_bp)
+    app.register_blueprint(favicon_bp)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

@@ -38,6 +38,7 @@ class BpIn:
     at: datetime
     readings: Mapping[str, BloodPressure | None]
     hold_confirmed: bool = False
+    hold_at: BloodPressure | None = None  # the level in force when the visit was saved
 
 
 @dataclass(frozen=True)
@@ -80,21 +81,29 @@ def _today_boxes(now_x: float) -> list[Box]:
 def _placed(rules: Sequence[BpRule], now_x: float, points: Sequence[tuple[float, float]]) -> tuple[BpRule, ...]:
     """Each rule's label where it covers no point (as charts._free_x keeps them), no label placed before it, nor
     the today line and its label: above its line, else below it, from the right end leftwards, the first rules
-    first. With the caution and hold lines a few mmHg apart (a hold at 150/95) the labels sit side by side."""
+    first. With the caution and hold lines a few mmHg apart (a hold at 150/95) the labels sit side by side.
+
+    Where points leave no free place (a dense course near the lines), a label may cover a point rather than
+    another label: a point half hidden is still read in the table, two labels over each other are read by no one."""
     taken = _today_boxes(now_x)
     r = POINT_RADIUS
     placed = []
     for rule in rules:
         spot = None
-        for dy in (ABOVE, BELOW):
-            x = float(RIGHT - 4)
-            while spot is None and x - _label_width(rule.label) >= LEFT:
-                box = _label_box(rule.label, x, rule.y, dy)
-                left, top, right, bottom = box
-                covers = any(px + r > left and px - r < right and py + r > top and py - r < bottom for px, py in points)
-                if not covers and not any(_overlaps(box, other) for other in taken):
-                    spot = (x, dy, box)
-                x -= LABEL_STEP
+        for clear_of_points in (True, False):
+            for dy in (ABOVE, BELOW):
+                x = float(RIGHT - 4)
+                while spot is None and x - _label_width(rule.label) >= LEFT:
+                    box = _label_box(rule.label, x, rule.y, dy)
+                    left, top, right, bottom = box
+                    covers = clear_of_points and any(
+                        px + r > left and px - r < right and py + r > top and py - r < bottom for px, py in points
+                    )
+                    if not covers and not any(_overlaps(box, other) for other in taken):
+                        spot = (x, dy, box)
+                    x -= LABEL_STEP
+                if spot is not None:
+                    break
             if spot is not None:
                 break
         if spot is None:  # nowhere free (a crowded phone-sized range): at the right end, as before
@@ -129,7 +138,7 @@ class BpChart:
 def visits_of(infusions: Iterable[Infusion]) -> list[BpIn]:
     """The given infusions with any blood pressure reading, as the chart takes them."""
     return [
-        BpIn(str(i.id), i.given_at, i.readings, i.bp_hold_confirmed)
+        BpIn(str(i.id), i.given_at, i.readings, i.bp_hold_confirmed, i.hold_at)
         for i in infusions
         if i.status == "given" and i.given_at is not None and any(i.readings.values())
     ]
@@ -151,7 +160,7 @@ def bp_chart(visits: Sequence[BpIn], axis: TimeAxis, hold_at: BloodPressure) -> 
     columns = []
     for v in shown:
         readings = tuple((name, r) for name, r in v.readings.items() if r is not None)
-        levels = {c.level for c in checks_of_saved(v.readings, v.hold_confirmed)}
+        levels = {c.level for c in checks_of_saved(v.readings, v.hold_confirmed, v.hold_at)}
         before = v.readings.get("bp_before")
         columns.append(
             BpColumn(

@@ -236,7 +236,7 @@ def _infusion_fields(form: InfusionForm) -> dict[str, Any]:
 def record_infusion(patient_id: str) -> ResponseReturnValue:
     patient = scope.get_patient_for_staff(current_user, patient_id)
     form = InfusionForm(prefix="infusion")
-    mark_cautions(form)  # CLINICAL.md §7: shown beside the reading if the page is shown again
+    mark_cautions(form, current_user.clinic.bp_hold_at)  # CLINICAL.md §7: shown if the page is shown again
 
     def act() -> tuple[str, str]:
         fields = _infusion_fields(form)

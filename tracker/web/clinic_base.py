@@ -82,6 +82,9 @@ def time_helpers(zone: tzinfo, now: datetime, country: str | None = None) -> dic
     def local_day(moment: datetime | None) -> str:
         return "–" if moment is None else local_time.day(moment, zone, now)
 
+    def time_of_day(moment: datetime) -> str:
+        return local_time.clock_time(moment, zone)
+
     def short_day(moment: datetime) -> str:
         return local_time.short_day(moment, zone)
 
@@ -110,6 +113,7 @@ def time_helpers(zone: tzinfo, now: datetime, country: str | None = None) -> dic
         "zone_name": str(zone),
         "local_time": local_time_of,
         "local_day": local_day,
+        "time_of_day": time_of_day,
         "short_day": short_day,
         "iso": iso,
         "ago": ago,

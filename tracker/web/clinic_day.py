@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from tracker import clock, local_time
+from tracker import clock, local_time, phones
 from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
 from tracker.infusions import DEFAULT_DOSE_MG_PER_KG, DEFAULT_DURATION_MIN, out_of_range
@@ -113,8 +113,9 @@ def enrol() -> ResponseReturnValue:
             problems = [error.detail, *put_problems(form, fields)]
         else:
             patient = enrolled.patient
+            number = phones.readable(patient.phone, current_user.clinic.country)
             flash(
-                f"{patient.display_name} is enrolled. The invitation text is on its way to {patient.phone}: "
+                f"{patient.display_name} is enrolled. The invitation text is on its way to {number}: "
                 "its one-time link lets them set a password.",
                 "success",
             )
@@ -287,7 +288,10 @@ def _infusion_page(
     if mode in ("given", "correct") and "form" not in context:
         context["form"] = VisitForm(formdata=None, data=_visit_defaults(row, patient, zone, mode == "given"))
     if "form" in context:
-        mark_cautions(context["form"])  # CLINICAL.md §7: a caution beside the reading, stored or typed
+        # CLINICAL.md §7: a check beside the reading: a correction's stored readings by the level they were
+        # judged by, a visit being given by the clinic's level now.
+        hold_at = row.hold_at if mode == "correct" else current_user.clinic.bp_hold_at
+        mark_cautions(context["form"], hold_at)
     if mode == "change":
         scheduled = to_local_input(row.scheduled_for, zone) if row.scheduled_for is not None else None
         context.setdefault("reschedule", RescheduleForm(formdata=None, prefix="move", data={"when": scheduled}))

@@ -131,8 +131,12 @@ class CancelInfusionForm(FlaskForm):
 
 
 def show_warnings(form: FlaskForm, warnings: list[FieldProblem], names: dict[str, str]) -> None:
-    """Each unusual value's warning beside its field; the field macro draws `warning` under the input."""
+    """Each unusual value's warning beside its field; the field macro draws `warning` under the input. Several
+    on one field are all shown, joined, so that no check hides another."""
+    shown: dict[str, list[str]] = {}
     for warning in warnings:
         name = names.get(warning.field, warning.field)
         if name in form:
-            form[name].warning = warning.message[:1].upper() + warning.message[1:]
+            shown.setdefault(name, []).append(warning.message[:1].upper() + warning.message[1:])
+    for name, messages in shown.items():
+        form[name].warning = "; ".join(messages)

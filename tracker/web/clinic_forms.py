@@ -31,8 +31,8 @@ from tracker.models.alert import RISK_LEVELS
 from tracker.models.infusion import INFUSION_KINDS
 from tracker.models.patient import PHASES
 from tracker.services.clinic.patient_list import SORTS
-from tracker.vitals import BP_FIELDS, NUMBER_LIMITS, blood_pressure
-from tracker.vitals import checks_of_saved as vital_checks_of
+from tracker.vitals import BP_FIELDS, NUMBER_LIMITS, BloodPressure, blood_pressure
+from tracker.vitals import checks as vital_checks_of
 from tracker.web.one_line import OneLineField
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends
@@ -222,11 +222,12 @@ class InfusionForm(FlaskForm):
         }
 
 
-def mark_cautions(form: InfusionForm) -> None:
-    """CLINICAL.md §7: a reading typed at or above 140/90 shows its caution beside it (a hold is the service's
-    to ask about); one that cannot be read is left for the service to refuse."""
+def mark_cautions(form: InfusionForm, hold_at: BloodPressure) -> None:
+    """CLINICAL.md §7: a reading at or above 140/90 shows its check beside it, in the hold-and-review wording
+    at or above `hold_at` (the service asks for the confirmation); one that cannot be read is left for the
+    service to refuse."""
     readings = {name: blood_pressure(name, form[name].data, []) for name in BP_FIELDS}
-    for check in vital_checks_of(readings, False):
+    for check in vital_checks_of(readings, hold_at):
         if not getattr(form[check.field], "warning", None):
             form[check.field].warning = check.message[:1].upper() + check.message[1:]
 

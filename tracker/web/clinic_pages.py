@@ -33,6 +33,8 @@ from tracker.web.clinic_forms import (
     ScheduleForm,
     next_morning,
 )
+from tracker.web.flag_form import PREFIX as FLAG_PREFIX
+from tracker.web.flag_form import ClearFlagForm
 from tracker.web.forms import ConfirmForm
 from tracker.web.medicine_forms import page_forms as medicine_page_forms
 from tracker.web.roles import staff_required
@@ -74,9 +76,15 @@ def patients() -> ResponseReturnValue:
     form = PatientFilterForm(formdata=request.args)
     filters = _filters(form)
     page = form.page.data if not form.page.errors and form.page.data and form.page.data > 0 else 1
-    rows, more = patient_list.list_for_staff(
-        current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, page=page, **filters
-    )
+    if form.q.errors:
+        # A search the clinician typed but that cannot be run lists no one: the whole list under a search box
+        # would read as "everyone matched".
+        rows: list[patient_list.PatientSummary] = []
+        more = False
+    else:
+        rows, more = patient_list.list_for_staff(
+            current_user, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, page=page, **filters
+        )
 
     def page_url(number: int) -> str:
         args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -124,6 +132,7 @@ def default_forms(record: patient_record.PatientRecord) -> dict[str, FlaskForm]:
         },
     )
     forms["confirm"] = ConfirmForm(formdata=None)
+    forms["clear_flag"] = ClearFlagForm(formdata=None, prefix=FLAG_PREFIX)
     forms.update(medicine_page_forms(record.medicines.rows))
     return forms
 

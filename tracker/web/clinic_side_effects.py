@@ -13,6 +13,7 @@ from tracker import side_effects as rules
 from tracker.errors import Conflict, Invalid
 from tracker.services.side_effects import reports
 from tracker.web.clinic_base import bp, render
+from tracker.web.clinic_forms import correct_marked
 from tracker.web.roles import staff_required
 from tracker.web.side_effect_forms import ChecklistForm
 
@@ -31,7 +32,8 @@ def infusion_side_effects(infusion_id: str) -> ResponseReturnValue:
             try:
                 reports.record_discharge(current_user, infusion.id, form.answers)
             except Invalid as error:
-                status, problems = 422, form.show(error)
+                # The count of marked items at the top, as the clinic's other forms say it.
+                status, problems = 422, form.show(error) or [correct_marked(form)]
             except Conflict as error:
                 status, conflict = 409, error.detail
             else:

@@ -26,8 +26,15 @@ ABOUT = (
 def schedule_fields() -> dict[str, Field]:
     """The unbound select fields, to set on the settings form class."""
     choices = [SelectChoice(value, words) for value, words in instrument_schedule.INTERVAL_WORDS.items()]
+    # PHQ-9 is never offered "off" (CLINICAL.md §5). The choice is not checked here so that a posted "off"
+    # reaches the settings service and is refused with its reason beside the field, as the API refuses it.
+    relapse_choices = [choice for choice in choices if choice.value != instrument_schedule.OFF]
     return {
-        field: SelectField(f"{PHASE_WORDS[phase]}: {INSTRUMENTS[name].title}", choices=choices)
+        field: SelectField(
+            f"{PHASE_WORDS[phase]}: {INSTRUMENTS[name].title}",
+            choices=relapse_choices if name == instrument_schedule.RELAPSE_INSTRUMENT else choices,
+            validate_choice=name != instrument_schedule.RELAPSE_INSTRUMENT,
+        )
         for (phase, name), field in FIELD_NAMES.items()
     }
 

@@ -17,7 +17,10 @@ from wtforms.fields.choices import SelectChoice
 from tracker import cssrs
 from tracker.web.clinic_forms import ResolveForm, blank_to_none
 
-YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+# "Not answered" lets a clinician take back an answer without JavaScript (radios cannot be un-ticked): it is the
+# unmarked state, sent as "", and is never an answer.
+NOT_ANSWERED = ""
+YES_NO = [SelectChoice("yes", "Yes"), SelectChoice("no", "No"), SelectChoice(NOT_ANSWERED, "Not answered")]
 # The service's names for the screener's problems, as this form names its fields.
 SCREENER_NAMES = {f"screener.{key}": key for key in cssrs.ALL_KEYS}
 NUMBERS = {key: str(number) for number, (key, _, _) in enumerate(cssrs.QUESTIONS, start=1)}
@@ -25,7 +28,9 @@ NUMBERS = {key: str(number) for number, (key, _, _) in enumerate(cssrs.QUESTIONS
 
 def _question(key: str, description: str = "") -> RadioField:
     text = next(t for k, t, _ in cssrs.QUESTIONS if k == key)
-    return RadioField(f"{NUMBERS[key]}. {text}", choices=YES_NO, validate_choice=False, description=description)
+    return RadioField(
+        f"{NUMBERS[key]}. {text}", choices=YES_NO, validate_choice=False, description=description, default=NOT_ANSWERED
+    )
 
 
 class ScreenerResolveForm(ResolveForm):
@@ -36,7 +41,7 @@ class ScreenerResolveForm(ResolveForm):
     intent = _question("intent")
     plan = _question("plan")
     behavior = _question("behavior", cssrs.BEHAVIOR_EXAMPLES)
-    behavior_recent = RadioField(f"6b. {cssrs.RECENT[1]}", choices=YES_NO, validate_choice=False)
+    behavior_recent = RadioField(f"6b. {cssrs.RECENT[1]}", choices=YES_NO, validate_choice=False, default=NOT_ANSWERED)
     screener_not_done = TextAreaField(
         "Not asked? Say why instead",
         filters=[blank_to_none],

@@ -155,7 +155,7 @@ class InfusionChangeSchema(Strict):
         metadata={
             "description": "the clinician confirms giving it with a blood pressure at the clinic's hold level, a "
             "heart rate outside 50-120 or SpO2 under 90%, the ride home not confirmed, or on another day than "
-            "booked or than another infusion given"
+            "booked or than another infusion given; or a booking at the time or on the day of another booking"
         },
     )
     observed_min = StrictInteger(allow_none=True)

@@ -147,7 +147,10 @@ def invite_staff(admin: User, role: str, email: str, display_name: str | None = 
     """
     accounts.require_admin_of(admin, admin.clinic_id)
     name = staff_names.checked(display_name)
-    if (former := _deactivated_member(admin, email)) is not None:
+    former = _deactivated_member(admin, email)
+    if name is not None:
+        staff_names.refuse_taken(admin.clinic_id, name, but=former)
+    if former is not None:
         if name is not None:
             former.display_name = name
         return _invite_again(admin, former, role)

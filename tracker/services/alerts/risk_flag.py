@@ -2,7 +2,7 @@
 
 A safety alert resolved at "high" risk flags its patient; the flag stays on the queue, the list and the patient's
 page until a clinician clears it, whatever later follow-ups record: only a person who has seen the patient since
-may say the risk has passed. Clearing is written to the audit log.
+may say the risk has passed, and says why: the reason is kept in the audit log with the clearing.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from tracker.errors import Conflict
+from tracker.errors import Conflict, Invalid
 from tracker.extensions import db
 from tracker.models import Alert, Patient, User
 from tracker.services import scope
 from tracker.services.audit import trail as audit
 
 HIGH = "high"
+REASON_MAX = 300
 
 
 def after_resolve(alert: Alert, risk_level: str | None, at: datetime) -> bool:
@@ -35,9 +36,15 @@ def after_resolve(alert: Alert, risk_level: str | None, at: datetime) -> bool:
     return True
 
 
-def clear(staff: User, patient_id: str | uuid.UUID) -> Patient:
-    """A clinician of the patient's clinic clears the flag (Conflict when there is none), audited."""
+def clear(staff: User, patient_id: str | uuid.UUID, reason: str | None) -> Patient:
+    """A clinician of the patient's clinic clears the flag, saying why (Invalid without a reason, Conflict when
+    there is no flag); audited with the reason."""
     patient = scope.get_patient_for_staff(staff, patient_id)
+    reason = " ".join((reason or "").split()) or None
+    if reason is None:
+        raise Invalid.one("reason", "required: say why the high risk has passed (e.g. seen in clinic today)")
+    if len(reason) > REASON_MAX:
+        raise Invalid.one("reason", f"at most {REASON_MAX} characters")
     if patient.high_risk_flagged_at is None:
         raise Conflict("There is no high-risk flag to clear: someone may have cleared it already.")
     flagged_at, alert_id = patient.high_risk_flagged_at, patient.high_risk_alert_id
@@ -55,7 +62,11 @@ def clear(staff: User, patient_id: str | uuid.UUID) -> Patient:
         patient=patient,
         target_type="patient",
         target_id=patient.id,
-        detail={"flagged_at": flagged_at.isoformat(), "alert_id": str(alert_id) if alert_id else None},
+        detail={
+            "flagged_at": flagged_at.isoformat(),
+            "alert_id": str(alert_id) if alert_id else None,
+            "reason": reason,
+        },
     )
     db.session.flush()
     return patient

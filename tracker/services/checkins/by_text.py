@@ -5,7 +5,8 @@ with anything that is not a keyword. It is silent for 24 hours: it expires unsco
 an incomplete PHQ-9 is never scored). Every reply goes through the outbox; nothing is sent here.
 
 CLINICAL.md §3 over SMS: replies are normalised before they are read (answer_value); at item 9 a reply that
-is not 0-3 is a possible disclosure (crisis text, a safety alert showing the reply, the question again); an
+is not 0-3, and words of self-harm at any point of any conversation (tracker/safety_words.py), are a possible
+disclosure (crisis text, a safety alert showing the reply, the question again); an
 opt-out word during a check-in, and a check-in that expires unfinished after reaching item 9 or already at
 signal_min_total, open attention alerts.
 """
@@ -27,6 +28,7 @@ from tracker.extensions import db
 from tracker.instruments import GAD7
 from tracker.instruments.phq9 import ITEMS, STEM
 from tracker.models import CheckIn, Clinic, OutboundMessage, Patient, SmsConversation
+from tracker.safety_words import mentions_self_harm
 from tracker.services.alerts import writes as alerts
 from tracker.services.checkins import gad7_by_text
 from tracker.services.checkins import submit as checkins
@@ -227,16 +229,31 @@ def _answer(patient: Patient, conversation: SmsConversation, text: str, now: dat
 
 
 def _possible_disclosure(patient: Patient, conversation: SmsConversation, text: str) -> str:
-    """CLINICAL.md §3 over SMS: at item 9, words or an emoji instead of 0-3 may be a disclosure.
+    """CLINICAL.md §3 over SMS: at item 9, words or an emoji instead of 0-3 may be a disclosure; so is a text
+    with words of self-harm (tracker/safety_words.py) at any point of any SMS conversation.
 
     The crisis text goes back at once, a safety alert opens (or the open one is joined) showing the reply to
-    staff, and item 9 is asked again. The reply is never logged nor texted.
+    staff, and the conversation's current question is asked again. The reply is never logged nor texted.
     """
+    _crisis(patient, conversation, text)
+    _reply(patient, *_question_again(conversation))
+    return "possible_disclosure"
+
+
+def _crisis(patient: Patient, conversation: SmsConversation, text: str) -> None:
+    """The safety alert showing the reply to staff, and the crisis text to the patient at once."""
     alert = alerts.open_safety_reply(patient, text)
     _reply(patient, messages.crisis_sms(patient.clinic), "crisis", critical=True)
-    _reply(patient, question_body(conversation.next_item, retry=True), "checkin_question")
-    log.info("sms check-in %s: a reply at item 9 that is not 0-3, safety alert %s", conversation.id, alert.id)
-    return "possible_disclosure"
+    log.info("sms conversation %s: a possible disclosure, safety alert %s", conversation.id, alert.id)
+
+
+def _question_again(conversation: SmsConversation) -> tuple[str, str]:
+    """The conversation's current question as asked again after a possible disclosure, and its purpose."""
+    if conversation.instrument == side_effect_texts.SIDE_EFFECTS_INSTRUMENT:
+        return side_effect_texts.question_body(conversation.next_item, retry=True), "side_effects_question"
+    if conversation.instrument == GAD7.name:
+        return gad7_by_text.question_body(conversation.next_item, retry=True), "checkin_question"
+    return question_body(conversation.next_item, retry=True), "checkin_question"
 
 
 def _finish(patient: Patient, conversation: SmsConversation) -> str:
@@ -285,6 +302,10 @@ def handle_text(patient: Patient, text: str) -> str:
     now = clock.now()
     word = keyword(text)
     conversation = active_conversation(patient, now)
+    if conversation is not None and mentions_self_harm(text):
+        # CLINICAL.md §3: words of self-harm are a possible disclosure in any conversation, at any item.
+        conversation.last_activity_at = now
+        return _possible_disclosure(patient, conversation, text)
     if conversation is not None and conversation.instrument == side_effect_texts.SIDE_EFFECTS_INSTRUMENT:
         return side_effect_texts.handle(patient, conversation, text, now)  # CLINICAL.md §7, the next morning
     if conversation is not None and conversation.instrument == GAD7.name:
@@ -302,7 +323,11 @@ def handle_text(patient: Patient, text: str) -> str:
     if conversation is not None:
         return _answer(patient, conversation, text, now)
     if word not in PAUSE_KEYWORDS and _recent_reminder(patient, now):
-        start(patient, now)
+        started = start(patient, now)
+        if mentions_self_harm(text):
+            # CLINICAL.md §3: a first reply to a reminder in words of self-harm; start() has asked item 1.
+            _crisis(patient, started, text)
+            return "possible_disclosure"
         return "started"
     _reply(patient, messages.not_understood_sms(patient.clinic), "sms_not_understood")
     return "not_understood"

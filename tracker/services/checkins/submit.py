@@ -85,7 +85,7 @@ def submit(
     patient.changed_at = now  # the relapse scan looks again at this patient
     db.session.flush()
     if instrument == PHQ9.name:
-        summary.refresh([patient.id])  # the clinic's list shows the latest PHQ-9
+        summary.add_phq9(patient.id, checkin.total, checkin.taken_at)  # the clinic's list shows the latest PHQ-9
     # CLINICAL.md §3: handled at once, whatever the phase, never left to a periodic job.
     alert = open_safety_alert(patient, checkin) if score.item9_positive else None
     if entered_by is not None:

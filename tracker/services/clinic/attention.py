@@ -1,10 +1,10 @@
 """The clinician's attention queue: who needs them now, in what order, and why, in a phrase.
 
 Order: open safety alerts (CLINICAL.md §3), oldest first, with acknowledged safety alerts left unresolved for
-24 hours back at the very top; then booster requests awaiting a decision or a
-booking, urgent before routine, oldest first (CLINICAL.md §5); then missed check-ins and the other attention
-alerts, oldest first; last, acknowledged safety alerts still to resolve. A booked (scheduled) request needs
-nobody until its day, so it is left out.
+24 hours back at the very top; then booster requests awaiting a decision or a booking, urgent before routine,
+oldest first (CLINICAL.md §5); then severe side effects (CLINICAL.md §7), oldest first; then missed check-ins and
+the other attention alerts, oldest first; last, acknowledged safety alerts still to resolve. A booked (scheduled)
+request needs nobody until its day, so it is left out.
 
 The queue is paged: its order is decided in SQL over every item's key (with the count of each kind), then only
 the page's alerts and requests are loaded (with their patients' names), the requests' evidence, and the check-ins
@@ -35,7 +35,9 @@ from tracker.services.course import relapse_inputs
 
 # The requests that wait on a clinician: a decision (open) or a booking (approved).
 AWAITING = ("open", "approved")
-RANKS = {"safety": 0, "urgent": 1, "routine": 2, "attention": 3, "to_resolve": 4}
+RANKS = {"safety": 0, "urgent": 1, "routine": 2, "side_effect": 3, "attention": 4, "to_resolve": 5}
+# A severe side effect (CLINICAL.md §7) may need a call today: it is not left below the missed check-ins.
+SEVERE_SIDE_EFFECT = "severe_side_effect"
 QUOTE_MAX = 90
 PER_PAGE = 25
 COUNTED = ("safety", "booster", "attention")
@@ -280,7 +282,10 @@ def _keys(staff: User, now: datetime) -> sa.Subquery:
     returned = sa.and_(acknowledged, Alert.acknowledged_at <= back_after)
     # A request's own alerts (the patient asked, the scan raised it or made it urgent) fold into its row while it
     # awaits a decision or a booking; once booked or decided it needs nobody, so they stay out whatever its status.
-    folded = sa.and_(Alert.kind == "attention", Alert.booster_request_id.is_not(None))
+    # A discharged patient's request was cancelled by the discharge, not decided by anyone (CLINICAL.md §5): the
+    # alerts it carried stay on the queue, each on its own row, until a clinician resolves them.
+    discharged = sa.exists().where(Patient.id == Alert.patient_id, Patient.phase == "discharged")
+    folded = sa.and_(Alert.kind == "attention", Alert.booster_request_id.is_not(None), sa.not_(discharged))
     alerts = (
         alert_queries.alerts_query(staff, status=alert_queries.UNRESOLVED)
         .order_by(None)
@@ -291,6 +296,7 @@ def _keys(staff: User, now: datetime) -> sa.Subquery:
             sa.case(
                 (sa.and_(acknowledged, sa.not_(returned)), RANKS["to_resolve"]),
                 (safety, RANKS["safety"]),
+                (Alert.cause == SEVERE_SIDE_EFFECT, RANKS["side_effect"]),
                 else_=RANKS["attention"],
             ).label("rank"),
             sa.case((returned, 0), else_=1).label("not_returned"),
@@ -399,7 +405,7 @@ def queue_page(staff: User, now: datetime, page: int = 1, per_page: int = PER_PA
             other_instrument = (alert.dedupe_key or "").startswith("missed-checkin-alert:gad7:")
             phrased = missed and not other_instrument
             why = missed_phrase(latest_at, limit_days, opted_out, now, zone) if phrased else alert.reason
-            rank = RANKS["attention"]
+            rank = RANKS["side_effect"] if alert.cause == SEVERE_SIDE_EFFECT else RANKS["attention"]
         taken_by = staff_name(taker_email, taker_phone, taker_name) if alert.acknowledged_by_id else None
         built[alert.id] = QueueItem(
             kind=alert.kind,

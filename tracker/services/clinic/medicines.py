@@ -128,6 +128,25 @@ def _dates(since: date | None, until: date | None, problems: list[FieldProblem])
         problems.append(FieldProblem("until", "must be on or after the date it was started"))
 
 
+def _already_current(
+    patient: Patient,
+    name: str,
+    since: date | None,
+    until: date | None,
+    problems: list[FieldProblem],
+    but: object = None,
+) -> None:
+    """A current medicine the patient's current list already names (whatever the case): one entry each, so the
+    list and its review marks (CLINICAL.md §7) say it once. An ended one may be entered again."""
+    today = today_at(patient.clinic)
+    if not ((since is None or since <= today) and (until is None or until > today)):
+        return
+    # Compared in Python: SQLite's lower() folds ASCII only. A patient's list is short.
+    listed = db.session.scalars(sa.select(PatientMedicine).where(PatientMedicine.patient_id == patient.id)).all()
+    if any(m is not but and m.name.casefold() == name.casefold() and m.is_current(today) for m in listed):
+        problems.append(FieldProblem("name", f"{name} is already on the current medicines"))
+
+
 def _shown(medicine: PatientMedicine) -> dict[str, str | None]:
     """What the audit keeps of a medicine: staff-only, as the record itself is."""
     return {
@@ -152,6 +171,8 @@ def add(
     name = _line("name", name, NAME_MAX, problems, required=True)
     dose = _line("dose", dose, DOSE_MAX, problems, required=False)
     _dates(since, until, problems)
+    if name is not None and not problems:
+        _already_current(patient, name, since, until, problems)
     if problems:
         raise Invalid(problems)
     assert name is not None  # required: checked above
@@ -188,6 +209,8 @@ def update(staff: User, medicine: PatientMedicine, patient: Patient, **changes: 
     if not isinstance(since, date | None) or not isinstance(until, date | None):
         raise TypeError("since and until are dates")
     _dates(since, until, problems)
+    if not problems:
+        _already_current(patient, name, since, until, problems, but=medicine)
     if problems:
         raise Invalid(problems)
     medicine.name, medicine.dose, medicine.since, medicine.until = name, dose, since, until

@@ -73,9 +73,10 @@ def summaries(
     if q and q.strip():
         term = q.strip()
         digits = "".join(ch for ch in term if ch.isdigit())
-        conditions: list[sa.ColumnElement[bool]] = [Patient.display_name.ilike(f"%{term}%")]
+        # autoescape: "_" and "%" in a name are letters the clinician typed, not LIKE wildcards.
+        conditions: list[sa.ColumnElement[bool]] = [Patient.display_name.icontains(term, autoescape=True)]
         if len(digits) >= 3:
-            conditions.append(Patient.phone.contains(digits))
+            conditions.append(Patient.phone.contains(digits, autoescape=True))
         keys = keys.where(sa.or_(*conditions))
     if needs_attention is not None:
         # As EXISTS, so the planner takes it for the (anti-)join it is.

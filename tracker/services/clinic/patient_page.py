@@ -215,8 +215,11 @@ class PatientRecord:
             infusion.status, infusion.dose_mg_per_kg, infusion.observed_min, infusion.ride_home_confirmed
         )
         words = [f"{CHECK_WORDS.get(c.field, c.field)} {c.message}" for c in checks]
-        # CLINICAL.md §7: blood pressure at the caution level (a hold is infusion_holds', drawn apart).
-        return words + [c.message[:1].upper() + c.message[1:] for c in infusion.vital_checks if c.level != HOLD]
+        # CLINICAL.md §7: blood pressure at the caution level (a hold is infusion_holds', drawn apart), and heart
+        # rate and SpO2 outside the usual ranges, confirmed when saved.
+        vitals = [c.message for c in infusion.vital_checks if c.level != HOLD]
+        vitals += [c.message for c in infusion.number_checks]
+        return words + [m[:1].upper() + m[1:] for m in vitals]
 
     def infusion_holds(self, infusion: Infusion) -> list[str]:
         """CLINICAL.md §7: the readings at the clinic's hold-and-review level that the clinician confirmed giving

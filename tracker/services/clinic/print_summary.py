@@ -29,7 +29,8 @@ from tracker.services.clinic.patient_page import PatientRecord
 from tracker.vitals import BP_FIELDS, HOLD, HOLD_CONFIRMED_FIELD, MOMENT_WORDS, MOMENTS, BloodPressure, VitalCheck
 
 VIEW = "print summary"
-# The latest infusions listed by line; the rest are counted (one page holds about this many rows).
+# The latest infusions listed by line; the rest are counted (one page holds about this many, with their vital
+# signs on a second line).
 INFUSIONS_LISTED = 8
 
 

@@ -87,6 +87,7 @@ TOGETHER = (
         "must be more days than the confirming check-in's shortest gap ({0})",
     ),
 )
+QUIET_SAME = "must be a different time from the start ({0}): quiet hours need a length"
 ONCALL_REQUIRED = "a clinic with patients in its care needs an on-call phone: safety alerts are texted to it at once"
 
 
@@ -140,7 +141,9 @@ def _parse(
         elif name == "instrument_schedule":
             schedule, errors = instrument_schedule.check(value, name)
             problems += [FieldProblem(error.field, error.message) for error in errors]
-            values[name] = instrument_schedule.merged(clinic.instrument_schedule, schedule)
+            whole = instrument_schedule.merged(clinic.instrument_schedule, schedule)
+            # When each instrument went from off to on: its missed check-in clock starts there (CLINICAL.md §7).
+            values[name] = instrument_schedule.stamped(clinic.instrument_schedule, whole, clock.now())
         elif name == "name":
             if not isinstance(value, str) or not 0 < len(value.strip()) <= 200:
                 problems.append(FieldProblem(name, "use 1 to 200 characters"))
@@ -156,6 +159,11 @@ def _parse(
         # CLINICAL.md §5: signal_min_total < urgent_min_total; confirm_min_days < confirm_max_days.
         if not low < high:
             problems.append(FieldProblem(shown, words.format(low)))
+    if not {"quiet_start", "quiet_end"} & bad and {"quiet_start", "quiet_end"} & values.keys():
+        start = values.get("quiet_start", clinic.quiet_start)
+        if start == values.get("quiet_end", clinic.quiet_end):
+            # The same start and end reads as no quiet hours at all (tracker/reminders.py): never what was meant.
+            problems.append(FieldProblem("quiet_end", QUIET_SAME.format(start.strftime("%H:%M"))))
     oncall = values.get("oncall_phone", clinic.oncall_phone)
     if "oncall_phone" not in bad and oncall is None and _takes_patients(clinic):
         problems.append(FieldProblem("oncall_phone", ONCALL_REQUIRED))

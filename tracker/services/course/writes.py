@@ -21,6 +21,7 @@ from tracker.infusions import (
     DEFAULT_DURATION_MIN,
     EDITABLE,
     InfusionFields,
+    booking_checks,
     clean,
     confirmation_key,
     day_checks,
@@ -46,6 +47,7 @@ CANCEL_REASON_NEEDED = "say why the infusion is cancelled"
 ALREADY_CANCELLED = "This infusion is already cancelled."
 # CLINICAL.md §5: discharge cancels the patient's open booster request with this reason.
 DISCHARGED_REASON = "discharged"
+DISCHARGE_REASON_NEEDED = "say why the patient is discharged: it cancels an open booster request and stops reminders"
 
 
 # Status moves of an infusion, (from, to); editing a given infusion's details is given -> given.
@@ -103,6 +105,21 @@ def _holds(clinic: Clinic, values: Mapping[str, Any], status: str, touched: Coll
     return [h for h in holds_of(readings_of(values), clinic.bp_hold_at) if h.field in touched]
 
 
+def _hold_level(clinic: Clinic) -> dict[str, int]:
+    """CLINICAL.md §7: the clinic's hold-and-review level, kept with a visit given as the level it was judged by."""
+    return {"bp_hold_systolic": clinic.bp_hold_systolic, "bp_hold_diastolic": clinic.bp_hold_diastolic}
+
+
+def _booking_checks(clinic: Clinic, patient: Patient, scheduled_for: datetime) -> list[FieldProblem]:
+    """What a clinician confirms of a new booking: another booking of the patient at that time or on that day
+    (infusions.booking_checks). A booster request's booking is the request's, decided there."""
+    others = sa.select(Infusion.scheduled_for).where(
+        Infusion.patient_id == patient.id, Infusion.status == "scheduled", Infusion.scheduled_for.is_not(None)
+    )
+    booked = [at for at in db.session.scalars(others) if at is not None]
+    return booking_checks(scheduled_for, booked, local_time.zone_of(clinic.timezone))
+
+
 def _visit_checks(
     clinic: Clinic,
     patient: Patient,
@@ -158,6 +175,10 @@ def change_phase(patient: Patient, to_phase: str, by: User | None, reason: str |
         raise Invalid.one("reason", f"at most {PHASE_REASON_MAX} characters")
     if to_phase == patient.phase:
         return None
+    if to_phase == "discharged" and text is None:
+        # CLINICAL.md §5: discharge cancels the open booster request and stops reminders and scans: never by a
+        # slip of the menu, and the history says why.
+        raise Invalid.one("reason", DISCHARGE_REASON_NEEDED)
     now = clock.now()
     row = PhaseChange(
         patient_id=patient.id,
@@ -230,10 +251,13 @@ def record_infusion(
     assert clinic is not None  # a patient always has a clinic (foreign key)
     holds = _holds(clinic, values, status, BP_FIELDS)
     asks = _visit_checks(clinic, patient, values, raw.keys(), None)
+    if status == "scheduled" and request is None:
+        asks += _booking_checks(clinic, patient, values["scheduled_for"])
     _require_confirmed(values, warnings, confirmed, holds + asks, hold_confirmed)
     infusion = Infusion(
         patient_id=patient.id,
         bp_hold_confirmed=bool(holds),
+        **(_hold_level(clinic) if status == "given" else {}),
         booster_request_id=request.id if request is not None else None,
         created_by_id=by.id if by is not None else None,
         created_at=now,
@@ -333,6 +357,8 @@ def update_infusion(
         # Kept with the infusion: a reading still at the hold level, confirmed now or when it was recorded.
         still = bool(holds_of(now_read, clinic.bp_hold_at))
         values["bp_hold_confirmed"] = still and (bool(holds) or infusion.bp_hold_confirmed)
+    if new_status == "given" and (old_status != "given" or new_readings):
+        values.update(_hold_level(clinic))  # the readings were judged by today's level
     values["status"] = new_status
     stored = {name: getattr(infusion, name) for name in changed}  # as the record had them, for the audit log
     rescheduled = new_status == "scheduled" and values["scheduled_for"] != infusion.scheduled_for
