@@ -29,6 +29,7 @@ def test_a_long_medicine_name_wraps_on_a_phone(
     page.get_by_label("Email or mobile number").fill("wrap@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server.url}/clinic/")  # logged in before the next page is asked for
     page.goto(f"{live_server.url}/clinic/patients/{patient.id}")
     expect(page.get_by_text(long_name).first).to_be_visible()
     screenshot(page, "long-medicine-name")
