@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Respo
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tracker import ROOT
-from tracker.extensions import db
+from tracker.extensions import db, limiter
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = [
@@ -68,7 +68,11 @@ def rows(live_server: LiveServer, statement: sa.Select[Any]) -> list[Any]:
 
 
 def fits(page: Page) -> None:
-    """Nothing scrolls sideways, whatever the screen."""
+    """Nothing scrolls sideways, whatever the screen.
+
+    Measured once the page and its stylesheets have loaded: a page can be found by its text before its CSS is
+    applied, and an unstyled table is wider than any phone."""
+    page.wait_for_load_state("load")
     size = page.viewport_size
     assert size is not None and page.evaluate("document.documentElement.scrollWidth") <= size["width"]
 
@@ -92,6 +96,16 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     yield app
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(request: pytest.FixtureRequest) -> None:
+    """Each browser test starts with no logins counted: the served app lives for the whole run, and its
+    limits would otherwise count every earlier test's logins from 127.0.0.1."""
+    if "live_server" in request.fixturenames:
+        app: Flask = request.getfixturevalue("live_app")
+        with app.app_context():
+            limiter.reset()
 
 
 @pytest.fixture(scope="session")
