@@ -176,6 +176,24 @@ def gunicorn(url: str, workers: int = 2) -> Iterator[str]:
             server.wait()
 
 
+def _send(
+    client: Client,
+    make: Callable[[int, int], tuple[str, str, Any, dict[str, str]]],
+    index: int,
+    n: int,
+    stats: Stats,
+    lock: threading.Lock,
+) -> None:
+    """One request of a load phase, its latency and status counted in `stats`."""
+    method, path, body, headers = make(index, n)
+    began = time.perf_counter()
+    status, _ = client.request(method, path, body, headers)
+    took = time.perf_counter() - began
+    with lock:
+        stats.latencies.append(took)
+        stats.statuses[status] = stats.statuses.get(status, 0) + 1
+
+
 def closed_loop(
     base: str, clients: int, seconds: float, make: Callable[[int, int], tuple[str, str, Any, dict[str, str]]]
 ) -> Stats:
@@ -191,13 +209,7 @@ def closed_loop(
         start.wait()
         n = 0
         while time.perf_counter() < stop_at[0]:
-            method, path, body, headers = make(index, n)
-            began = time.perf_counter()
-            status, _ = client.request(method, path, body, headers)
-            took = time.perf_counter() - began
-            with lock:
-                stats.latencies.append(took)
-                stats.statuses[status] = stats.statuses.get(status, 0) + 1
+            _send(client, make, index, n, stats, lock)
             n += 1
         client.close()
 
@@ -238,13 +250,7 @@ def open_loop(
             delay = due - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            method, path, body, headers = make(index, n)
-            sent = time.perf_counter()
-            status, _ = client.request(method, path, body, headers)
-            took = time.perf_counter() - sent
-            with lock:
-                stats.latencies.append(took)
-                stats.statuses[status] = stats.statuses.get(status, 0) + 1
+            _send(client, make, index, n, stats, lock)
             n += 1
         client.close()
 
